@@ -1,0 +1,62 @@
+"""The Discord client: loads the cogs, starts the scheduler, pings nobody by default."""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.tree import MentorTree
+from bot.wiring import Services
+
+log = logging.getLogger(__name__)
+
+
+def bot_intents() -> discord.Intents:
+    """Only the guilds intent: slash commands, buttons and modals need nothing privileged."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
+def extension_names() -> list[str]:
+    """Every module in `cogs/` that is not `_private` (a cog package counts once)."""
+    return sorted(
+        f"{cogs.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(cogs.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+class MentorBot(commands.Bot):
+    """The bot. Sharding-ready: all state is in the database, keyed by guild."""
+
+    def __init__(self, services: Services, *, start_scheduler: bool = True, **options: Any) -> None:
+        options.setdefault("intents", bot_intents())
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            tree_cls=MentorTree,
+            **options,
+        )
+        self.services = services
+        self.start_scheduler = start_scheduler
+
+    async def setup_hook(self) -> None:
+        for name in extension_names():
+            await self.load_extension(name)
+        log.info("Loaded %d extensions", len(self.extensions))
+        if self.start_scheduler:
+            self.services.scheduler.start()
+
+    async def close(self) -> None:
+        await self.services.scheduler.stop()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        log.info("Connected as %s to %d servers", self.user, len(self.guilds))

@@ -1,0 +1,103 @@
+"""Settings, read once from the environment and `.env` by the composition root."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import StartupError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. Each field is one environment variable (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- Core -------------------------------------------------------------------
+    discord_token: SecretStr | None = None
+    database_path: Path = Path("data/mentor.db")
+    dev_guild_id: int | None = Field(default=None, gt=0)
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    scheduler_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+
+    # --- LLM (OpenAI-compatible; optional) --------------------------------------
+    llm_api_key: SecretStr | None = None
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+
+    # --- Roadmap and check-ins --------------------------------------------------
+
+    # --- Challenges -------------------------------------------------------------
+
+    # --- Portfolio reviews ------------------------------------------------------
+
+    # --- Q&A ----------------------------------------------------------------------
+
+    # --- Operations ---------------------------------------------------------------
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        upper = value.strip().upper()
+        if upper not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return upper
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def llm_enabled(self) -> bool:
+        """An LLM is used only when an API key or a base URL is configured."""
+        return self.llm_api_key is not None or self.llm_base_url is not None
+
+    def require_token(self) -> str:
+        if self.discord_token is None or not self.discord_token.get_secret_value().strip():
+            raise StartupError(
+                "DISCORD_TOKEN is not set: put your bot token in .env "
+                "(copy .env.example; see README, 'Create the Discord application')."
+            )
+        return self.discord_token.get_secret_value().strip()
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning a validation failure into one plain sentence."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise StartupError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+    reason = first["msg"].removeprefix("Value error, ")
+    return (
+        f"Setting {name} is invalid ({reason}): "
+        "fix it in .env or the environment; see .env.example."
+    )

@@ -1,0 +1,1 @@
+"""Discord-facing pieces shared by the cogs: replies, error reporting, base views."""

@@ -1,0 +1,81 @@
+"""One place that turns any error of an interaction into a short, honest reply."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from bot.errors import DomainError, RateLimited
+from bot.ui.replies import reply
+
+log = logging.getLogger(__name__)
+
+
+class NotModerator(app_commands.CheckFailure):
+    """Raised by the moderator check; its text is shown as it is."""
+
+
+class NotReviewer(app_commands.CheckFailure):
+    """Raised by the reviewer check; its text is shown as it is."""
+
+
+def new_ref() -> str:
+    return secrets.token_hex(3).upper()
+
+
+def describe(error: Exception) -> str | None:
+    """The member-facing sentence for an expected error, or None for a bug."""
+    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
+        inner = error.__cause__ or getattr(error, "original", None)
+        if isinstance(error, app_commands.TransformerError) and not isinstance(inner, DomainError):
+            return f"'{str(error.value)[:50]}' is not a valid {error.type.name.lower()} here."
+        if inner is not None and inner is not error:
+            return describe(inner)
+        return None
+    if isinstance(error, RateLimited):
+        return error.message
+    if isinstance(error, DomainError):
+        return error.message
+    if isinstance(error, NotModerator | NotReviewer):
+        return str(error)
+    if isinstance(error, app_commands.MissingPermissions):
+        names = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"You need the {names} permission to use this."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        names = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"I am missing the {names} permission here; ask a server admin to grant it."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down: you can use this again in {error.retry_after:.0f} seconds."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This only works inside a server, not in direct messages."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this here."
+    if isinstance(error, discord.Forbidden):
+        return "Discord refused that: I am missing a permission in this channel or server."
+    return None
+
+
+async def report_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Reply ephemerally: the reason for an expected error, a reference for a bug."""
+    message = describe(error)
+    if message is None:
+        ref = new_ref()
+        name = interaction.command.qualified_name if interaction.command else interaction.type.name
+        log.error(
+            "Unexpected error (ref %s) in %s by user %s in guild %s",
+            ref,
+            name,
+            interaction.user.id,
+            interaction.guild_id,
+            exc_info=error,
+        )
+        message = f"Something went wrong (ref {ref}). The moderators can find it in the logs."
+    else:
+        log.debug("Refused %s: %s", interaction.id, message)
+    try:
+        await reply(interaction, message)
+    except discord.HTTPException:
+        log.warning("Could not tell user %s about an error", interaction.user.id, exc_info=True)

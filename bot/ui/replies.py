@@ -1,0 +1,35 @@
+"""Answer an interaction correctly whether or not it was already answered or deferred."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+NO_PINGS = discord.AllowedMentions.none()
+MESSAGE_LIMIT = 2000
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut `text` to `limit` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def reply(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    ephemeral: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Send `content` as the response, or as a follow-up when the response is already used.
+
+    Mentions are off unless the caller passes `allowed_mentions` itself.
+    """
+    kwargs.setdefault("allowed_mentions", NO_PINGS)
+    if content is not None:
+        content = clip(content, MESSAGE_LIMIT)
+    if interaction.response.is_done():
+        await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
+    else:
+        await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)

@@ -1,0 +1,1 @@
+"""Discord extensions, one per capability. Modules starting with `_` are not loaded."""

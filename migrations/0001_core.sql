@@ -1,0 +1,30 @@
+-- Core: per-server configuration and the idempotency keys of scheduled posts.
+
+CREATE TABLE guild_settings (
+    guild_id              INTEGER PRIMARY KEY,
+    checkin_channel_id    INTEGER,
+    challenge_channel_id  INTEGER,
+    review_channel_id     INTEGER,
+    qa_channel_id         INTEGER,
+    moderator_role_id     INTEGER,
+    reviewer_role_id      INTEGER,
+    timezone              TEXT NOT NULL DEFAULT 'UTC',
+    daily_challenge_time  TEXT NOT NULL DEFAULT '09:00'
+        CHECK (daily_challenge_time GLOB '[0-2][0-9]:[0-5][0-9]'),
+    digest_time           TEXT NOT NULL DEFAULT '09:00'
+        CHECK (digest_time GLOB '[0-2][0-9]:[0-5][0-9]'),
+    updated_at            TEXT NOT NULL
+);
+
+-- One row per scheduled post: (guild, kind, period) is claimed before posting, so a
+-- restart or a second scheduler tick can never post the same thing twice.
+CREATE TABLE scheduled_posts (
+    guild_id    INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    period      TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('claimed', 'sent')),
+    message_id  INTEGER,
+    claimed_at  TEXT NOT NULL,
+    sent_at     TEXT,
+    PRIMARY KEY (guild_id, kind, period)
+);

@@ -1,0 +1,93 @@
+"""Guild settings, time zones, the scheduler and scheduled-post claims, on a real database."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.errors import DomainError
+from bot.scheduler import Scheduler
+from bot.services.guild_settings import ChannelKind, RoleKind, TimeKind
+from bot.timezones import parse_time_of_day, parse_timezone, search_timezones
+from bot.wiring import Services
+
+
+async def test_unknown_guild_gets_defaults(services: Services) -> None:
+    settings = await services.guild_settings.get(42)
+    assert settings.timezone == "UTC"
+    assert settings.daily_challenge_time == "09:00"
+    assert settings.challenge_channel_id is None
+
+
+async def test_settings_are_stored_per_guild(services: Services) -> None:
+    await services.guild_settings.set_channel(1, ChannelKind.CHALLENGE, 111)
+    await services.guild_settings.set_role(1, RoleKind.MODERATOR, 222)
+    await services.guild_settings.set_timezone(1, "Europe/Berlin")
+    await services.guild_settings.set_time(1, TimeKind.DAILY_CHALLENGE, "7:05")
+    one = await services.guild_settings.get(1)
+    assert one.challenge_channel_id == 111
+    assert one.moderator_role_id == 222
+    assert one.timezone == "Europe/Berlin"
+    assert one.daily_challenge_time == "07:05"
+    assert (await services.guild_settings.get(2)).challenge_channel_id is None
+
+
+@pytest.mark.parametrize("bad", ["Mars/Olympus", "", "europe/berlin ", "../../etc/passwd", "x" * 500])
+async def test_unknown_time_zone_is_refused_and_nothing_written(services: Services, bad: str) -> None:
+    with pytest.raises(DomainError, match="time zone"):
+        await services.guild_settings.set_timezone(5, bad)
+    assert await services.db.fetch_value("SELECT count(*) FROM guild_settings") == 0
+
+
+@pytest.mark.parametrize("bad", ["25:99", "24:00", "9", "noon", "", "12:60", "-1:30"])
+async def test_bad_time_of_day_is_refused(services: Services, bad: str) -> None:
+    with pytest.raises(DomainError):
+        await services.guild_settings.set_time(5, TimeKind.DIGEST, bad)
+    assert (await services.guild_settings.get(5)).digest_time == "09:00"
+
+
+def test_time_parsing_and_zones() -> None:
+    assert parse_time_of_day("23:59") == time(23, 59)
+    assert parse_timezone("Asia/Kolkata").key == "Asia/Kolkata"
+    assert search_timezones("berl")[0] == "Europe/Berlin"
+    assert len(search_timezones("")) == 25
+
+
+async def test_scheduled_post_is_claimed_once(services: Services) -> None:
+    posts = services.scheduled_posts
+    assert await posts.claim(1, "digest", "2026-W10") is True
+    assert await posts.claim(1, "digest", "2026-W10") is False
+    assert await posts.claim(2, "digest", "2026-W10") is True
+    await posts.mark_sent(1, "digest", "2026-W10", 999)
+    assert await posts.was_sent(1, "digest", "2026-W10")
+    await posts.release(1, "digest", "2026-W10")
+    assert await posts.claim(1, "digest", "2026-W10") is False
+
+
+async def test_released_claim_can_be_retried(services: Services) -> None:
+    posts = services.scheduled_posts
+    assert await posts.claim(1, "daily", "2026-03-02")
+    await posts.release(1, "daily", "2026-03-02")
+    assert await posts.claim(1, "daily", "2026-03-02")
+
+
+async def test_scheduler_runs_every_job_and_survives_a_failing_one(clock: FixedClock) -> None:
+    scheduler = Scheduler(clock, 1)
+    seen: list[str] = []
+
+    async def good(now) -> None:
+        seen.append(now.isoformat())
+
+    async def bad(now) -> None:
+        raise RuntimeError("broken job")
+
+    scheduler.add_job("bad", bad)
+    scheduler.add_job("good", good)
+    await scheduler.run_once()
+    clock.advance(minutes=1)
+    await scheduler.run_once()
+    assert len(seen) == 2
+    assert scheduler.failures == {"bad": 2}
+    assert scheduler.last_tick == clock.now()
