@@ -34,8 +34,12 @@ async def test_settings_are_stored_per_guild(services: Services) -> None:
     assert (await services.guild_settings.get(2)).challenge_channel_id is None
 
 
-@pytest.mark.parametrize("bad", ["Mars/Olympus", "", "europe/berlin ", "../../etc/passwd", "x" * 500])
-async def test_unknown_time_zone_is_refused_and_nothing_written(services: Services, bad: str) -> None:
+@pytest.mark.parametrize(
+    "bad", ["Mars/Olympus", "", "europe/berlin ", "../../etc/passwd", "x" * 500]
+)
+async def test_unknown_time_zone_is_refused_and_nothing_written(
+    services: Services, bad: str
+) -> None:
     with pytest.raises(DomainError, match="time zone"):
         await services.guild_settings.set_timezone(5, bad)
     assert await services.db.fetch_value("SELECT count(*) FROM guild_settings") == 0

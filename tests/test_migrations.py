@@ -36,7 +36,9 @@ async def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("stop_at", range(len(load_migrations())))
-async def test_upgrade_from_every_earlier_version_matches_fresh(tmp_path: Path, stop_at: int) -> None:
+async def test_upgrade_from_every_earlier_version_matches_fresh(
+    tmp_path: Path, stop_at: int
+) -> None:
     migrations = load_migrations()
     fresh = await open_database(tmp_path / "fresh.db")
     await fresh.close()
@@ -107,8 +109,6 @@ async def test_unwritable_database_location_is_refused_clearly(tmp_path: Path) -
 async def test_transaction_rolls_back_on_error(db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, updated_at) VALUES (1, 'x')"
-            )
+            await conn.execute("INSERT INTO guild_settings (guild_id, updated_at) VALUES (1, 'x')")
             raise RuntimeError("boom")
     assert await db.fetch_value("SELECT count(*) FROM guild_settings") == 0
