@@ -7,11 +7,11 @@ import hashlib
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_MS = 5000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,34 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+    async def run_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(conn)` on the database thread inside `BEGIN IMMEDIATE` ... `COMMIT`.
+
+        For hot write paths: the whole transaction costs one trip to the database thread
+        instead of one per statement. `work` is plain synchronous code over the sqlite3
+        connection; if it raises, the transaction is rolled back and the error re-raised.
+        It is serialised with `transaction()` by the same lock.
+        """
+
+        def body() -> T:
+            raw: sqlite3.Connection = self.conn._conn  # aiosqlite's own connection
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(raw)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return result
+
+        async with self._write_lock:
+            # `_execute` queues a callable on aiosqlite's thread; its Cursor uses it the same way.
+            return await self.conn._execute(body)
+
+    async def run_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run read-only `work(conn)` on the database thread in one trip (no transaction)."""
+        return await self.conn._execute(work, self.conn._conn)
 
     # --- Migrations -----------------------------------------------------------
 
