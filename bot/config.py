@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +41,18 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=2, ge=0, le=10)
 
     # --- Roadmap and check-ins --------------------------------------------------
+    roadmap_checkin_text_max: int = Field(default=4000, ge=100, le=4000)
+    roadmap_checkin_minutes_max: int = Field(default=1440, ge=1, le=1440)
+    roadmap_checkins_per_day_max: int = Field(default=20, ge=1, le=200)
+    roadmap_freeze_every_days: int = Field(default=7, ge=1, le=365)
+    roadmap_max_freezes: int = Field(default=2, ge=0, le=10)
+    roadmap_leaderboard_page_size: int = Field(default=10, ge=1, le=25)
+    roadmap_heatmap_weeks: int = Field(default=26, ge=4, le=53)
+    roadmap_reminder_default_time: str = "19:00"
+    roadmap_reminder_max_misses: int = Field(default=3, ge=1, le=30)
+    roadmap_buddy_request_days: int = Field(default=7, ge=1, le=90)
+    roadmap_import_max_bytes: int = Field(default=262_144, ge=1024, le=8_388_608)
+    roadmap_job_batch: int = Field(default=50, ge=1, le=1000)
 
     # --- Challenges -------------------------------------------------------------
 
@@ -56,6 +69,14 @@ class Settings(BaseSettings):
         if upper not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return upper
+
+    @field_validator("roadmap_reminder_default_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        match = re.fullmatch(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*", value)
+        if match is None:
+            raise ValueError("must be a 24-hour HH:MM time")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
 
     @field_validator("llm_base_url")
     @classmethod

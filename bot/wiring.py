@@ -11,6 +11,8 @@ from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.roadmap import RoadmapService
+from bot.services.roadmap.content import load_builtin
 from bot.services.scheduled_posts import ScheduledPosts
 
 
@@ -23,6 +25,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    roadmap: RoadmapService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -52,6 +55,7 @@ def build_services(
         llm=llm,
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
+        roadmap=RoadmapService(settings, db, clock, ScheduledPosts(db, clock)),
     )
 
 
@@ -60,4 +64,4 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return []
+    return [f"roadmap: {load_builtin().summary()}"]

@@ -1,0 +1,200 @@
+"""Accountability buddies: requests, pairs, and their status."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from bot.clock import Clock, to_db_time
+from bot.db import Database
+from bot.errors import DomainError, NotFound
+from bot.services.roadmap.member_state import (
+    NOT_ENROLLED,
+    MemberRecord,
+    db_time,
+    effective_streak,
+    load_member,
+    load_pauses,
+    nudge_due,
+    require_member,
+)
+
+
+@dataclass(frozen=True)
+class BuddyRequestResult:
+    to_user: int
+    paired: bool  # True when the other member had already asked: the pair is made
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class BuddyStatus:
+    buddy_id: int | None
+    buddy_streak: int
+    buddy_last_day: date | None
+    outgoing_to: int | None
+    incoming_from: tuple[int, ...]
+
+
+class BuddyService:
+    def __init__(self, db: Database, clock: Clock, request_days: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.request_days = request_days
+
+    def _cutoff(self, now: datetime) -> str:
+        return to_db_time(now - timedelta(days=self.request_days))
+
+    async def request(
+        self, guild_id: int, from_user: int, to_user: int, to_is_bot: bool = False
+    ) -> BuddyRequestResult:
+        if to_user == from_user:
+            raise DomainError("You can't be your own buddy: ask another member.")
+        if to_is_bot:
+            raise DomainError("Bots don't check in: ask a member to be your buddy.")
+        now = self.clock.now()
+        cutoff = self._cutoff(now)
+
+        def work(conn: sqlite3.Connection) -> BuddyRequestResult:
+            asker = require_member(conn, guild_id, from_user)
+            other = load_member(conn, guild_id, to_user)
+            if other is None:
+                raise DomainError(
+                    f"<@{to_user}> isn't on the roadmap yet; they can join with /roadmap start."
+                )
+            _ensure_free(asker, "You already have a buddy")
+            _ensure_free(other, "That member already has a buddy")
+            reverse = conn.execute(
+                "SELECT 1 FROM roadmap_buddy_requests WHERE guild_id = ? AND from_user = ? "
+                "AND to_user = ? AND created_at >= ?",
+                (guild_id, to_user, from_user, cutoff),
+            ).fetchone()
+            expires = now + timedelta(days=self.request_days)
+            if reverse is not None:
+                _pair(conn, asker, other, now)
+                return BuddyRequestResult(to_user, True, expires)
+            conn.execute(
+                "INSERT INTO roadmap_buddy_requests (guild_id, from_user, to_user, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, from_user) DO UPDATE SET "
+                "to_user = excluded.to_user, created_at = excluded.created_at",
+                (guild_id, from_user, to_user, to_db_time(now)),
+            )
+            return BuddyRequestResult(to_user, False, expires)
+
+        return await self.db.run_transaction(work)
+
+    async def accept(self, guild_id: int, user_id: int, from_user: int | None = None) -> int:
+        """Accept a pending request (the only one, or the one from `from_user`)."""
+        now = self.clock.now()
+        cutoff = self._cutoff(now)
+
+        def work(conn: sqlite3.Connection) -> int:
+            me = require_member(conn, guild_id, user_id)
+            pending = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT from_user FROM roadmap_buddy_requests WHERE guild_id = ? "
+                    "AND to_user = ? AND created_at >= ? ORDER BY created_at",
+                    (guild_id, user_id, cutoff),
+                )
+            ]
+            if from_user is not None:
+                if from_user not in pending:
+                    raise NotFound(f"<@{from_user}> has no buddy request waiting for you.")
+                chosen = from_user
+            elif not pending:
+                raise NotFound("No buddy request is waiting for you.")
+            elif len(pending) > 1:
+                names = ", ".join(f"<@{p}>" for p in pending[:10])
+                raise DomainError(
+                    f"Several members asked you ({names}): choose with /buddy accept member:."
+                )
+            else:
+                chosen = pending[0]
+            _ensure_free(me, "You already have a buddy")
+            other = require_member(conn, guild_id, chosen)
+            _ensure_free(other, "That member found another buddy meanwhile")
+            _pair(conn, me, other, now)
+            return chosen
+
+        return await self.db.run_transaction(work)
+
+    async def end(self, guild_id: int, user_id: int) -> int:
+        """End the pair; returns the former buddy's id."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            me = require_member(conn, guild_id, user_id)
+            if me.buddy_id is None:
+                raise NotFound("You don't have a buddy right now: /buddy request @member asks one.")
+            conn.execute(
+                "UPDATE roadmap_members SET buddy_id = NULL, nudge_due_at = NULL "
+                "WHERE guild_id = ? AND user_id IN (?, ?)",
+                (guild_id, user_id, me.buddy_id),
+            )
+            return me.buddy_id
+
+        return await self.db.run_transaction(work)
+
+    async def status(self, guild_id: int, user_id: int) -> BuddyStatus:
+        now = self.clock.now()
+        cutoff = self._cutoff(now)
+
+        def read(conn: sqlite3.Connection) -> BuddyStatus:
+            me = load_member(conn, guild_id, user_id)
+            if me is None:
+                raise NotFound(NOT_ENROLLED)
+            streak, last_day = 0, None
+            if me.buddy_id is not None:
+                buddy = load_member(conn, guild_id, me.buddy_id)
+                if buddy is not None:
+                    pauses = load_pauses(conn, guild_id, buddy.user_id)
+                    streak = effective_streak(buddy, pauses, now)
+                    last_day = buddy.streak.last_date
+            outgoing = conn.execute(
+                "SELECT to_user FROM roadmap_buddy_requests WHERE guild_id = ? "
+                "AND from_user = ? AND created_at >= ?",
+                (guild_id, user_id, cutoff),
+            ).fetchone()
+            incoming = conn.execute(
+                "SELECT from_user FROM roadmap_buddy_requests WHERE guild_id = ? "
+                "AND to_user = ? AND created_at >= ? ORDER BY created_at",
+                (guild_id, user_id, cutoff),
+            ).fetchall()
+            return BuddyStatus(
+                buddy_id=me.buddy_id,
+                buddy_streak=streak,
+                buddy_last_day=last_day,
+                outgoing_to=outgoing[0] if outgoing else None,
+                incoming_from=tuple(r[0] for r in incoming),
+            )
+
+        return await self.db.run_read(read)
+
+
+def _ensure_free(member: MemberRecord, message: str) -> None:
+    if member.buddy_id is not None:
+        raise DomainError(f"{message} (<@{member.buddy_id}>): /buddy end first.")
+
+
+def _pair(conn: sqlite3.Connection, a: MemberRecord, b: MemberRecord, now: datetime) -> None:
+    """Make the pair; each side's first nudge can come two missed days from today at the soonest."""
+    for me, other in ((a, b), (b, a)):
+        paired = replace(me, buddy_id=other.user_id)
+        pauses = load_pauses(conn, me.guild_id, me.user_id)
+        yesterday = me.today(now) - timedelta(days=1)
+        conn.execute(
+            "UPDATE roadmap_members SET buddy_id = ?, nudge_due_at = ? "
+            "WHERE guild_id = ? AND user_id = ?",
+            (
+                other.user_id,
+                db_time(nudge_due(paired, paired.streak, pauses, not_before=yesterday)),
+                me.guild_id,
+                me.user_id,
+            ),
+        )
+    conn.execute(
+        "DELETE FROM roadmap_buddy_requests WHERE guild_id = ? AND (from_user IN (?, ?) "
+        "OR to_user IN (?, ?))",
+        (a.guild_id, a.user_id, b.user_id, a.user_id, b.user_id),
+    )

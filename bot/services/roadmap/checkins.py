@@ -1,0 +1,448 @@
+"""Check-ins: writing one (streak and counters maintained in the same transaction), editing
+today's, the streak view with its heatmap, and `/streak why`."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.clock import Clock, from_db_time, to_db_time
+from bot.db import Database
+from bot.errors import DomainError, NotFound
+from bot.services.roadmap.catalog import RoadmapCatalog
+from bot.services.roadmap.content import Milestone
+from bot.services.roadmap.counters import bump_periods
+from bot.services.roadmap.dates import monday, week_key
+from bot.services.roadmap.member_state import (
+    MEMBER_SQL,
+    NOT_ENROLLED,
+    MemberRecord,
+    alive_until,
+    db_time,
+    load_pauses,
+    load_role_map,
+    member_from_row,
+    nudge_due,
+    require_active,
+    require_member,
+    roles_dirty,
+)
+from bot.services.roadmap.members import phase_name, summary_of, week_days_of
+from bot.services.roadmap.milestones import change_milestone, done_keys, resolve_milestone
+from bot.services.roadmap.records import (
+    CheckinRecord,
+    CheckinResult,
+    StreakSummary,
+    StreakView,
+    StreakWhy,
+    WhyDay,
+)
+from bot.services.roadmap.streaks import (
+    Outcome,
+    StreakRules,
+    apply_checkin,
+    missed_so_far,
+    replay,
+    standing,
+)
+
+DURATION = re.compile(
+    r"^\s*(?:(\d{1,3}(?:[.,]\d{1,2})?)\s*h(?:ours?|rs?)?)?\s*"
+    r"(?:(\d{1,5})\s*(?:m|mins?|minutes?)?)?\s*$",
+    re.IGNORECASE,
+)
+WHY_DAYS = 14
+
+
+@dataclass(frozen=True)
+class CheckinLimits:
+    text_max: int = 4000
+    minutes_max: int = 1440
+    per_day_max: int = 20
+    heatmap_weeks: int = 26
+
+
+def parse_minutes(text: str | None, maximum: int) -> int:
+    """'45', '45m', '1h', '1h30', '1.5h' -> minutes; empty -> 0."""
+    if text is None or not text.strip():
+        return 0
+    match = DURATION.match(text)
+    if match is None or (match.group(1) is None and match.group(2) is None):
+        raise DomainError(
+            f"'{text.strip()[:20]}' is not a duration: write minutes like 45, or 1h30."
+        )
+    hours = float(match.group(1).replace(",", ".")) if match.group(1) else 0.0
+    minutes = round(hours * 60) + (int(match.group(2)) if match.group(2) else 0)
+    if minutes > maximum:
+        raise DomainError(f"A check-in can log at most {maximum} minutes.")
+    return minutes
+
+
+def clean_text(value: str | None, label: str, maximum: int, required: bool = False) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise DomainError(f"Tell us {label}: it can't be empty.")
+        return None
+    if len(text) > maximum:
+        raise DomainError(f"{label.capitalize()} can be at most {maximum} characters.")
+    return text
+
+
+def _record(row: sqlite3.Row) -> CheckinRecord:
+    return CheckinRecord(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        day=date.fromisoformat(row["local_date"]),
+        created_at=from_db_time(row["created_at"]),
+        minutes=row["minutes"],
+        did=row["did"],
+        blockers=row["blockers"],
+        next_step=row["next_step"],
+        milestone=row["milestone"],
+        escalated=row["escalated_at"] is not None,
+    )
+
+
+class CheckinService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        catalog: RoadmapCatalog,
+        rules: StreakRules,
+        limits: CheckinLimits,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.catalog = catalog
+        self.rules = rules
+        self.limits = limits
+
+    async def checkin(
+        self,
+        guild_id: int,
+        user_id: int,
+        did: str,
+        minutes: str | int | None = None,
+        blockers: str | None = None,
+        next_step: str | None = None,
+        milestone: str | None = None,
+    ) -> CheckinResult:
+        """Store a check-in and move the streak, totals and counters on, in one transaction."""
+        limit = self.limits.text_max
+        did_text = clean_text(did, "what you did", limit, required=True)
+        blocker_text = clean_text(blockers, "your blockers", limit)
+        next_text = clean_text(next_step, "your next step", limit)
+        spent = (
+            minutes if isinstance(minutes, int) else parse_minutes(minutes, self.limits.minutes_max)
+        )
+        if not 0 <= spent <= self.limits.minutes_max:
+            raise DomainError(f"Minutes must be between 0 and {self.limits.minutes_max}.")
+        roadmap = await self.catalog.get(guild_id)
+        now = self.clock.now()
+        rules, per_day = self.rules, self.limits.per_day_max
+
+        def work(conn: sqlite3.Connection) -> CheckinResult:
+            member = require_member(conn, guild_id, user_id)
+            require_active(member)
+            zone = member.zone
+            day = member.today(now)
+            today_count = conn.execute(
+                "SELECT count(*) FROM roadmap_checkins WHERE guild_id = ? AND user_id = ? "
+                "AND local_date = ?",
+                (guild_id, user_id, day.isoformat()),
+            ).fetchone()[0]
+            if today_count >= per_day:
+                raise DomainError(
+                    f"That's {per_day} check-ins today already: /checkin edit:True changes "
+                    "today's last one instead."
+                )
+            ticked: Milestone | None = None
+            if milestone and milestone.strip():
+                ticked = resolve_milestone(roadmap, member.track, milestone)
+            pauses = load_pauses(conn, guild_id, user_id)
+            step = apply_checkin(member.streak, day, now, member.weekly_goal, pauses, rules)
+            cursor = conn.execute(
+                "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, "
+                "weekly_goal, minutes, did, blockers, next_step, milestone) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    user_id,
+                    to_db_time(now),
+                    day.isoformat(),
+                    member.weekly_goal,
+                    spent,
+                    did_text,
+                    blocker_text,
+                    next_text,
+                    ticked.key if ticked else None,
+                ),
+            )
+            phase, delta, was_done, entered = member.phase, 0, False, None
+            if ticked is not None:
+                change = change_milestone(conn, member, roadmap, ticked, True, now)
+                phase, delta, was_done = change.phase_after, change.delta, not change.changed
+                if change.phase_after > change.phase_before:
+                    entered = phase_name(roadmap, change.phase_after)
+            state = step.state
+            new_day = int(today_count == 0)
+            conn.execute(
+                "UPDATE roadmap_members SET current_streak = ?, best_streak = ?, freezes = ?, "
+                "last_date = ?, last_at = ?, run_start = ?, week_days = ?, alive_until = ?, "
+                "checkins_total = checkins_total + 1, checkin_days = checkin_days + ?, "
+                "minutes_total = minutes_total + ?, milestones_done = milestones_done + ?, "
+                "phase = ?, nudge_due_at = ?, roles_dirty = ? "
+                "WHERE guild_id = ? AND user_id = ?",
+                (
+                    state.current,
+                    state.best,
+                    state.freezes,
+                    state.last_date.isoformat() if state.last_date else None,
+                    db_time(state.last_at),
+                    state.run_start.isoformat() if state.run_start else None,
+                    state.week_days,
+                    db_time(alive_until(member, state, pauses)),
+                    new_day,
+                    spent,
+                    delta,
+                    phase,
+                    db_time(nudge_due(member, state, pauses)),
+                    roles_dirty(member, load_role_map(conn, guild_id), phase, state.current),
+                    guild_id,
+                    user_id,
+                ),
+            )
+            week_days = bump_periods(
+                conn,
+                guild_id,
+                user_id,
+                day,
+                checkins=1,
+                days=new_day,
+                minutes=spent,
+                streak=state.current if step.counted else 0,
+            )[week_key(day)]
+            now_standing = standing(state, now, day, member.weekly_goal, pauses, zone)
+            return CheckinResult(
+                checkin_id=cursor.lastrowid or 0,
+                day=day,
+                outcome=step.outcome,
+                streak=StreakSummary(
+                    current=now_standing.current,
+                    best=state.best,
+                    freezes=now_standing.freezes,
+                    weekly_goal=member.weekly_goal,
+                    week_days=week_days,
+                ),
+                missed=step.missed,
+                freezes_spent=step.freezes_spent,
+                earned_freeze=step.earned_freeze,
+                milestone=ticked,
+                milestone_was_done=was_done,
+                phase_entered=entered,
+                has_blockers=blocker_text is not None,
+            )
+
+        return await self.db.run_transaction(work)
+
+    async def open_milestones(
+        self, guild_id: int, user_id: int, limit: int = 25
+    ) -> list[Milestone]:
+        """The member's open milestones, current phase first, for the check-in modal."""
+        roadmap = await self.catalog.get(guild_id)
+        row = await self.db.fetch_one(
+            "SELECT track, phase, paused_on FROM roadmap_members WHERE guild_id = ? "
+            "AND user_id = ?",
+            (guild_id, user_id),
+        )
+        if row is None:
+            raise NotFound(NOT_ENROLLED)
+        if row["paused_on"] is not None:
+            raise DomainError("Your roadmap is paused: use /roadmap resume first.")
+        done = await self.db.run_read(lambda conn: done_keys(conn, guild_id, user_id))
+        open_ones = [m for m in roadmap.milestones_for(row["track"]) if m.key not in done]
+        open_ones.sort(key=lambda m: (m.phase < row["phase"], m.phase))
+        return open_ones[:limit]
+
+    async def todays(self, guild_id: int, user_id: int) -> CheckinRecord:
+        """The member's latest check-in of today (their local day), for editing."""
+        row = await self.db.fetch_one(MEMBER_SQL, (guild_id, user_id))
+        if row is None:
+            raise NotFound(NOT_ENROLLED)
+        member = member_from_row(row)
+        today = member.today(self.clock.now())
+        found = await self.db.fetch_one(
+            "SELECT * FROM roadmap_checkins WHERE guild_id = ? AND user_id = ? "
+            "AND local_date = ? ORDER BY id DESC LIMIT 1",
+            (guild_id, user_id, today.isoformat()),
+        )
+        if found is None:
+            raise NotFound("You haven't checked in today yet: use /checkin first.")
+        return _record(found)
+
+    async def edit(
+        self,
+        guild_id: int,
+        user_id: int,
+        checkin_id: int,
+        did: str,
+        minutes: str | None,
+        blockers: str | None,
+        next_step: str | None,
+    ) -> CheckinRecord:
+        """Change today's check-in text and minutes; the totals follow the new minutes."""
+        limit = self.limits.text_max
+        did_text = clean_text(did, "what you did", limit, required=True)
+        blocker_text = clean_text(blockers, "your blockers", limit)
+        next_text = clean_text(next_step, "your next step", limit)
+        spent = parse_minutes(minutes, self.limits.minutes_max)
+        now = self.clock.now()
+
+        def work(conn: sqlite3.Connection) -> CheckinRecord:
+            member = require_member(conn, guild_id, user_id)
+            row = conn.execute(
+                "SELECT * FROM roadmap_checkins WHERE id = ? AND guild_id = ? AND user_id = ?",
+                (checkin_id, guild_id, user_id),
+            ).fetchone()
+            if row is None or row["local_date"] != member.today(now).isoformat():
+                raise DomainError("Only today's check-in can be edited.")
+            delta = spent - row["minutes"]
+            conn.execute(
+                "UPDATE roadmap_checkins SET did = ?, minutes = ?, blockers = ?, next_step = ?, "
+                "edited_at = ? WHERE id = ?",
+                (did_text, spent, blocker_text, next_text, to_db_time(now), checkin_id),
+            )
+            if delta:
+                conn.execute(
+                    "UPDATE roadmap_members SET minutes_total = minutes_total + ? "
+                    "WHERE guild_id = ? AND user_id = ?",
+                    (delta, guild_id, user_id),
+                )
+                bump_periods(
+                    conn, guild_id, user_id, date.fromisoformat(row["local_date"]), minutes=delta
+                )
+            updated = conn.execute(
+                "SELECT * FROM roadmap_checkins WHERE id = ?", (checkin_id,)
+            ).fetchone()
+            return _record(updated)
+
+        return await self.db.run_transaction(work)
+
+    async def blocker(self, guild_id: int, user_id: int, checkin_id: int) -> CheckinRecord:
+        """A member's own check-in with a blocker, for the 'ask' and 'tell the mentors' buttons."""
+        row = await self.db.fetch_one(
+            "SELECT * FROM roadmap_checkins WHERE id = ? AND guild_id = ? AND user_id = ?",
+            (checkin_id, guild_id, user_id),
+        )
+        if row is None:
+            raise NotFound("That check-in is not yours, or it no longer exists.")
+        record = _record(row)
+        if not record.blockers:
+            raise DomainError("That check-in has no blocker to pass on.")
+        return record
+
+    async def mark_escalated(self, guild_id: int, user_id: int, checkin_id: int) -> bool:
+        """Note that the mentors were told; False when they already were (so only once)."""
+        changed = await self.db.execute(
+            "UPDATE roadmap_checkins SET escalated_at = ? WHERE id = ? AND guild_id = ? "
+            "AND user_id = ? AND escalated_at IS NULL AND blockers IS NOT NULL",
+            (to_db_time(self.clock.now()), checkin_id, guild_id, user_id),
+        )
+        return changed == 1
+
+    async def unmark_escalated(self, guild_id: int, user_id: int, checkin_id: int) -> None:
+        await self.db.execute(
+            "UPDATE roadmap_checkins SET escalated_at = NULL WHERE id = ? AND guild_id = ? "
+            "AND user_id = ?",
+            (checkin_id, guild_id, user_id),
+        )
+
+    async def streak(self, guild_id: int, user_id: int, *, own: bool = True) -> StreakView:
+        row = await self.db.fetch_one(MEMBER_SQL, (guild_id, user_id))
+        if row is None:
+            raise NotFound(NOT_ENROLLED if own else "That member is not on the roadmap here.")
+        member = member_from_row(row)
+        now = self.clock.now()
+        weeks = self.limits.heatmap_weeks
+        return await self.db.run_read(lambda conn: _streak_view(conn, member, now, weeks))
+
+    async def why(self, guild_id: int, user_id: int) -> StreakWhy:
+        """Replay the member's check-ins through the rules and explain the recent days."""
+        view = await self.streak(guild_id, user_id)
+        row = await self.db.fetch_one(MEMBER_SQL, (guild_id, user_id))
+        assert row is not None
+        member = member_from_row(row)
+        now = self.clock.now()
+        rules = self.rules
+
+        def read(conn: sqlite3.Connection) -> StreakWhy:
+            history = [
+                (date.fromisoformat(r[0]), from_db_time(r[1]), r[2])
+                for r in conn.execute(
+                    "SELECT local_date, created_at, weekly_goal FROM roadmap_checkins "
+                    "WHERE guild_id = ? AND user_id = ? ORDER BY id",
+                    (guild_id, user_id),
+                )
+            ]
+            pauses = load_pauses(conn, guild_id, user_id)
+            steps = replay(history, pauses, rules)
+            days = [
+                WhyDay(
+                    day=s.state.last_date,
+                    outcome=s.outcome,
+                    streak_after=s.state.current,
+                    freezes_after=s.state.freezes,
+                    missed=s.missed,
+                    freezes_spent=s.freezes_spent,
+                    earned_freeze=s.earned_freeze,
+                )
+                for s in steps
+                if s.counted and s.state.last_date is not None
+            ]
+            breaks = [d for d in days if d.outcome is Outcome.BROKE]
+            state = steps[-1].state if steps else member.streak
+            missed_now = missed_so_far(state, member.today(now), now, member.weekly_goal, pauses)
+            return StreakWhy(
+                view=view,
+                days=tuple(days[-WHY_DAYS:]),
+                missed_since_last=missed_now,
+                last_break=breaks[-1] if breaks else None,
+            )
+
+        return await self.db.run_read(read)
+
+
+def _streak_view(
+    conn: sqlite3.Connection, member: MemberRecord, now: datetime, weeks: int
+) -> StreakView:
+    today = member.today(now)
+    first = monday(today) - timedelta(weeks=weeks - 1)
+    heatmap = {
+        date.fromisoformat(r[0]): r[1]
+        for r in conn.execute(
+            "SELECT local_date, count(*) FROM roadmap_checkins WHERE guild_id = ? "
+            "AND user_id = ? AND local_date >= ? GROUP BY local_date",
+            (member.guild_id, member.user_id, first.isoformat()),
+        )
+    }
+    pauses = load_pauses(conn, member.guild_id, member.user_id)
+    summary = summary_of(member, pauses, now, week_days_of(conn, member, today))
+    end = alive_until(member, member.streak, pauses)
+    return StreakView(
+        user_id=member.user_id,
+        summary=summary,
+        alive=summary.current > 0,
+        breaks_at=end if summary.current > 0 else None,
+        today=today,
+        timezone=member.zone_name,
+        checkin_days=member.checkin_days,
+        checkins_total=member.checkins_total,
+        minutes_total=member.minutes_total,
+        heatmap=heatmap,
+        paused=member.paused,
+    )

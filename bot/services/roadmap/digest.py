@@ -1,0 +1,141 @@
+"""The weekly digest: which servers are due one, and what last week looked like.
+
+A server is due once its Monday digest time (its own time zone) has passed and the post for
+the week just ended has not been claimed. After downtime only the latest week is posted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.services.roadmap.catalog import RoadmapCatalog
+from bot.services.roadmap.dates import at_local, local_date, monday, week_key
+from bot.timezones import parse_time_of_day
+
+DIGEST_KIND = "roadmap:digest"
+TOP_STREAKS = 5
+PHASE_ENTRIES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class DigestDue:
+    guild_id: int
+    channel_id: int
+    week_start: date
+
+    @property
+    def period(self) -> str:
+        return week_key(self.week_start)
+
+
+@dataclass(frozen=True)
+class Digest:
+    guild_id: int
+    week_start: date
+    checkins: int
+    members_active: int
+    minutes: int
+    milestones: int
+    top_streaks: tuple[tuple[int, int], ...]  # (user_id, streak)
+    phase_entries: tuple[tuple[int, str], ...]  # (user_id, phase name)
+    phase_entries_total: int
+    per_day: tuple[int, ...]  # check-ins Monday..Sunday
+    enrolled: int
+
+    @property
+    def week_end(self) -> date:
+        return self.week_start + timedelta(days=6)
+
+
+class DigestService:
+    def __init__(self, db: Database, clock: Clock, catalog: RoadmapCatalog) -> None:
+        self.db = db
+        self.clock = clock
+        self.catalog = catalog
+
+    async def due(self, now: datetime) -> list[DigestDue]:
+        rows = await self.db.fetch_all(
+            "SELECT g.guild_id, g.checkin_channel_id, g.timezone, g.digest_time "
+            "FROM guild_settings g WHERE g.checkin_channel_id IS NOT NULL "
+            "AND EXISTS (SELECT 1 FROM roadmap_members m WHERE m.guild_id = g.guild_id)"
+        )
+        due = []
+        for row in rows:
+            zone = ZoneInfo(row["timezone"])
+            this_monday = monday(local_date(now, zone))
+            if now < at_local(this_monday, parse_time_of_day(row["digest_time"]), zone):
+                continue
+            item = DigestDue(row["guild_id"], row["checkin_channel_id"], this_monday - timedelta(7))
+            claimed = await self.db.fetch_value(
+                "SELECT 1 FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ?",
+                (item.guild_id, DIGEST_KIND, item.period),
+            )
+            if claimed is None:
+                due.append(item)
+        return due
+
+    async def build(self, guild_id: int, week_start: date) -> Digest:
+        roadmap = await self.catalog.get(guild_id)
+        period = week_key(week_start)
+        week_end = week_start + timedelta(days=6)
+
+        def read(conn: sqlite3.Connection) -> Digest:
+            totals = conn.execute(
+                "SELECT coalesce(sum(checkins), 0), coalesce(sum(days > 0), 0), "
+                "coalesce(sum(minutes), 0), coalesce(sum(milestones), 0) "
+                "FROM roadmap_period_stats WHERE guild_id = ? AND period = ?",
+                (guild_id, period),
+            ).fetchone()
+            streaks = conn.execute(
+                "SELECT user_id, streak_max FROM roadmap_period_stats WHERE guild_id = ? "
+                "AND period = ? AND streak_max > 0 ORDER BY streak_max DESC, user_id LIMIT ?",
+                (guild_id, period, TOP_STREAKS),
+            ).fetchall()
+            entries = conn.execute(
+                "SELECT user_id, phase FROM roadmap_phase_entries WHERE guild_id = ? "
+                "AND entered_on BETWEEN ? AND ? ORDER BY phase DESC, entered_on, user_id",
+                (guild_id, week_start.isoformat(), week_end.isoformat()),
+            ).fetchall()
+            per_day = dict(
+                conn.execute(
+                    "SELECT local_date, count(*) FROM roadmap_checkins WHERE guild_id = ? "
+                    "AND local_date BETWEEN ? AND ? GROUP BY local_date",
+                    (guild_id, week_start.isoformat(), week_end.isoformat()),
+                ).fetchall()
+            )
+            enrolled = conn.execute(
+                "SELECT count(*) FROM roadmap_members WHERE guild_id = ?", (guild_id,)
+            ).fetchone()[0]
+            # The newest phase each member entered this week, once per member.
+            newest: dict[int, int] = {}
+            for user_id, phase in entries:
+                newest.setdefault(user_id, phase)
+            names = [
+                (
+                    user_id,
+                    "finished the roadmap" if p > len(roadmap.phases) else roadmap.phase(p).name,
+                )
+                for user_id, p in newest.items()
+            ]
+            return Digest(
+                guild_id=guild_id,
+                week_start=week_start,
+                checkins=totals[0],
+                members_active=totals[1],
+                minutes=totals[2],
+                milestones=totals[3],
+                top_streaks=tuple((r[0], r[1]) for r in streaks),
+                phase_entries=tuple(names[:PHASE_ENTRIES_SHOWN]),
+                phase_entries_total=len(names),
+                per_day=tuple(
+                    per_day.get((week_start + timedelta(days=i)).isoformat(), 0) for i in range(7)
+                ),
+                enrolled=enrolled,
+            )
+
+        return await self.db.run_read(read)

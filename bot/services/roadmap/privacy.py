@@ -1,0 +1,65 @@
+"""A member's roadmap data, exported or erased across servers, and a server's on leaving."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from bot.services.roadmap.members import remove_member
+
+MEMBER_TABLES = {
+    "checkins": "SELECT * FROM roadmap_checkins WHERE user_id = ? ORDER BY guild_id, id",
+    "milestones": "SELECT * FROM roadmap_milestones WHERE user_id = ? ORDER BY guild_id, done_at",
+    "pauses": "SELECT * FROM roadmap_pauses WHERE user_id = ? ORDER BY guild_id, start_date",
+    "phase_entries": "SELECT * FROM roadmap_phase_entries WHERE user_id = ? ORDER BY guild_id",
+    "buddy_requests": (
+        "SELECT * FROM roadmap_buddy_requests WHERE from_user = ? OR to_user = ? ORDER BY guild_id"
+    ),
+}
+GUILD_TABLES = (
+    "roadmap_period_stats",
+    "roadmap_checkins",
+    "roadmap_milestones",
+    "roadmap_pauses",
+    "roadmap_phase_entries",
+    "roadmap_buddy_requests",
+    "roadmap_members",
+    "roadmap_roles",
+    "roadmap_custom",
+)
+
+
+def export_member(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+    memberships = conn.execute(
+        "SELECT * FROM roadmap_members WHERE user_id = ? ORDER BY guild_id", (user_id,)
+    ).fetchall()
+    data: dict[str, Any] = {"memberships": [dict(r) for r in memberships]}
+    for name, sql in MEMBER_TABLES.items():
+        params = (user_id, user_id) if sql.count("?") == 2 else (user_id,)
+        data[name] = [dict(r) for r in conn.execute(sql, params).fetchall()]
+    return data
+
+
+def delete_member(conn: sqlite3.Connection, user_id: int) -> int:
+    """Erase the member everywhere; buddies lose the pairing, servers keep nothing of theirs."""
+    guilds = [
+        r[0]
+        for r in conn.execute("SELECT guild_id FROM roadmap_members WHERE user_id = ?", (user_id,))
+    ]
+    removed = sum(remove_member(conn, guild_id, user_id) for guild_id in guilds)
+    removed += conn.execute(
+        "DELETE FROM roadmap_buddy_requests WHERE from_user = ? OR to_user = ?", (user_id, user_id)
+    ).rowcount
+    conn.execute(
+        "UPDATE roadmap_members SET buddy_id = NULL, nudge_due_at = NULL WHERE buddy_id = ?",
+        (user_id,),
+    )
+    return removed
+
+
+def delete_guild(conn: sqlite3.Connection, guild_id: int) -> int:
+    # Table names come from the constant above, never from input.
+    return sum(
+        conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,)).rowcount
+        for table in GUILD_TABLES
+    )
