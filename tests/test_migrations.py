@@ -70,7 +70,7 @@ async def test_edited_migration_is_refused(tmp_path: Path) -> None:
 
 async def test_database_newer_than_code_is_refused(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "x.db")
-    future = Migration(len(load_migrations()) + 1, "future", "-- from the future\nSELECT 1;")
+    future = Migration(load_migrations()[-1].version + 1, "future", "-- from the future\nSELECT 1;")
     await db.migrate([*load_migrations(), future])
     with pytest.raises(StartupError, match="newer than this code"):
         await db.migrate()
@@ -91,7 +91,7 @@ async def test_migration_numbered_below_an_applied_one_is_refused(tmp_path: Path
 async def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "x.db")
     broken = Migration(
-        len(load_migrations()) + 1,
+        load_migrations()[-1].version + 1,
         "broken",
         "-- broken on purpose\nCREATE TABLE half (id INTEGER);\nINSERT INTO nowhere VALUES (1);",
     )
