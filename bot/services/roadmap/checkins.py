@@ -391,19 +391,23 @@ class CheckinService:
             ]
             pauses = load_pauses(conn, guild_id, user_id)
             steps = replay(history, pauses, rules)
-            days = [
-                WhyDay(
-                    day=s.state.last_date,
-                    outcome=s.outcome,
-                    streak_after=s.state.current,
-                    freezes_after=s.state.freezes,
-                    missed=s.missed,
-                    freezes_spent=s.freezes_spent,
-                    earned_freeze=s.earned_freeze,
-                )
-                for s in steps
-                if s.counted and s.state.last_date is not None
-            ]
+            days = []
+            before = 0
+            for step in steps:
+                if step.counted and step.state.last_date is not None:
+                    days.append(
+                        WhyDay(
+                            day=step.state.last_date,
+                            outcome=step.outcome,
+                            streak_after=step.state.current,
+                            freezes_after=step.state.freezes,
+                            missed=step.missed,
+                            freezes_before=before,
+                            freezes_spent=step.freezes_spent,
+                            earned_freeze=step.earned_freeze,
+                        )
+                    )
+                before = step.state.freezes
             breaks = [d for d in days if d.outcome is Outcome.BROKE]
             state = steps[-1].state if steps else member.streak
             missed_now = missed_so_far(state, member.today(now), now, member.weekly_goal, pauses)

@@ -120,6 +120,7 @@ class WhyDay:
     streak_after: int
     freezes_after: int
     missed: int
+    freezes_before: int
     freezes_spent: int
     earned_freeze: bool
 

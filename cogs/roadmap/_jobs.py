@@ -1,0 +1,229 @@
+"""Scheduled roadmap work: reminders, buddy nudges, the weekly digest and role sync.
+
+Each job asks its service what is due (indexed queries), claims the post under its
+(server, kind, period) key, sends it, and records the outcome. A restart neither loses nor
+repeats anything: the claim is in the database.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime
+
+import discord
+from discord.ext import commands
+
+from bot.app import MentorBot
+from bot.services.roadmap.digest import DIGEST_KIND
+from bot.services.roadmap.reminders import NudgeDue, ReminderDue
+from bot.services.roadmap.roles import RoleChange
+from cogs.roadmap._charts import week_chart_png
+from cogs.roadmap._embeds import days, digest_embed
+
+log = logging.getLogger(__name__)
+
+REMIND_KIND = "roadmap:remind"
+NUDGE_KIND = "roadmap:nudge"
+DMS_CLOSED = 50007
+UNKNOWN_MEMBER, UNKNOWN_ROLE = 10007, 10011
+JOBS = ("reminders", "nudges", "digest", "roles")
+
+
+class Undelivered(Exception):
+    """Neither the DM nor the channel fallback could be sent."""
+
+
+class RoadmapJobs(commands.Cog):
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        self.roadmap = bot.services.roadmap
+        self.posts = bot.services.scheduled_posts
+        self.batch = bot.services.settings.roadmap_job_batch
+
+    async def cog_load(self) -> None:
+        scheduler = self.services.scheduler
+        scheduler.add_job("roadmap:reminders", self.reminders)
+        scheduler.add_job("roadmap:nudges", self.nudges)
+        scheduler.add_job("roadmap:digest", self.digest)
+        scheduler.add_job("roadmap:roles", self.roles)
+
+    async def cog_unload(self) -> None:
+        for name in JOBS:
+            self.services.scheduler.remove_job(f"roadmap:{name}")
+
+    # --- Delivery ----------------------------------------------------------------------
+
+    async def _dm(self, user_id: int, content: str) -> bool:
+        """True when the DM went out; False when the member's DMs are closed."""
+        try:
+            channel = await self.bot.create_dm(discord.Object(user_id))
+            await channel.send(content, allowed_mentions=discord.AllowedMentions.none())
+        except discord.Forbidden as exc:
+            if exc.code == DMS_CLOSED or exc.status == 403:
+                return False
+            raise
+        return True
+
+    async def _mention(
+        self, guild_id: int, channel_id: int | None, user_id: int, content: str
+    ) -> None:
+        """The fallback: the same words, with a ping, in the server's check-in channel."""
+        if channel_id is None:
+            raise Undelivered("no check-in channel configured")
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        try:
+            await channel.send(
+                f"<@{user_id}> {content}",
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
+            )
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise Undelivered(str(exc)) from None
+
+    # --- Reminders ---------------------------------------------------------------------
+
+    async def reminders(self, now: datetime) -> None:
+        for reminder in await self.roadmap.reminders.due(now, self.batch):
+            if not await self.posts.claim(reminder.guild_id, REMIND_KIND, reminder.period):
+                await self.roadmap.reminders.skip(reminder)
+                continue
+            await self._send_reminder(reminder)
+
+    async def _send_reminder(self, reminder: ReminderDue) -> None:
+        streak = f" Your streak is {days(reminder.streak)}." if reminder.streak else ""
+        text = f"Time for today's check-in: /checkin takes a minute.{streak}"
+        key = (reminder.guild_id, REMIND_KIND, reminder.period)
+        try:
+            delivered = await self._dm(reminder.user_id, text)
+            if not delivered:
+                if reminder.last_try:
+                    text += (
+                        " Your DMs have been closed for a while, so reminders are now off: "
+                        "/remind on after opening them."
+                    )
+                await self._mention(
+                    reminder.guild_id, reminder.checkin_channel_id, reminder.user_id, text
+                )
+        except Undelivered:
+            log.info("Reminder for user %s undelivered", reminder.user_id)
+            await self.posts.release(*key)
+            await self.roadmap.reminders.finish(reminder, delivered_by_dm=False)
+            return
+        except discord.HTTPException:
+            log.warning("Reminder for user %s failed; retrying", reminder.user_id, exc_info=True)
+            await self.posts.release(*key)
+            return
+        await self.posts.mark_sent(*key)
+        await self.roadmap.reminders.finish(reminder, delivered_by_dm=delivered)
+
+    # --- Nudges ------------------------------------------------------------------------
+
+    async def nudges(self, now: datetime) -> None:
+        for nudge in await self.roadmap.reminders.due_nudges(now, self.batch):
+            if not await self.posts.claim(nudge.guild_id, NUDGE_KIND, nudge.period):
+                await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
+                continue
+            await self._send_nudge(nudge)
+
+    async def _send_nudge(self, nudge: NudgeDue) -> None:
+        text = (
+            f"Your buddy <@{nudge.user_id}> hasn't checked in for two days. "
+            "A friendly message might help them back on track."
+        )
+        key = (nudge.guild_id, NUDGE_KIND, nudge.period)
+        try:
+            if not await self._dm(nudge.buddy_id, text):
+                await self._mention(nudge.guild_id, nudge.checkin_channel_id, nudge.buddy_id, text)
+        except Undelivered:
+            log.info("Buddy nudge to user %s undelivered", nudge.buddy_id)
+        except discord.HTTPException:
+            log.warning("Buddy nudge to %s failed; retrying", nudge.buddy_id, exc_info=True)
+            await self.posts.release(*key)
+            return
+        await self.posts.mark_sent(*key)
+        await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
+
+    # --- Weekly digest -------------------------------------------------------------------
+
+    async def digest(self, now: datetime) -> None:
+        for due in await self.roadmap.digest.due(now):
+            if not await self.posts.claim(due.guild_id, DIGEST_KIND, due.period):
+                continue
+            try:
+                digest = await self.roadmap.digest.build(due.guild_id, due.week_start)
+                png = week_chart_png(digest.per_day)
+                channel = self.bot.get_partial_messageable(due.channel_id, guild_id=due.guild_id)
+                message = await channel.send(
+                    embed=digest_embed(digest, with_image=True),
+                    file=discord.File(io.BytesIO(png), filename="week.png"),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except (discord.Forbidden, discord.NotFound):
+                log.warning("Digest for server %s cannot be posted; skipped", due.guild_id)
+                await self.posts.mark_sent(due.guild_id, DIGEST_KIND, due.period)
+                continue
+            except Exception:
+                await self.posts.release(due.guild_id, DIGEST_KIND, due.period)
+                raise
+            await self.posts.mark_sent(due.guild_id, DIGEST_KIND, due.period, message.id)
+
+    # --- Roles ---------------------------------------------------------------------------
+
+    async def roles(self, now: datetime) -> None:
+        for change in await self.roadmap.roles.due_changes(now, self.batch):
+            await self._apply_roles(change)
+
+    async def _apply_roles(self, change: RoleChange) -> None:
+        failed: set[int] = set()
+        http = self.bot.http
+        for role_id, action in [(r, "add") for r in change.add] + [
+            (r, "remove") for r in change.remove
+        ]:
+            try:
+                if action == "add":
+                    await http.add_role(change.guild_id, change.user_id, role_id, reason="Roadmap")
+                else:
+                    await http.remove_role(
+                        change.guild_id, change.user_id, role_id, reason="Roadmap"
+                    )
+            except discord.NotFound as exc:
+                if exc.code == UNKNOWN_MEMBER:
+                    await self.roadmap.roles.applied(change.guild_id, change.user_id, None, None)
+                    return
+                failed.add(role_id)
+                await self._refused(change.guild_id, role_id)
+            except discord.Forbidden:
+                failed.add(role_id)
+                await self._refused(change.guild_id, role_id)
+        await self.roadmap.roles.applied(
+            change.guild_id,
+            change.user_id,
+            None if change.phase_role in failed else change.phase_role,
+            None if change.streak_role in failed else change.streak_role,
+        )
+
+    async def _refused(self, guild_id: int, role_id: int) -> None:
+        """Stop using a role Discord refuses, and tell the moderators once."""
+        if not await self.roadmap.roles.refused(guild_id, role_id):
+            return
+        settings = await self.services.guild_settings.get(guild_id)
+        channel_id = settings.qa_channel_id or settings.checkin_channel_id
+        log.warning("Server %s refused role %s to the roadmap", guild_id, role_id)
+        if channel_id is None:
+            return
+        moderators = settings.moderator_role_id
+        prefix = f"<@&{moderators}> " if moderators else "Moderators: "
+        text = (
+            f"{prefix}I couldn't give or take the role <@&{role_id}>. I need the Manage Roles "
+            "permission, and my own role must be above it. I've stopped using it until you "
+            "map it again with /roadmap role."
+        )
+        pings = discord.AllowedMentions(
+            roles=[discord.Object(moderators)] if moderators else False, users=False
+        )
+        try:
+            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+            await channel.send(text, allowed_mentions=pings)
+        except discord.HTTPException:
+            log.warning("Could not report the refused role in server %s", guild_id)
