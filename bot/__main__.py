@@ -23,6 +23,7 @@ from bot.permissions import (
     invite_url,
     required_permissions,
 )
+from bot.simulator.redirect import point_discord_at
 from bot.wiring import build_llm_client, build_services, validate_content
 
 log = logging.getLogger("bot")
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def create_bot(settings: Settings, *, start_scheduler: bool = True) -> MentorBot:
     """Open and migrate the database, build the services, and the bot around them."""
+    if settings.discord_api_url is not None:
+        point_discord_at(settings.discord_api_url)
     db = await open_database(settings.database_path)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
     return MentorBot(services, start_scheduler=start_scheduler)
