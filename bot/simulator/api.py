@@ -112,16 +112,29 @@ def build_app(sim: Simulator, routes: list[tuple[str, str, Handler]]) -> web.App
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         fault = sim.take_fault(request.method, api_path)
         if fault is not None:
+            sim.calls.append((request.method, api_path, fault.status))
             return fault_response(fault)
         try:
-            return await handler(request)
+            response = await handler(request)
         except ApiError as exc:
             if exc.record:
                 sim.state.problems.append(
                     Problem("rejected", request.method, request.path, exc.status, exc.body)
                 )
                 log.warning("Simulator rejected %s %s: %s", request.method, request.path, exc.body)
-            return json_response(exc.body, exc.status)
+            response = json_response(exc.body, exc.status)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            # A bug in the simulator itself: fail the test rather than hide it in a retry.
+            log.exception("Simulator failed on %s %s", request.method, request.path)
+            body = {"message": f"Simulator error: {exc!r}", "code": 0}
+            sim.state.problems.append(
+                Problem("simulator-error", request.method, request.path, 500, body)
+            )
+            response = json_response(body, 500)
+        sim.calls.append((request.method, api_path, response.status))
+        return response
 
     app = web.Application(middlewares=[middleware], client_max_size=64 * 1024 * 1024)
     for method, path, handler in routes:

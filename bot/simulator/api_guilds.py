@@ -203,7 +203,7 @@ class GuildRoutes:
         attachment = self.state.attachments.get(_int(request.match_info["attachment_id"]))
         if attachment is None or attachment.filename != request.match_info["filename"]:
             raise web.HTTPNotFound()
-        return web.Response(body=attachment.data, content_type=attachment.content_type)
+        return web.Response(body=attachment.data, headers={"Content-Type": attachment.content_type})
 
 
 def _check_commands(commands: list[dict[str, Any]]) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
+from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.clock import FixedClock
@@ -193,6 +195,23 @@ class SimHarness:
             if self._redirect is not None:
                 self._redirect.close()
         return self.take_problems()
+
+    async def add_cog(self, cog: commands.Cog) -> None:
+        """Add a (test-only) cog to the running bot and register its commands."""
+        await self.bot.add_cog(cog)
+        await self.bot.tree.sync()
+
+    async def api(
+        self, method: str, path: str, json: Any = None, *, token: bool = True
+    ) -> tuple[int, Any]:
+        """Call the simulator's REST API directly, as a misbehaving client would."""
+        headers = {"Authorization": f"Bot {self.server.state.token}"} if token else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, self.server.api_url + path, json=json, headers=headers) as r,
+        ):
+            body = await r.json(content_type=None) if r.content_length != 0 else None
+            return r.status, body
 
     # --- members ------------------------------------------------------------------------------
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
 from bot.simulator import payloads
-from bot.simulator.api import API_PREFIX, Fault, build_app
+from bot.simulator.api import API_PREFIX, Fault, build_app, normalise
 from bot.simulator.api_channels import ChannelRoutes
 from bot.simulator.api_guilds import GuildRoutes
 from bot.simulator.api_interactions import InteractionRoutes
@@ -39,6 +40,8 @@ class Simulator:
         self.state = SimState(token)
         self.gateway = Gateway(self.state, lambda: self.gateway_url)
         self.faults: list[Fault] = []
+        # (method, route template, status) of every API call, newest last.
+        self.calls: deque[tuple[str, str, int]] = deque(maxlen=10_000)
         self.port = 0
         self._runner: web.AppRunner | None = None
         routes = [
@@ -130,6 +133,11 @@ class Simulator:
                     self.faults.remove(fault)
                 return fault
         return None
+
+    def count_calls(self, method: str, route_template: str) -> int:
+        """How many times the bot called this route (any status)."""
+        wanted = normalise(route_template)
+        return sum(1 for m, t, _ in self.calls if m == method.upper() and normalise(t) == wanted)
 
     async def drop_gateway(self) -> None:
         """Close the bot's websocket as a network failure would; it must RESUME."""
