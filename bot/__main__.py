@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import discord
 
@@ -45,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
         dest="everywhere",
         action="store_true",
         help="sync globally even when DEV_GUILD_ID is set",
+    )
+    playground = sub.add_parser(
+        "playground",
+        help="try the bot in this terminal against a simulated Discord (no application needed)",
+    )
+    playground.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("playground-output"),
+        help="folder for the session's database and saved files (emptied at start)",
     )
     invite = sub.add_parser("invite", help="print the URL that adds the bot to a server")
     invite.add_argument("--client-id", type=int, help="application id (default: from the token)")
@@ -143,12 +154,21 @@ def invite(settings: Settings, client_id: int | None) -> None:
     print("Privileged intents: none needed.")
 
 
+async def playground(settings: Settings, out_dir: Path) -> None:
+    # Imported here: the simulator is only needed by this command.
+    from bot.simulator.playground import run_playground
+
+    await run_playground(settings, out_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
+        # The playground's terminal is for the conversation: only errors are logged there.
+        level = "ERROR" if command == "playground" else settings.log_level
+        configure_logging(level, settings.log_format)
         if command == "run":
             asyncio.run(run(settings))
         elif command == "migrate":
@@ -159,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(sync(settings, args.guild, args.everywhere))
         elif command == "invite":
             invite(settings, args.client_id)
+        elif command == "playground":
+            asyncio.run(playground(settings, args.dir))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -41,7 +41,9 @@ def find_command(commands: list[dict[str, Any]], path: str) -> tuple[dict[str, A
     raise InvalidInvocation(f"no registered command /{words[0]} (registered: {known})")
 
 
-def _leaf(command: dict[str, Any], subs: list[str], path: str) -> tuple[list[str], list[dict]]:
+def leaf_options(
+    command: dict[str, Any], subs: list[str], path: str
+) -> tuple[list[str], list[dict]]:
     """Walk sub-command groups; return the chain of names and the leaf's option schemas."""
     options = command.get("options") or []
     chain: list[str] = []
@@ -187,7 +189,7 @@ def command_data(
     """`data` of an APPLICATION_COMMAND (or, with `focused`, an AUTOCOMPLETE) interaction."""
     commands = state.commands_for(guild.id if guild else None)
     command, subs = find_command(commands, path)
-    chain, schemas = _leaf(command, subs, path)
+    chain, schemas = leaf_options(command, subs, path)
     by_name = {s["name"]: s for s in schemas}
     unknown = set(options) - set(by_name)
     if unknown:
