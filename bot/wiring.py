@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
+from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.scheduled_posts import ScheduledPosts
 
@@ -23,6 +24,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    command_sync: CommandSyncState
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -52,6 +54,7 @@ def build_services(
         llm=llm,
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
+        command_sync=CommandSyncState(db, clock),
     )
 
 
