@@ -8,6 +8,9 @@ ones present, choices respected, lengths and ranges within the schema. Anything 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot.simulator import payloads
@@ -60,6 +63,67 @@ def leaf_options(
         names = [o["name"] for o in options]
         raise InvalidInvocation(f"/{path} needs a sub-command: one of {names}")
     return chain, options
+
+
+TYPED_OPTION = re.compile(r"(?:^|\s)([a-z0-9_-]{1,32}):")
+
+
+def parse_typed_command(
+    commands: list[dict[str, Any]], line: str
+) -> tuple[str, list[tuple[dict[str, Any], str]]]:
+    """Split "/checkin note:read chapter 3" into the command path and (schema, text) pairs.
+
+    A value runs to the next `name:` of a known option, so it may hold spaces and colons.
+    """
+    text = line.strip().lstrip("/")
+    path_words = []
+    for word in text.split(" "):
+        if ":" in word or not word:
+            break
+        path_words.append(word)
+    path = " ".join(path_words)
+    command, subs = find_command(commands, path)
+    by_name = {s["name"]: s for s in leaf_options(command, subs, path)[1]}
+    rest = text[len(path) :]
+    matches = [m for m in TYPED_OPTION.finditer(rest) if m.group(1) in by_name]
+    values = []
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(rest)
+        values.append((by_name[match.group(1)], rest[match.end() : end].strip()))
+    return path, values
+
+
+def plain_value(schema: dict[str, Any], text: str) -> Any:
+    """A typed string as the option's type; a choice may be given by its name or value."""
+    for choice in schema.get("choices") or []:
+        if text.lower() in (choice["name"].lower(), str(choice["value"]).lower()):
+            return choice["value"]
+    kind = schema["type"]
+    if kind == INTEGER:
+        return int(text)
+    if kind == NUMBER:
+        return float(text)
+    if kind == BOOLEAN:
+        return text.lower() in ("true", "yes", "1", "on")
+    return text
+
+
+def typed_value(
+    schema: dict[str, Any], text: str, guild: SimGuild, member: Callable[[str], SimUser]
+) -> Any:
+    """A typed value as a test value: @alice a member, #qa a channel, @reviewer a role,
+    a file path an attachment; anything else as `plain_value`."""
+    kind, name = schema["type"], text.strip().lstrip("@#")
+    if kind == USER or (kind == MENTIONABLE and name not in guild.role_names):
+        return member(name)
+    if kind == CHANNEL:
+        return guild.channel(name)
+    if kind in (ROLE, MENTIONABLE):
+        return guild.role(name)
+    if kind == ATTACHMENT:
+        path = Path(text.strip()).expanduser()
+        return (path.name, path.read_bytes())
+    return plain_value(schema, text)
 
 
 def _nest(command: dict[str, Any], chain: list[str], leaf_options: list[dict]) -> list[dict]:

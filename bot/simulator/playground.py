@@ -40,7 +40,6 @@ path; forms ask for each field in turn. Files the bot sends are saved to {files}
 ROLE_NAMES = {"member": "alice", "moderator": "mo", "reviewer": "rita"}
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([wdhm])$")
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
-OPTION = re.compile(r"(?:^|\s)([a-z0-9_-]{1,32}):")
 
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
@@ -121,53 +120,13 @@ class Playground:
     # --- slash commands -------------------------------------------------------------------
 
     def _parse_command(self, line: str) -> tuple[str, dict[str, Any]]:
-        words = line.lstrip("/").split(" ")
-        path_words = []
-        for word in words:
-            if ":" in word or not word:
-                break
-            path_words.append(word)
-        path = " ".join(path_words)
-        text = line.lstrip("/")[len(path) :]
-        schemas = self._schemas(path)
-        by_name = {s["name"]: s for s in schemas}
-        matches = [m for m in OPTION.finditer(text) if m.group(1) in by_name]
-        options: dict[str, Any] = {}
-        for index, match in enumerate(matches):
-            end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-            schema = by_name[match.group(1)]
-            options[schema["name"]] = self._value(schema, text[match.end() : end].strip())
-        return path, options
-
-    def _schemas(self, path: str) -> list[dict[str, Any]]:
         commands = self.sim.server.state.commands_for(self.sim.guild.id)
-        command, subs = invocations.find_command(commands, path)
-        return invocations.leaf_options(command, subs, path)[1]
-
-    def _value(self, schema: dict[str, Any], text: str) -> Any:
-        kind = schema["type"]
-        for choice in schema.get("choices") or []:
-            if text.lower() in (choice["name"].lower(), str(choice["value"]).lower()):
-                return choice["value"]
-        if kind == invocations.INTEGER:
-            return int(text)
-        if kind == invocations.NUMBER:
-            return float(text)
-        if kind == invocations.BOOLEAN:
-            return text.lower() in ("true", "yes", "1", "on")
-        name = text.lstrip("@#")
-        if kind == invocations.USER:
-            return self.sim.member(name)
-        if kind == invocations.MENTIONABLE and name not in self.sim.guild.role_names:
-            return self.sim.member(name)
-        if kind == invocations.CHANNEL:
-            return self.sim.guild.channel(name)
-        if kind in (invocations.ROLE, invocations.MENTIONABLE):
-            return self.sim.guild.role(name)
-        if kind == invocations.ATTACHMENT:
-            path = Path(text).expanduser()
-            return (path.name, path.read_bytes())
-        return text
+        path, typed = invocations.parse_typed_command(commands, line)
+        options = {
+            schema["name"]: invocations.typed_value(schema, text, self.sim.guild, self.sim.member)
+            for schema, text in typed
+        }
+        return path, options
 
     async def _complete(self, rest: str) -> None:
         path, options = self._parse_command(rest.strip())
