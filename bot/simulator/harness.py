@@ -360,8 +360,11 @@ class SimHarness:
         )
         return await self.wait_for_answer(interaction)
 
-    async def submit_modal(self, user: SimUser, reply: Reply, answers: dict[str, str]) -> Reply:
-        """Fill the modal the bot opened in `reply` (fields by custom id or label) and send it."""
+    async def submit_modal(self, user: SimUser, reply: Reply, answers: dict[str, Any]) -> Reply:
+        """Fill the modal the bot opened in `reply` (fields by custom id or label) and send it.
+
+        Text inputs take a string; a select menu inside the modal takes a list of values.
+        """
         if reply.modal is None:
             raise ValueError("that reply did not open a modal")
         data = invocations.modal_submit_data(reply.modal, answers)

@@ -364,21 +364,31 @@ def select_data(
     return data
 
 
-def modal_submit_data(modal: dict[str, Any], answers: dict[str, str]) -> dict[str, Any]:
-    """What the client sends when a member fills a modal: keys are custom ids or labels."""
-    inputs = [c for c in iter_components(modal.get("components") or []) if c.get("type") == 4]
+def modal_submit_data(modal: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """What the client sends when a member fills a modal: keys are custom ids or labels.
+
+    Text inputs take a string; a select menu in the modal takes a list of option values.
+    """
+    fields = [
+        c
+        for c in iter_components(modal.get("components") or [])
+        if c.get("type") == TEXT_INPUT or c.get("type") in SELECT_TYPES
+    ]
     by_key: dict[str, dict[str, Any]] = {}
-    for item in inputs:
+    for item in fields:
         by_key[item["custom_id"]] = item
         if item.get("label"):
             by_key.setdefault(item["label"], item)
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     for key, value in answers.items():
         if key not in by_key:
-            known = [(i.get("label"), i["custom_id"]) for i in inputs]
+            known = [(i.get("label"), i["custom_id"]) for i in fields]
             raise InvalidInvocation(f"modal has no field {key!r}; it has {known}")
         values[by_key[key]["custom_id"]] = value
-    for item in inputs:
+    for item in fields:
+        if item.get("type") in SELECT_TYPES:
+            values[item["custom_id"]] = _select_answer(item, values.get(item["custom_id"], []))
+            continue
         value = values.get(item["custom_id"], item.get("value") or "")
         if item.get("required", True) and not value:
             raise InvalidInvocation(f"modal field {item.get('label')!r} is required")
@@ -389,7 +399,20 @@ def modal_submit_data(modal: dict[str, Any], answers: dict[str, str]) -> dict[st
     return {"custom_id": modal["custom_id"], "components": _submitted(modal["components"], values)}
 
 
-def _submitted(rows: list[dict[str, Any]], values: dict[str, str]) -> list[dict[str, Any]]:
+def _select_answer(item: dict[str, Any], chosen: Any) -> list[str]:
+    picked = [chosen] if isinstance(chosen, str) else list(chosen)
+    low, high = item.get("min_values", 1), item.get("max_values", 1)
+    if item.get("required", True) and not picked:
+        raise InvalidInvocation(f"modal select {item.get('label')!r} is required")
+    if picked and not low <= len(picked) <= high:
+        raise InvalidInvocation(f"modal select {item.get('label')!r} takes {low}-{high} values")
+    offered = {o["value"] for o in item.get("options") or []}
+    if item.get("type") == STRING_SELECT and not set(picked) <= offered:
+        raise InvalidInvocation(f"modal select {item.get('label')!r} offers only {sorted(offered)}")
+    return [str(v) for v in picked]
+
+
+def _submitted(rows: list[dict[str, Any]], values: dict[str, Any]) -> list[dict[str, Any]]:
     submitted = []
     for row in rows:
         if row.get("type") == LABEL:
@@ -401,11 +424,15 @@ def _submitted(rows: list[dict[str, Any]], values: dict[str, str]) -> list[dict[
     return submitted
 
 
-def _answer(component: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+def _answer(component: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     if component.get("type") == TEXT_INPUT:
         return {
             "type": 4,
             "custom_id": component["custom_id"],
             "value": values.get(component["custom_id"], ""),
         }
-    return {"type": component.get("type"), "custom_id": component.get("custom_id"), "values": []}
+    return {
+        "type": component.get("type"),
+        "custom_id": component.get("custom_id"),
+        "values": values.get(component.get("custom_id"), []),
+    }

@@ -182,7 +182,7 @@ def _check_text_input(
     errors: FormErrors, path: tuple[str | int, ...], item: dict[str, Any]
 ) -> None:
     errors.required((*path, "custom_id"), item.get("custom_id"), CUSTOM_ID)
-    if "label" in item:
+    if item.get("label") is not None:  # optional (null) inside a Label component
         errors.required((*path, "label"), item.get("label"), INPUT_LABEL)
     errors.max_length((*path, "value"), item.get("value"), INPUT_VALUE)
     errors.max_length((*path, "placeholder"), item.get("placeholder"), INPUT_PLACEHOLDER)
