@@ -28,8 +28,12 @@ def bar(done: int, total: int, width: int = 10) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
+    return plural(count, "day")
 
 
 def streak_line(summary: StreakSummary) -> str:
@@ -139,7 +143,8 @@ def streak_embed(view: StreakView, with_image: bool) -> discord.Embed:
     elif view.breaks_at is not None:
         lines.append(f"Keep it going by <t:{int(view.breaks_at.timestamp())}:f>.")
     lines.append(
-        f"{view.checkin_days} check-in days · {view.checkins_total} check-ins · "
+        f"{plural(view.checkin_days, 'check-in day')} · "
+        f"{plural(view.checkins_total, 'check-in')} · "
         f"{view.minutes_total // 60} h {view.minutes_total % 60} min logged"
     )
     embed = discord.Embed(
@@ -181,11 +186,13 @@ def why_embed(why: StreakWhy) -> discord.Embed:
     lines += [why_line(day) for day in why.days] or ["No check-ins yet."]
     if why.missed_since_last and summary.current:
         lines.append(
-            f"Since your last check-in: {why.missed_since_last} missed so far, "
+            f"Since your last check-in: {days(why.missed_since_last)} missed so far, "
             f"covered by freezes ({summary.freezes} left)."
         )
     elif why.missed_since_last:
-        lines.append(f"Since your last check-in: {why.missed_since_last} missed, so it broke.")
+        lines.append(
+            f"Since your last check-in: {days(why.missed_since_last)} missed, so it broke."
+        )
     if why.last_break is not None:
         lines.append(
             f"\nLast break: {why.last_break.day.isoformat()}, after {days(why.last_break.missed)} "
@@ -200,21 +207,28 @@ def why_embed(why: StreakWhy) -> discord.Embed:
     return embed
 
 
+def leaderboard_line(
+    page: LeaderboardPage, rank: int, user_id: int, value: int, checkins: int
+) -> str:
+    medal = {1: "🥇", 2: "🥈", 3: "🥉"}.get(rank, f"`#{rank}`")
+    if page.board is Board.MILESTONES:
+        score = plural(value, "milestone")
+    elif page.board is Board.CHECKINS:
+        score = f"{days(value)} ({plural(checkins, 'check-in')})"
+    else:
+        score = f"{days(value)} streak"
+    return f"{medal} <@{user_id}> · {score}"
+
+
 def leaderboard_embed(page: LeaderboardPage) -> discord.Embed:
-    unit = {Board.STREAKS: "days", Board.CHECKINS: "days", Board.MILESTONES: ""}[page.board]
-    medals = {1: "🥇", 2: "🥈", 3: "🥉"}
-    lines = [
-        f"{medals.get(row.rank, f'`{row.rank:>3}`')} <@{row.user_id}> · **{row.value}** {unit}"
-        + (f" ({row.checkins} check-ins)" if page.board is Board.CHECKINS else "")
-        for row in page.rows
-    ]
+    lines = [leaderboard_line(page, r.rank, r.user_id, r.value, r.checkins) for r in page.rows]
     title = f"{BOARD_LABELS[page.board]} · {PERIOD_LABELS[page.period]}"
     embed = discord.Embed(
         title=title,
         description=clip("\n".join(lines) or "Nobody on this board yet.", DESCRIPTION_MAX),
         colour=COLOUR,
     )
-    embed.set_footer(text=f"Page {page.page} of {page.pages} · {page.total} members")
+    embed.set_footer(text=f"Page {page.page} of {page.pages} · {plural(page.total, 'member')}")
     return embed
 
 
