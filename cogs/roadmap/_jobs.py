@@ -171,15 +171,19 @@ class RoadmapJobs(commands.Cog):
     # --- Roles ---------------------------------------------------------------------------
 
     async def roles(self, now: datetime) -> None:
+        refused: set[int] = set()  # roles Discord refused during this tick: not tried again
         for change in await self.roadmap.roles.due_changes(now, self.batch):
-            await self._apply_roles(change)
+            await self._apply_roles(change, refused)
 
-    async def _apply_roles(self, change: RoleChange) -> None:
+    async def _apply_roles(self, change: RoleChange, refused: set[int]) -> None:
         failed: set[int] = set()
         http = self.bot.http
         for role_id, action in [(r, "add") for r in change.add] + [
             (r, "remove") for r in change.remove
         ]:
+            if role_id in refused:
+                failed.add(role_id)
+                continue
             try:
                 if action == "add":
                     await http.add_role(change.guild_id, change.user_id, role_id, reason="Roadmap")
@@ -192,9 +196,11 @@ class RoadmapJobs(commands.Cog):
                     await self.roadmap.roles.applied(change.guild_id, change.user_id, None, None)
                     return
                 failed.add(role_id)
+                refused.add(role_id)
                 await self._refused(change.guild_id, role_id)
             except discord.Forbidden:
                 failed.add(role_id)
+                refused.add(role_id)
                 await self._refused(change.guild_id, role_id)
         await self.roadmap.roles.applied(
             change.guild_id,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock
+from bot.clock import Clock, from_db_time
 from bot.db import Database
 from bot.services.roadmap.catalog import RoadmapCatalog
-from bot.services.roadmap.dates import at_local, local_date, monday, week_key
+from bot.services.roadmap.dates import at_local, local_date, local_midnight, monday, week_key
 from bot.timezones import parse_time_of_day
 
 DIGEST_KIND = "roadmap:digest"
@@ -60,16 +60,20 @@ class DigestService:
 
     async def due(self, now: datetime) -> list[DigestDue]:
         rows = await self.db.fetch_all(
-            "SELECT g.guild_id, g.checkin_channel_id, g.timezone, g.digest_time "
-            "FROM guild_settings g WHERE g.checkin_channel_id IS NOT NULL "
-            "AND EXISTS (SELECT 1 FROM roadmap_members m WHERE m.guild_id = g.guild_id)"
+            "SELECT g.guild_id, g.checkin_channel_id, g.timezone, g.digest_time, "
+            "(SELECT min(m.enrolled_at) FROM roadmap_members m WHERE m.guild_id = g.guild_id) "
+            "AS first_enrolled FROM guild_settings g WHERE g.checkin_channel_id IS NOT NULL"
         )
         due = []
         for row in rows:
+            if row["first_enrolled"] is None:
+                continue
             zone = ZoneInfo(row["timezone"])
             this_monday = monday(local_date(now, zone))
             if now < at_local(this_monday, parse_time_of_day(row["digest_time"]), zone):
                 continue
+            if from_db_time(row["first_enrolled"]) >= local_midnight(this_monday, zone):
+                continue  # nobody was on the roadmap during the week it would summarise
             item = DigestDue(row["guild_id"], row["checkin_channel_id"], this_monday - timedelta(7))
             claimed = await self.db.fetch_value(
                 "SELECT 1 FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ?",
