@@ -45,6 +45,11 @@ CREATE INDEX roadmap_members_nudge ON roadmap_members (nudge_due_at)
 CREATE INDEX roadmap_members_dirty ON roadmap_members (roles_dirty) WHERE roles_dirty = 1;
 CREATE INDEX roadmap_members_streak_role ON roadmap_members (alive_until)
     WHERE streak_role_id IS NOT NULL;
+-- The streak leaderboards: current streaks (with what filters them, so counting needs no
+-- table lookups) and best streaks.
+CREATE INDEX roadmap_members_current
+    ON roadmap_members (guild_id, current_streak DESC, user_id, last_date, alive_until);
+CREATE INDEX roadmap_members_best ON roadmap_members (guild_id, best_streak DESC, user_id);
 
 -- Every check-in, with the local date and goal in force when it was written, so a later
 -- change of time zone or goal never rewrites the past.
@@ -66,7 +71,6 @@ CREATE TABLE roadmap_checkins (
         ON DELETE CASCADE
 );
 CREATE INDEX roadmap_checkins_member_day ON roadmap_checkins (guild_id, user_id, local_date);
-CREATE INDEX roadmap_checkins_guild_day ON roadmap_checkins (guild_id, local_date);
 
 CREATE TABLE roadmap_milestones (
     guild_id   INTEGER NOT NULL,
@@ -101,8 +105,8 @@ CREATE TABLE roadmap_phase_entries (
 );
 CREATE INDEX roadmap_phase_entries_day ON roadmap_phase_entries (guild_id, entered_on);
 
--- Counters per member and period ('W2026-10', 'M2026-03', 'all'): the leaderboards and
--- the digest read these instead of scanning check-ins.
+-- Counters per member and period ('W2026-10', 'M2026-03', 'all'): the check-in and
+-- milestone leaderboards and the digest read these instead of scanning check-ins.
 CREATE TABLE roadmap_period_stats (
     guild_id    INTEGER NOT NULL,
     user_id     INTEGER NOT NULL,
@@ -111,12 +115,10 @@ CREATE TABLE roadmap_period_stats (
     days        INTEGER NOT NULL DEFAULT 0,
     minutes     INTEGER NOT NULL DEFAULT 0,
     milestones  INTEGER NOT NULL DEFAULT 0,
-    streak_max  INTEGER NOT NULL DEFAULT 0,
+    streak_max  INTEGER NOT NULL DEFAULT 0,               -- longest streak reached in it
     PRIMARY KEY (guild_id, user_id, period)
-);
+) WITHOUT ROWID;
 CREATE INDEX roadmap_period_days ON roadmap_period_stats (guild_id, period, days DESC, user_id);
-CREATE INDEX roadmap_period_streak
-    ON roadmap_period_stats (guild_id, period, streak_max DESC, user_id);
 CREATE INDEX roadmap_period_milestones
     ON roadmap_period_stats (guild_id, period, milestones DESC, user_id);
 

@@ -359,7 +359,7 @@ async def test_leaderboard_ranks_this_servers_members_and_pages(
     await services.roadmap.checkins.checkin(2, 999, "other server")
     board = services.roadmap.leaderboard
     first = await board.page(G, "checkins", "week", 1)
-    assert (first.pages, first.total) == (3, 25)
+    assert first.has_next
     assert [r.rank for r in first.rows] == list(range(1, 11))
     assert all(r.value == 1 for r in first.rows)  # one check-in day each, however many times
     assert [r.user_id for r in first.rows] == list(range(100, 110))  # ties in user order
@@ -372,19 +372,32 @@ async def test_leaderboard_ranks_this_servers_members_and_pages(
     with pytest.raises(DomainError, match="start at 1"):
         await board.page(G, "checkins", "all", 0)
     empty = await board.page(G, "milestones", "month", 1)
-    assert (empty.pages, empty.rows) == (1, ())
+    assert (empty.has_next, empty.rows) == (False, ())
 
 
 async def test_leaderboard_periods_follow_the_server_calendar(
     services: Services, clock: FixedClock
 ) -> None:
-    await enrol(services)
-    await services.roadmap.checkins.checkin(G, ALICE, "x")
-    clock.advance(days=7)
+    await enrol(services, user=ALICE)
+    await enrol(services, user=BOB)
+    await services.roadmap.checkins.checkin(G, ALICE, "only once")
+    for _ in range(8):  # Monday to the next Monday
+        await services.roadmap.checkins.checkin(G, BOB, "every day")
+        clock.advance(days=1)
+    clock.advance(days=-1)
     board = services.roadmap.leaderboard
-    assert (await board.page(G, "streaks", "week", 1)).rows == ()
-    assert (await board.page(G, "streaks", "month", 1)).rows[0].value == 1
-    assert (await board.page(G, "streaks", "all", 1)).rows[0].value == 1
+
+    async def ranked(kind: str, period: str) -> list[tuple[int, int]]:
+        return [(r.user_id, r.value) for r in (await board.page(G, kind, period)).rows]
+
+    # Live streaks of members who checked in during the period; alice's broke long ago.
+    assert await ranked("streaks", "week") == [(BOB, 8)]
+    assert await ranked("streaks", "month") == [(BOB, 8)]
+    assert await ranked("streaks", "all") == [(BOB, 8), (ALICE, 1)]
+    assert await ranked("checkins", "week") == [(BOB, 1)]  # the new week began today
+    assert await ranked("checkins", "month") == [(BOB, 8), (ALICE, 1)]
+    with pytest.raises(DomainError, match="no such leaderboard"):
+        await board.page(G, "karma", "week")
 
 
 # --- Buddies -------------------------------------------------------------------------------

@@ -95,6 +95,6 @@ class CheckinCog(commands.Cog):
         page: app_commands.Range[int, 1, 100_000] = 1,
     ) -> None:
         result = await self.roadmap.leaderboard.page(interaction.guild_id or 0, board, period, page)
-        view = leaderboard_view(board, period, result.page, result.pages)
+        view = leaderboard_view(board, period, result.page, result.has_next)
         kwargs = {"view": view} if view is not None else {}
         await reply(interaction, embed=leaderboard_embed(result), **kwargs)

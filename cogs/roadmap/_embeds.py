@@ -228,7 +228,8 @@ def leaderboard_embed(page: LeaderboardPage) -> discord.Embed:
         description=clip("\n".join(lines) or "Nobody on this board yet.", DESCRIPTION_MAX),
         colour=COLOUR,
     )
-    embed.set_footer(text=f"Page {page.page} of {page.pages} · {plural(page.total, 'member')}")
+    more = " · more on the next page" if page.has_next else ""
+    embed.set_footer(text=f"Page {page.page}{more}")
     return embed
 
 

@@ -298,18 +298,18 @@ class LeaderboardButton(
             )
             await interaction.response.edit_message(
                 embed=leaderboard_embed(page),
-                view=leaderboard_view(page.board, page.period, page.page, page.pages),
+                view=leaderboard_view(page.board, page.period, page.page, page.has_next),
             )
         except Exception as error:
             await report_error(interaction, error)
 
 
-def leaderboard_view(board: str, period: str, page: int, pages: int) -> discord.ui.View | None:
-    if pages <= 1:
+def leaderboard_view(board: str, period: str, page: int, has_next: bool) -> discord.ui.View | None:
+    if page <= 1 and not has_next:
         return None
     view = discord.ui.View(timeout=None)
     view.add_item(LeaderboardButton(board, period, max(1, page - 1), "prev", page <= 1))
-    view.add_item(LeaderboardButton(board, period, min(pages, page + 1), "next", page >= pages))
+    view.add_item(LeaderboardButton(board, period, page + 1, "next", not has_next))
     return view
 
 

@@ -45,7 +45,6 @@ from bot.services.roadmap.streaks import (
     apply_checkin,
     missed_so_far,
     replay,
-    standing,
 )
 
 DURATION = re.compile(
@@ -149,7 +148,6 @@ class CheckinService:
         def work(conn: sqlite3.Connection) -> CheckinResult:
             member = require_member(conn, guild_id, user_id)
             require_active(member)
-            zone = member.zone
             day = member.today(now)
             today_count = conn.execute(
                 "SELECT count(*) FROM roadmap_checkins WHERE guild_id = ? AND user_id = ? "
@@ -173,7 +171,7 @@ class CheckinService:
                 (
                     guild_id,
                     user_id,
-                    to_db_time(now),
+                    db_time(now),
                     day.isoformat(),
                     member.weekly_goal,
                     spent,
@@ -227,15 +225,15 @@ class CheckinService:
                 minutes=spent,
                 streak=state.current if step.counted else 0,
             )[week_key(day)]
-            now_standing = standing(state, now, day, member.weekly_goal, pauses, zone)
+            # Just checked in: nothing is missed, so the streak stands as the step left it.
             return CheckinResult(
                 checkin_id=cursor.lastrowid or 0,
                 day=day,
                 outcome=step.outcome,
                 streak=StreakSummary(
-                    current=now_standing.current,
+                    current=state.current,
                     best=state.best,
-                    freezes=now_standing.freezes,
+                    freezes=state.freezes,
                     weekly_goal=member.weekly_goal,
                     week_days=week_days,
                 ),

@@ -105,11 +105,14 @@ class DigestService:
                 "AND entered_on BETWEEN ? AND ? ORDER BY phase DESC, entered_on, user_id",
                 (guild_id, week_start.isoformat(), week_end.isoformat()),
             ).fetchall()
+            # One index range per member: no index on (server, day) to slow every check-in
+            # down for the sake of a weekly chart.
             per_day = dict(
                 conn.execute(
-                    "SELECT local_date, count(*) FROM roadmap_checkins WHERE guild_id = ? "
-                    "AND local_date BETWEEN ? AND ? GROUP BY local_date",
-                    (guild_id, week_start.isoformat(), week_end.isoformat()),
+                    "SELECT c.local_date, count(*) FROM roadmap_members m "
+                    "JOIN roadmap_checkins c ON c.guild_id = m.guild_id AND c.user_id = m.user_id "
+                    "AND c.local_date BETWEEN ? AND ? WHERE m.guild_id = ? GROUP BY c.local_date",
+                    (week_start.isoformat(), week_end.isoformat(), guild_id),
                 ).fetchall()
             )
             enrolled = conn.execute(

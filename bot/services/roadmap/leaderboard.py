@@ -1,19 +1,22 @@
 """Leaderboards of one server: streaks, check-in days and milestones, per week, month or ever.
 
-Each board reads the period counters through an index in rank order, so a page costs the
-same with fifty members or fifty thousand.
+Check-in days and milestones come from the period counters; streaks from the members:
+this week's and this month's board ranks the live streaks of members who checked in in
+that period, the all-time board the best streaks. Every board is read through an index in
+rank order, so a page costs about the same with fifty members or fifty thousand.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
-from bot.clock import Clock
+from bot.clock import Clock, to_db_time
 from bot.db import Database
 from bot.errors import DomainError
-from bot.services.roadmap.dates import ALL_TIME, local_date, month_key, week_key
+from bot.services.roadmap.dates import ALL_TIME, local_date, monday, month_key, week_key
 from bot.timezones import parse_timezone
 
 
@@ -30,7 +33,12 @@ class Period(StrEnum):
 
 
 # Column names come from this table only, never from input.
-COLUMN = {Board.STREAKS: "streak_max", Board.CHECKINS: "days", Board.MILESTONES: "milestones"}
+COLUMN = {Board.CHECKINS: "days", Board.MILESTONES: "milestones"}
+LIVE_STREAKS = (
+    "FROM roadmap_members WHERE guild_id = ? AND current_streak > 0 AND last_date >= ? "
+    "AND (alive_until IS NULL OR alive_until > ?)"
+)
+BEST_STREAKS = "FROM roadmap_members WHERE guild_id = ? AND best_streak > 0"
 BOARD_LABELS = {
     Board.STREAKS: "Streaks",
     Board.CHECKINS: "Check-in days",
@@ -52,8 +60,7 @@ class LeaderboardPage:
     board: Board
     period: Period
     page: int
-    pages: int
-    total: int
+    has_next: bool
     rows: tuple[LeaderRow, ...]
 
 
@@ -63,49 +70,69 @@ class LeaderboardService:
         self.clock = clock
         self.page_size = page_size
 
-    async def period_key(self, guild_id: int, period: Period) -> str:
-        if period is Period.ALL:
-            return ALL_TIME
+    async def _period(self, guild_id: int, period: Period) -> tuple[str, date]:
+        """The counters' key for the period, and its first day, in the server's calendar."""
         zone = await self.db.fetch_value(
             "SELECT timezone FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
         today = local_date(self.clock.now(), parse_timezone(zone or "UTC"))
-        return week_key(today) if period is Period.WEEK else month_key(today)
+        if period is Period.WEEK:
+            return week_key(today), monday(today)
+        if period is Period.MONTH:
+            return month_key(today), today.replace(day=1)
+        return ALL_TIME, date.min
 
     async def page(
         self, guild_id: int, board: Board | str, period: Period | str, page: int = 1
     ) -> LeaderboardPage:
-        board, period = Board(board), Period(period)
+        try:
+            board, period = Board(board), Period(period)
+        except ValueError:
+            raise DomainError("There is no such leaderboard.") from None
         if page < 1:
             raise DomainError("Pages start at 1.")
-        key = await self.period_key(guild_id, period)
-        column = COLUMN[board]
+        key, first_day = await self._period(guild_id, period)
         size = self.page_size
+        offset = (page - 1) * size
+        if board is not Board.STREAKS:
+            column = COLUMN[board]
+            source = f"FROM roadmap_period_stats WHERE guild_id = ? AND period = ? AND {column} > 0"
+            select = f"SELECT user_id, {column}, checkins {source} ORDER BY {column} DESC, user_id"
+            params: tuple = (guild_id, key)
+        elif period is Period.ALL:
+            source = BEST_STREAKS
+            select = (
+                f"SELECT user_id, best_streak, checkins_total {source} "
+                "ORDER BY best_streak DESC, user_id"
+            )
+            params = (guild_id,)
+        else:
+            source = LIVE_STREAKS
+            select = (
+                f"SELECT user_id, current_streak, checkins_total {source} "
+                "ORDER BY current_streak DESC, user_id"
+            )
+            params = (guild_id, first_day.isoformat(), to_db_time(self.clock.now()))
 
         def read(conn: sqlite3.Connection) -> LeaderboardPage:
-            total = conn.execute(
-                f"SELECT count(*) FROM roadmap_period_stats WHERE guild_id = ? AND period = ? "
-                f"AND {column} > 0",
-                (guild_id, key),
-            ).fetchone()[0]
-            pages = max(1, -(-total // size))
-            if page > pages:
+            # One row more than a page says whether there is a next page; the full count is
+            # only needed (and only paid for) when a member asks for a page past the end.
+            rows = conn.execute(
+                f"{select} LIMIT ? OFFSET ?", (*params, size + 1, offset)
+            ).fetchall()
+            if not rows and page > 1:
+                total = conn.execute(f"SELECT count(*) {source}", params).fetchone()[0]
+                pages = max(1, -(-total // size))
                 noun = "page" if pages == 1 else "pages"
                 raise DomainError(f"That board has only {pages} {noun}: try page 1 to {pages}.")
-            rows = conn.execute(
-                f"SELECT user_id, {column}, checkins FROM roadmap_period_stats "
-                f"WHERE guild_id = ? AND period = ? AND {column} > 0 "
-                f"ORDER BY {column} DESC, user_id LIMIT ? OFFSET ?",
-                (guild_id, key, size, (page - 1) * size),
-            ).fetchall()
-            offset = (page - 1) * size
             return LeaderboardPage(
                 board=board,
                 period=period,
                 page=page,
-                pages=pages,
-                total=total,
-                rows=tuple(LeaderRow(offset + i + 1, r[0], r[1], r[2]) for i, r in enumerate(rows)),
+                has_next=len(rows) > size,
+                rows=tuple(
+                    LeaderRow(offset + i + 1, r[0], r[1], r[2]) for i, r in enumerate(rows[:size])
+                ),
             )
 
         return await self.db.run_read(read)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import from_db_time, to_db_time
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.dates import DAY, at_local, local_date, local_midnight, parse_date
 from bot.services.roadmap.streaks import (
@@ -80,8 +79,13 @@ class MemberRecord:
         return local_date(now, self.zone)
 
 
+def parse_db_time(text: str) -> datetime:
+    """`from_db_time` without strptime: this runs several times on every check-in."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 def _time(text: str | None) -> datetime | None:
-    return None if text is None else from_db_time(text)
+    return None if text is None else parse_db_time(text)
 
 
 def member_from_row(row: Any) -> MemberRecord:
@@ -119,7 +123,7 @@ def member_from_row(row: Any) -> MemberRecord:
         remind_misses=row["remind_misses"],
         phase_role_id=row["phase_role_id"],
         streak_role_id=row["streak_role_id"],
-        enrolled_at=from_db_time(row["enrolled_at"]),
+        enrolled_at=parse_db_time(row["enrolled_at"]),
     )
 
 
@@ -255,7 +259,10 @@ def next_reminder(
 
 
 def db_time(when: datetime | None) -> str | None:
-    return None if when is None else to_db_time(when)
+    """`to_db_time` (same text) without strftime, for the check-in path; None stays None."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 def refresh_schedule(

@@ -1,0 +1,294 @@
+"""Roadmap at scale: 50,000 members and 2,000,000 check-ins in one server.
+
+Seeds the database with a fast bulk insert (plain sqlite3, one transaction), then measures
+through the real services, on the real schema:
+
+- check-in writes per second, sequential, each one committed (service call);
+- /leaderboard and /streak queries, p50 and p99 (service calls, every board and period);
+- finding the members due for a reminder in one minute, p50 and p99;
+- rendering the 26-week heatmap PNG, p50 and p99.
+
+    python -m bench.roadmap                 # seeds a temporary database
+    python -m bench.roadmap --db big.db     # seeds big.db once and reuses it afterwards
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from bot.clock import FixedClock, to_db_time
+from bot.config import Settings
+from bot.db import open_database
+from bot.services.roadmap.content import load_builtin
+from bot.services.roadmap.dates import period_keys
+from bot.services.roadmap.leaderboard import Board, Period
+from bot.wiring import build_services
+from cogs.roadmap._charts import heatmap_png
+
+GUILD = 1
+FIRST_USER = 10_000
+NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # a Thursday
+HISTORY_DAYS = 180
+TARGETS = {
+    "writes": 2000.0,
+    "leaderboard": 10.0,
+    "streak": 10.0,
+    "reminders": 50.0,
+    "heatmap": 50.0,
+}
+
+
+def member_days(rng: random.Random, count: int) -> list[date]:
+    """`count` distinct days within the history, in runs, like a member who mostly keeps up."""
+    today = NOW.date()
+    start = today - timedelta(days=rng.randrange(count + 5, HISTORY_DAYS))
+    days: list[date] = []
+    day = start
+    while len(days) < count and day <= today:
+        days.append(day)
+        day += timedelta(days=1 if rng.random() < 0.8 else rng.randint(2, 4))
+    while len(days) < count:  # ran into today: fill the gaps before the start
+        start -= timedelta(days=1)
+        days.insert(0, start)
+    return days
+
+
+def streak_of(days: list[date]) -> tuple[int, int]:
+    best = current = 0
+    for previous, day in zip([None, *days], days, strict=False):
+        current = current + 1 if previous and (day - previous).days == 1 else 1
+        best = max(best, current)
+    return current, best
+
+
+def seed(path: Path, members: int, checkins: int, seed_value: int = 7) -> None:
+    """Bulk-insert members, check-ins, milestones and period counters in one transaction."""
+    rng = random.Random(seed_value)
+    per_member = checkins // members
+    roadmap = load_builtin()
+    member_rows, checkin_rows, period_rows, milestone_rows = [], [], [], []
+    for index in range(members):
+        user = FIRST_USER + index
+        track = rng.choice(("ai_engineer", "ml_engineer"))
+        days = member_days(rng, per_member)
+        current, best = streak_of(days)
+        minute = rng.randrange(24 * 60)
+        remind = f"{minute // 60:02d}:{minute % 60:02d}"
+        next_at = datetime.combine(NOW.date(), datetime.min.time(), tzinfo=UTC) + timedelta(
+            minutes=minute
+        )
+        if next_at <= NOW:
+            next_at += timedelta(days=1)
+        counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for day in days:
+            minutes = rng.choice((15, 30, 45, 60, 90))
+            created = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(
+                minutes=rng.randrange(6 * 60, 23 * 60)
+            )
+            checkin_rows.append(
+                (GUILD, user, to_db_time(created), day.isoformat(), 7, minutes, "worked on it")
+            )
+            for key in period_keys(day):
+                counter = counters[key]
+                counter[0] += 1
+                counter[1] += 1
+                counter[2] += minutes
+        done = roadmap.milestones_for(track)[: rng.randrange(9)]
+        for milestone in done:
+            day = rng.choice(days)
+            milestone_rows.append((GUILD, user, milestone.key, to_db_time(NOW), day.isoformat()))
+            for key in period_keys(day):
+                counters[key][3] += 1
+        for key, (count, day_count, minutes, milestones) in counters.items():
+            period_rows.append((GUILD, user, key, count, day_count, minutes, milestones, best))
+        last = days[-1]
+        member_rows.append(
+            (
+                GUILD,
+                user,
+                track,
+                (NOW.date() - timedelta(days=HISTORY_DAYS)).isoformat(),
+                current,
+                best,
+                last.isoformat(),
+                to_db_time(datetime.combine(last, datetime.min.time(), tzinfo=UTC)),
+                (last - timedelta(days=current - 1)).isoformat(),
+                len(days),
+                len(days),
+                len(done),
+                1 + sum(1 for m in done if m.phase == 1) // 7,
+                remind,
+                to_db_time(next_at),
+                to_db_time(NOW - timedelta(days=HISTORY_DAYS)),
+            )
+        )
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.executemany(
+            "INSERT INTO roadmap_members (guild_id, user_id, track, start_date, current_streak, "
+            "best_streak, last_date, last_at, run_start, checkins_total, checkin_days, "
+            "milestones_done, phase, remind_time, remind_next_at, enrolled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            member_rows,
+        )
+        conn.executemany(
+            "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, "
+            "weekly_goal, minutes, did) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            checkin_rows,
+        )
+        conn.executemany(
+            "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on) "
+            "VALUES (?, ?, ?, ?, ?)",
+            milestone_rows,
+        )
+        conn.executemany(
+            "INSERT INTO roadmap_period_stats (guild_id, user_id, period, checkins, days, "
+            "minutes, milestones, streak_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            period_rows,
+        )
+        conn.execute("ANALYZE")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+async def timed(work: Callable[[], Awaitable[object]], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await work()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def verdict(name: str, value: float, higher_is_better: bool = False) -> str:
+    target = TARGETS[name]
+    ok = value >= target if higher_is_better else value < target
+    return "ok" if ok else "MISSED"
+
+
+def prepare(path: Path, members: int, checkins: int) -> None:
+    """Create and seed the database unless it already holds the data."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    asyncio.run(migrate(path))
+    started = time.perf_counter()
+    seed(path, members, checkins)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # measure with an empty WAL
+    print(
+        f"seeded {members:,} members and {checkins:,} check-ins "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+async def migrate(path: Path) -> None:
+    db = await open_database(path)
+    await db.close()
+
+
+async def run(path: Path, size_mb: float, runs: int) -> None:
+    settings = Settings(_env_file=None, database_path=path)
+    db = await open_database(path)
+    clock = FixedClock(NOW)
+    services = build_services(settings, db, clock)
+    roadmap = services.roadmap
+    try:
+        total = await db.fetch_value("SELECT count(*) FROM roadmap_checkins")
+        people = await db.fetch_value("SELECT count(*) FROM roadmap_members")
+        print(f"database: {people:,} members, {total:,} check-ins, {size_mb:.0f} MB")
+        rng = random.Random(1)
+        users = [FIRST_USER + rng.randrange(people) for _ in range(runs * 3)]
+
+        # Check-in writes: one service call each, committed, one after another.
+        writes = len(users)
+        started = time.perf_counter()
+        for user in users:
+            await roadmap.checkins.checkin(GUILD, user, "benchmark check-in", "30")
+        rate = writes / (time.perf_counter() - started)
+        print(
+            f"check-in writes: {rate:,.0f}/s sequential, committed "
+            f"(target >= 2,000/s: {verdict('writes', rate, True)})"
+        )
+
+        boards = [(b, p) for b in Board for p in Period]
+
+        async def leaderboard() -> None:
+            board, period = rng.choice(boards)
+            await roadmap.leaderboard.page(GUILD, board, period, rng.randint(1, 5))
+
+        p50, p99 = percentiles(await timed(leaderboard, runs))
+        print(
+            f"/leaderboard query: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+            f"(target p99 < 10 ms: {verdict('leaderboard', p99)})"
+        )
+
+        async def streak() -> None:
+            await roadmap.checkins.streak(GUILD, FIRST_USER + rng.randrange(people))
+
+        p50, p99 = percentiles(await timed(streak, runs))
+        print(
+            f"/streak query: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+            f"(target p99 < 10 ms: {verdict('streak', p99)})"
+        )
+
+        # As the scheduler job does: each minute, find who is due, then record each sent.
+        found, samples = [], []
+        for minute in range(1, min(runs, 600) + 1):
+            clock.set(NOW + timedelta(minutes=minute))
+            started = time.perf_counter()
+            due = await roadmap.reminders.due(clock.now(), 1000)
+            samples.append(time.perf_counter() - started)
+            found.append(len(due))
+            for reminder in due:
+                await roadmap.reminders.finish(reminder, delivered_by_dm=True)
+        p50, p99 = percentiles(samples)
+        print(
+            f"due reminders in a minute ({statistics.mean(found):.0f} members on average): "
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+            f"(target p99 < 50 ms: {verdict('reminders', p99)})"
+        )
+
+        view = await roadmap.checkins.streak(GUILD, users[0])
+        heat = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            heatmap_png(view.heatmap, view.today, 26)
+            heat.append(time.perf_counter() - started)
+        p50, p99 = percentiles(heat)
+        print(
+            f"heatmap render: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+            f"(target < 50 ms: {verdict('heatmap', p99)})"
+        )
+    finally:
+        await db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, help="database file to seed once and reuse")
+    parser.add_argument("--members", type=int, default=50_000)
+    parser.add_argument("--checkins", type=int, default=2_000_000)
+    parser.add_argument("--runs", type=int, default=1000, help="samples per query figure")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = args.db or Path(folder) / "roadmap.db"
+        prepare(path, args.members, args.checkins)
+        asyncio.run(run(path, path.stat().st_size / 1e6, args.runs))
+
+
+if __name__ == "__main__":
+    main()
