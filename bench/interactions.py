@@ -9,6 +9,7 @@ rate: p50, p99). The first command is the baseline (the no-op /ping by default).
     python -m bench.interactions
     python -m bench.interactions --command "/ping" --command "/checkin note:read chapter 3" \\
         --setup "/roadmap start track:ai_engineer"
+    python -m bench.interactions --checkin      # the same /ping-versus-/checkin comparison
 """
 
 from __future__ import annotations
@@ -166,8 +167,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop interactions/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="open-loop duration")
     parser.add_argument("--members", type=int, default=500)
+    parser.add_argument(
+        "--checkin",
+        action="store_true",
+        help="add /checkin (quick form) after the baseline, every member enrolled first",
+    )
     args = parser.parse_args()
     args.command = args.command or ["/ping"]
+    if args.checkin:
+        args.command.append("/checkin note:read chapter 3 minutes:30")
+        args.setup.append("/roadmap start track:ai_engineer")
     return args
 
 
