@@ -177,6 +177,21 @@ async def test_restart_keeps_the_database_and_the_simulator(sim):
     assert "America/New_York" in r.embeds[0]["fields"][2]["value"]
 
 
+async def test_a_persistent_button_works_after_a_restart(sim, probe):
+    alice = sim.member("alice")
+    offer = await sim.slash(alice, "probe offer", item=42)
+    await sim.restart_bot()
+    await sim.add_cog(ProbeCog(sim.bot))  # as setup_hook would load it again
+    r = await sim.click(alice, offer.message, label="Claim")
+    assert r.content == "Claimed 42."
+
+
+async def test_the_original_response_can_be_fetched_and_edited(sim, probe):
+    r = await sim.slash(sim.member("alice"), "probe count")
+    assert r.content == "1 2"
+    assert r.message.edits == 1
+
+
 async def test_the_scheduler_runs_on_the_simulated_clock(sim):
     ticks = []
 
