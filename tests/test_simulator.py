@@ -234,3 +234,26 @@ async def test_an_unknown_route_is_recorded_for_the_fixture_to_fail(sim):
 async def test_the_api_needs_the_bot_token(sim):
     status, _ = await sim.api("GET", "/users/@me", token=False)
     assert status == 401
+
+
+async def test_pings_are_recorded_as_discord_would_send_them(sim, probe):
+    alice, bob = sim.member("alice"), sim.member("bob")
+    quiet = await sim.slash(alice, "probe echo", text=f"hi <@{bob.id}> @everyone", public=True)
+    assert not quiet.message.pinged  # the bot's default allowed_mentions is none
+
+    status, body = await sim.api(
+        "POST", f"/channels/{sim.guild.channel('qa')}/messages", {"content": f"<@{bob.id}>"}
+    )
+    loud = sim.server.state.messages[int(body["id"])]
+    assert status == 200 and loud.pinged_user_ids == {bob.id}  # no allowed_mentions: pings
+
+
+async def test_a_command_used_inside_a_thread(sim, probe):
+    mod, rita = sim.member("mo", moderator=True), sim.member("rita")
+    await sim.slash(mod, "probe post", member=rita)
+    [thread] = sim.threads(sim.guild.channel("challenges"))
+    r = await sim.slash(
+        rita, "probe echo", text="in the thread", public=True, in_channel=int(thread["id"])
+    )
+    assert r.message.channel_id == int(thread["id"])
+    assert sim.messages(int(thread["id"]))[-1].content == "in the thread"
