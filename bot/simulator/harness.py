@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -26,6 +25,7 @@ from bot.config import Settings
 from bot.db import open_database
 from bot.simulator import invocations, payloads
 from bot.simulator.redirect import discord_pointed_at
+from bot.simulator.reply import Reply, UnansweredInteraction, reply_for
 from bot.simulator.server import Simulator
 from bot.simulator.state import (
     APPLICATION_COMMAND,
@@ -55,56 +55,6 @@ READY_TIMEOUT = 10.0
 SEEN_TIMEOUT = 5.0
 HANDLER_TIMEOUT = 15.0
 GUILD_READY_TIMEOUT = 0.02  # discord.py waits this long for more GUILD_CREATEs before READY
-
-
-class UnansweredInteraction(AssertionError):
-    """The bot never answered: Discord would show "The application did not respond"."""
-
-
-@dataclass
-class Reply:
-    """What the member saw after an interaction: a message, a modal, choices, or nothing."""
-
-    interaction: SimInteraction
-    message: SimMessage | None
-    followups: list[SimMessage] = field(default_factory=list)
-    modal: dict[str, Any] | None = None
-    choices: list[dict[str, Any]] | None = None
-
-    @property
-    def content(self) -> str | None:
-        return self.message.content if self.message else None
-
-    @property
-    def embeds(self) -> list[dict[str, Any]]:
-        return self.message.embeds if self.message else []
-
-    @property
-    def components(self) -> list[dict[str, Any]]:
-        return self.message.components if self.message else []
-
-    @property
-    def files(self) -> list[tuple[str, bytes]]:
-        return self.message.files if self.message else []
-
-    @property
-    def ephemeral(self) -> bool:
-        return bool(self.message and self.message.ephemeral)
-
-    @property
-    def deferred(self) -> bool:
-        return self.interaction.deferred
-
-    @property
-    def text(self) -> str:
-        """Content, embed titles, descriptions and fields in one string, for assertions."""
-        parts = [self.content or ""]
-        for embed in self.embeds:
-            parts += [embed.get("title") or "", embed.get("description") or ""]
-            for item in embed.get("fields") or []:
-                parts += [item.get("name") or "", item.get("value") or ""]
-            parts.append((embed.get("footer") or {}).get("text") or "")
-        return "\n".join(p for p in parts if p)
 
 
 class SimHarness:
@@ -392,7 +342,7 @@ class SimHarness:
                 f"the bot never answered interaction {interaction.id} "
                 f"(Discord shows 'The application did not respond'); refused calls: {errors}"
             )
-        return self._reply(interaction)
+        return reply_for(self.server.state, interaction)
 
     def _seen(self, interaction: SimInteraction) -> bool:
         """The bot parsed the interaction (so its handler task exists or has run)."""
@@ -417,20 +367,3 @@ class SimHarness:
             if remaining <= 0:
                 raise TimeoutError(f"interaction handlers still running: {busy}")
             await asyncio.wait(busy, timeout=remaining)
-
-    def _reply(self, interaction: SimInteraction) -> Reply:
-        messages = self.server.state.messages
-        followups = [messages[i] for i in interaction.followup_ids if not messages[i].deleted]
-        original = messages.get(interaction.original_id or 0)
-        if original is not None and original.deleted:
-            original = None
-        message = original
-        if followups and (interaction.response_type == 6 or message is None):
-            message = followups[0]
-        return Reply(
-            interaction,
-            message,
-            followups,
-            modal=interaction.modal,
-            choices=interaction.choices,
-        )
