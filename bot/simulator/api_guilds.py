@@ -138,7 +138,7 @@ class GuildRoutes:
         return member
 
     async def get_guild(self, request: web.Request) -> web.Response:
-        data = payloads.guild_create(self.state, self.guild(request), members=False)
+        data = payloads.guild_create(self.state, self.guild(request))
         for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at"):
             data.pop(key, None)
         return json_response(data)
