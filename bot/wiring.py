@@ -11,6 +11,8 @@ from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.portfolio import PortfolioRules, PortfolioService
+from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.scheduled_posts import ScheduledPosts
 
 
@@ -23,6 +25,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    portfolio: PortfolioService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -52,6 +55,9 @@ def build_services(
         llm=llm,
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
+        portfolio=PortfolioService(
+            db, clock, PortfolioRules.from_settings(settings), default_rubric()
+        ),
     )
 
 
@@ -60,4 +66,4 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return []
+    return [load_rubric().summary()]
