@@ -184,6 +184,13 @@ class Lifecycle(PortfolioBase):
             raise refusals.refuse_unclaim(request, actor)
         return Transition(request, before.reviewer_id)
 
+    async def ensure_can_withdraw(self, guild_id: int, request_id: int, actor: Actor) -> Request:
+        """Check before asking "are you sure?"; `withdraw` checks again atomically."""
+        request = await self.get(guild_id, request_id)
+        if request.owner_id != actor.user_id or not request.is_active:
+            raise refusals.refuse_withdraw(request, actor)
+        return request
+
     async def withdraw(self, guild_id: int, request_id: int, actor: Actor) -> Transition:
         now = to_db_time(self.now())
         async with self.db.transaction() as conn:
