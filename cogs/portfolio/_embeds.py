@@ -271,10 +271,7 @@ def mine_embed(page: RequestPage, rubric: Rubric) -> discord.Embed:
             head += f" (round {request.round})"
         if link:
             head += f" ([post]({link}))"
-        blocks.append(
-            f"{head}\n{STATUS_NAMES[request.status]}: {status_line(request)} · asked "
-            f"{when(request.created_at)}"
-        )
+        blocks.append(f"{head}\n{status_line(request)} · asked {when(request.created_at)}")
     embed.description = clip("\n\n".join(blocks), 4096)
     embed.set_footer(
         text=f"Page {page.page} of {page.pages} · {page.total} requests · "
@@ -291,7 +288,9 @@ def stats_embed(stats: PortfolioStats) -> discord.Embed:
     )
     embed.add_field(
         name="Median time to a review",
-        value=duration(stats.median_to_review) if stats.median_to_review else "no reviews yet",
+        value=(
+            "no reviews yet" if stats.median_to_review is None else duration(stats.median_to_review)
+        ),
     )
     embed.add_field(name="Resubmissions", value=str(stats.resubmissions))
     if stats.reviewers:
@@ -317,10 +316,15 @@ def stats_embed(stats: PortfolioStats) -> discord.Embed:
 def view_embeds(
     request: Request, rubric: Rubric, history: History, review: Review | None
 ) -> list[discord.Embed]:
-    embeds = [request_embed(request, rubric, history=history, review=review)]
-    if review is not None:
-        embeds.append(review_embed(request, review, rubric))
-    return embeds
+    """A request and its review in one message: together within Discord's 6,000 characters."""
+    first = request_embed(request, rubric, history=history, review=review)
+    if review is None:
+        return [first]
+    second = review_embed(request, review, rubric)
+    excess = len(first) + len(second) - EMBED_TOTAL
+    if excess > 0 and first.description:
+        first.description = clip(first.description, max(1, len(first.description) - excess))
+    return [first, second]
 
 
 def nudge_embed(

@@ -105,6 +105,12 @@ class Publisher:
                 f"I am not allowed to post in <#{channel.id}>: a server admin can give me "
                 "Send Messages, Create Public Threads and Embed Links there."
             ) from None
+        except discord.HTTPException as exc:
+            log.warning("Posting portfolio request %s failed", request.id, exc_info=True)
+            raise DomainError(
+                f"Discord did not take the post (HTTP {exc.status}), so nothing was saved. "
+                "Please try again in a moment."
+            ) from None
         posted = await self.portfolio.attach_post(request.guild_id, request.id, location)
         await self.portfolio.mark_post_synced(posted.id, posted.post_version)
         return posted
