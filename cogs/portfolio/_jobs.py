@@ -7,6 +7,7 @@ restart never sends the same notice twice; after downtime the bot catches up onc
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ import discord
 from bot.errors import DomainError
 from bot.scheduler import Job
 from bot.services.guild_settings import GuildSettings
-from bot.services.portfolio.models import Request
+from bot.services.portfolio.models import Reminder, Request, Transition
 from cogs.portfolio._embeds import duration, jump_url, nudge_embed
 from cogs.portfolio._publisher import Publisher
 
@@ -50,71 +51,79 @@ class PortfolioJobs:
         }
 
     async def return_stale_claims(self, now: datetime) -> None:
-        days = duration(self.portfolio.rules.return_after)
         for moved in await self.portfolio.return_stale_claims(now):
-            request = moved.request
-            await self.publisher.refresh(request)
-            await self.publisher.in_thread(
-                request,
-                content=f"This request is back in the queue: its claim ran {days} without a "
-                "review. Any reviewer can claim it now.",
+            await self._isolated(moved.request, self._announce_return(moved))
+
+    async def _announce_return(self, moved: Transition) -> None:
+        days = duration(self.portfolio.rules.return_after)
+        request = moved.request
+        await self.publisher.refresh(request)
+        await self.publisher.in_thread(
+            request,
+            content=f"This request is back in the queue: its claim ran {days} without a "
+            "review. Any reviewer can claim it now.",
+        )
+        if moved.previous_reviewer_id:
+            await self.publisher.dm_quietly(
+                moved.previous_reviewer_id,
+                content=f"You claimed {where(request)} {days} ago without a review, so it "
+                "went back to the queue. Claim it again if you are still on it.",
             )
-            if moved.previous_reviewer_id:
-                await self.publisher.dm_quietly(
-                    moved.previous_reviewer_id,
-                    content=f"You claimed {where(request)} {days} ago without a review, so it "
-                    "went back to the queue. Claim it again if you are still on it.",
-                )
 
     async def expire(self, now: datetime) -> None:
-        days = duration(self.portfolio.rules.expire_after)
         for request in await self.portfolio.expire_stale(now):
-            await self.publisher.in_thread(
-                request,
-                content=f"This request expired: nobody claimed it within {days}.",
-            )
-            await self.publisher.refresh(request)
-            await self.publisher.dm_quietly(
-                request.owner_id,
-                content=f"Your {where(request)} expired after {days} without a reviewer. "
-                "You are welcome to ask again with /portfolio submit; reviewing someone "
-                "else's project first moves yours up the queue.",
-            )
+            await self._isolated(request, self._announce_expiry(request))
+
+    async def _announce_expiry(self, request: Request) -> None:
+        days = duration(self.portfolio.rules.expire_after)
+        await self.publisher.in_thread(
+            request,
+            content=f"This request expired: nobody claimed it within {days}.",
+        )
+        await self.publisher.refresh(request)
+        await self.publisher.dm_quietly(
+            request.owner_id,
+            content=f"Your {where(request)} expired after {days} without a reviewer. "
+            "You are welcome to ask again with /portfolio submit; reviewing someone "
+            "else's project first moves yours up the queue.",
+        )
 
     async def remind_reviewers(self, now: datetime) -> None:
         for due in await self.portfolio.reminders_due(now):
             reminder = await self.portfolio.claim_reminder(due, now)
-            if reminder is None:
-                continue
-            request = reminder.request
-            left = duration(self.portfolio.rules.return_after - self.portfolio.rules.remind_after)
-            text = (
-                f"you claimed {where(request)}, {request.title[:80]}, "
-                f"{duration(now - request.claimed_at) if request.claimed_at else 'a while'} ago. "
-                "Press Submit review on its post when you're ready, or Unclaim so someone else "
-                f"can take it. It returns to the queue in {left}."
-            )
-            try:
-                sent = await self.publisher.dm(reminder.reviewer_id, content=f"Reminder: {text}")
-                if not sent:
-                    sent = (
-                        await self.publisher.in_thread(
-                            request,
-                            content=f"<@{reminder.reviewer_id}> reminder: {text}",
-                            allowed_mentions=discord.AllowedMentions(
-                                everyone=False,
-                                roles=False,
-                                users=[discord.Object(reminder.reviewer_id)],
-                            ),
-                        )
-                        is not None
-                    )
-            except discord.HTTPException:
-                log.warning("Reminder for request %s failed; will retry", request.id)
-                await self.portfolio.release_reminder(request.id)
-                continue
+            if reminder is not None:
+                await self._isolated(reminder.request, self._remind(reminder, now))
+
+    async def _remind(self, reminder: Reminder, now: datetime) -> None:
+        request = reminder.request
+        left = duration(self.portfolio.rules.return_after - self.portfolio.rules.remind_after)
+        text = (
+            f"you claimed {where(request)}, {request.title[:80]}, "
+            f"{duration(now - request.claimed_at) if request.claimed_at else 'a while'} ago. "
+            "Press Submit review on its post when you're ready, or Unclaim so someone else "
+            f"can take it. It returns to the queue in {left}."
+        )
+        try:
+            sent = await self.publisher.dm(reminder.reviewer_id, content=f"Reminder: {text}")
             if not sent:
-                log.info("No way to remind the reviewer of request %s", request.id)
+                sent = (
+                    await self.publisher.in_thread(
+                        request,
+                        content=f"<@{reminder.reviewer_id}> reminder: {text}",
+                        allowed_mentions=discord.AllowedMentions(
+                            everyone=False,
+                            roles=False,
+                            users=[discord.Object(reminder.reviewer_id)],
+                        ),
+                    )
+                    is not None
+                )
+        except discord.HTTPException:
+            log.warning("Reminder for request %s failed; will retry", request.id)
+            await self.portfolio.release_reminder(request.id)
+            return
+        if not sent:
+            log.info("No way to remind the reviewer of request %s", request.id)
 
     async def nudge_reviewers(self, now: datetime) -> None:
         """Raise unclaimed requests in the review channel, at most once a day per server."""
@@ -170,4 +179,11 @@ class PortfolioJobs:
     async def sync_posts(self, now: datetime) -> None:
         """Posts whose last edit failed are edited again until they show the current state."""
         for request in await self.portfolio.stale_posts():
-            await self.publisher.refresh(request)
+            await self._isolated(request, self.publisher.refresh(request))
+
+    async def _isolated(self, request: Request, work: Awaitable[object]) -> None:
+        """One request's notices failing must not hold up the others."""
+        try:
+            await work
+        except Exception:
+            log.exception("Scheduled portfolio work for request %s failed", request.id)
