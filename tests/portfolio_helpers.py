@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.services.portfolio import PortfolioService
-from bot.services.portfolio.drafts import request_draft, resubmit_draft, review_draft
+from bot.services.portfolio.drafts import (
+    ResubmitDraft,
+    ReviewDraft,
+    request_draft,
+    resubmit_draft,
+    review_draft,
+)
 from bot.services.portfolio.models import Actor, PostLocation, Request
 
 GUILD = 1000
@@ -48,7 +56,7 @@ async def submit(
     return request
 
 
-def a_review(svc: PortfolioService, scores: str = "4 3 5 2 4"):  # type: ignore[no-untyped-def]
+def a_review(svc: PortfolioService, scores: str = "4 3 5 2 4") -> ReviewDraft:
     return review_draft(
         svc.rubric,
         scores=scores,
@@ -57,7 +65,9 @@ def a_review(svc: PortfolioService, scores: str = "4 3 5 2 4"):  # type: ignore[
     )
 
 
-def a_resubmission(note: str = "Added an evaluation set and deployed to Fly.io."):  # type: ignore[no-untyped-def]
+def a_resubmission(
+    note: str = "Added an evaluation set and deployed to Fly.io.",
+) -> ResubmitDraft:
     return resubmit_draft(
         repo_url="https://github.com/someone/docs-assistant",
         demo_url="https://docs-assistant.fly.dev",
@@ -68,7 +78,7 @@ def a_resubmission(note: str = "Added an evaluation set and deployed to Fly.io."
     )
 
 
-async def reviewed(svc: PortfolioService, owner: int = OWNER, **kwargs) -> Request:  # type: ignore[no-untyped-def]
+async def reviewed(svc: PortfolioService, owner: int = OWNER, **kwargs: Any) -> Request:
     request = await submit(svc, owner, **kwargs)
     await svc.claim(request.guild_id, request.id, reviewer(RITA))
     outcome = await svc.submit_review(request.guild_id, request.id, reviewer(RITA), a_review(svc))

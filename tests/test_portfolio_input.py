@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.services.portfolio.drafts import (
 )
 from bot.services.portfolio.links import check_link
 from bot.services.portfolio.rubric import CRITERIA_KEYS, RUBRIC_PATH, default_rubric, load_rubric
+from bot.wiring import validate_content
 
 
 @pytest.mark.parametrize(
@@ -180,8 +182,14 @@ def test_shipped_rubric_is_valid_and_names_the_five_archetypes() -> None:
         (lambda t: t + "\n[[[broken", "cannot be read"),
     ],
 )
-def test_broken_rubric_stops_start_up_clearly(tmp_path: Path, edit, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_broken_rubric_stops_start_up_clearly(
+    tmp_path: Path, edit: Callable[[str], str], reason: str
+) -> None:
     path = tmp_path / "rubric.toml"
     path.write_text(edit(RUBRIC_PATH.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(StartupError, match=reason):
         load_rubric(path)
+
+
+def test_start_up_content_check_includes_the_rubric() -> None:
+    assert any(line.startswith("portfolio: 5 project types") for line in validate_content())

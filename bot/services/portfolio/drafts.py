@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.errors import DomainError
 from bot.services.portfolio.links import check_link
@@ -24,7 +24,6 @@ STRENGTHS_MIN, STRENGTHS_MAX = 20, 1000
 IMPROVEMENTS_MIN, IMPROVEMENTS_MAX = 20, 1000
 COMMENT_MAX = 300
 
-T = TypeVar("T")
 SELF_CHECKS = ("complete", "skipped")
 BLANK_LINES = re.compile(r"\n{3,}")
 SPACES = re.compile(r"[ \t]+")
@@ -68,13 +67,13 @@ class Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
 
-    def check(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def check(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one check; a refusal is noted and None stands in until `raise_if_any`."""
         try:
             return func(*args, **kwargs)
         except DomainError as exc:
             self.items.append(exc.message)
-            return None  # type: ignore[return-value]
+            return None
 
     def raise_if_any(self) -> None:
         if len(self.items) == 1:
