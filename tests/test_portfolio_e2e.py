@@ -742,3 +742,15 @@ async def test_mine_pages_through_many_requests(sim: Any) -> None:
     assert "Page 2 of 2" in second.text and "Project 0" in second.text
     other = await sim.click(sim.member("bob"), second.message, label="Previous")
     assert "someone else's" in said(other)
+
+
+async def test_in_a_forum_the_nudge_is_its_own_post(sim: Any) -> None:
+    forum = await configure(sim, forum=True)
+    await submit(sim, sim.member("alice"))
+    await sim.advance(hours=49)
+    names = [t["name"] for t in sim.threads(forum)]
+    assert names[-1] == "Waiting for a reviewer (2026-03-04)" and len(names) == 2
+    nudge = sim.messages(int(sim.threads(forum)[-1]["id"]))[0]
+    assert nudge.content.startswith(f"<@&{sim.guild.role('reviewer')}> 1 review request")
+    await sim.advance(hours=2)
+    assert len(sim.threads(forum)) == 2
