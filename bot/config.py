@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import StartupError
@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     # --- Challenges -------------------------------------------------------------
 
     # --- Portfolio reviews ------------------------------------------------------
+    portfolio_max_open_requests: int = Field(default=2, ge=1, le=10)
+    portfolio_unclaimed_nudge_hours: float = Field(default=48, gt=0, le=24 * 30)
+    portfolio_nudge_max_listed: int = Field(default=10, ge=1, le=20)
+    portfolio_review_reminder_hours: float = Field(default=72, gt=0, le=24 * 60)
+    portfolio_claim_return_days: float = Field(default=7, gt=0, le=60)
+    portfolio_expiry_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_window_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_hours_per_review: float = Field(default=24, ge=0, le=24 * 14)
+    portfolio_give_to_get_max_reviews: int = Field(default=3, ge=0, le=20)
+    portfolio_queue_page_size: int = Field(default=5, ge=1, le=10)
 
     # --- Q&A ----------------------------------------------------------------------
 
@@ -69,6 +79,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("portfolio_claim_return_days")
+    @classmethod
+    def _return_after_reminder(cls, value: float, info: ValidationInfo) -> float:
+        reminder_hours = info.data.get("portfolio_review_reminder_hours")
+        if reminder_hours is not None and value * 24 <= reminder_hours:
+            raise ValueError(
+                "must be longer than PORTFOLIO_REVIEW_REMINDER_HOURS, "
+                "or reviewers are never reminded"
+            )
+        return value
 
     @property
     def llm_enabled(self) -> bool:

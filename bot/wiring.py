@@ -12,6 +12,8 @@ from bot.db import Database
 from bot.scheduler import Scheduler
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.portfolio import PortfolioRules, PortfolioService
+from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.scheduled_posts import ScheduledPosts
 
 
@@ -25,6 +27,7 @@ class Services:
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
     command_sync: CommandSyncState
+    portfolio: PortfolioService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -55,6 +58,9 @@ def build_services(
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
         command_sync=CommandSyncState(db, clock),
+        portfolio=PortfolioService(
+            db, clock, PortfolioRules.from_settings(settings), default_rubric()
+        ),
     )
 
 
@@ -63,4 +69,4 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return []
+    return [load_rubric().summary()]
