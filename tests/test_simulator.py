@@ -257,3 +257,16 @@ async def test_a_command_used_inside_a_thread(sim, probe):
     )
     assert r.message.channel_id == int(thread["id"])
     assert sim.messages(int(thread["id"]))[-1].content == "in the thread"
+
+
+async def test_a_deleted_thread_is_gone_for_the_bot_too(sim, probe):
+    mod, rita = sim.member("mo", moderator=True), sim.member("rita")
+    await sim.slash(mod, "probe post", member=rita)
+    challenges = sim.guild.channel("challenges")
+    thread_id = int(sim.threads(challenges)[0]["id"])
+    assert sim.bot.get_channel(thread_id) is not None
+    await sim.delete_channel(thread_id)
+    assert sim.threads(challenges) == [] and sim.messages(thread_id) == []
+    assert sim.bot.get_guild(sim.guild.id).get_thread(thread_id) is None
+    status, body = await sim.api("POST", f"/channels/{thread_id}/messages", {"content": "x"})
+    assert (status, body["code"]) == (404, 10003)

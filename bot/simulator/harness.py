@@ -182,6 +182,17 @@ class SimHarness:
         if role_id not in roles:
             roles.append(role_id)
 
+    async def delete_channel(self, channel_id: int) -> None:
+        """A moderator deletes a channel or thread; returns once the bot has heard of it."""
+        await self.server.delete_channel(channel_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SEEN_TIMEOUT
+        guild = self.bot.get_guild(self.guild.id)
+        while guild is not None and guild.get_channel_or_thread(channel_id) is not None:
+            if loop.time() > deadline:
+                raise TimeoutError(f"the bot still sees channel {channel_id}")
+            await asyncio.sleep(0.001)
+
     def close_dms(self, user: SimUser) -> None:
         """From now on DMs to `user` fail with 50007, as with "allow DMs" turned off."""
         user.dms_closed = True

@@ -112,6 +112,22 @@ class Simulator:
         self.state.add_member(guild, user, role_ids)
         return user
 
+    async def delete_channel(self, channel_id: int) -> None:
+        """Someone deletes a channel or thread: it is gone, and the bot is told over the gateway."""
+        channel = self.state.channels.pop(channel_id)
+        for message in self.state.messages.values():
+            if message.channel_id == channel_id:
+                message.deleted = True
+        guild = self.state.guild_of(channel)
+        if guild is not None and channel_id in guild.channel_ids:
+            guild.channel_ids.remove(channel_id)
+            guild.channel_names = {n: c for n, c in guild.channel_names.items() if c != channel_id}
+        data = payloads.channel(self.state, channel)
+        if channel.is_thread:
+            data = {k: data[k] for k in ("id", "type", "guild_id", "parent_id")}
+        event = "THREAD_DELETE" if channel.is_thread else "CHANNEL_DELETE"
+        await self.gateway.dispatch(event, data, channel.guild_id)
+
     # --- faults ---------------------------------------------------------------------------
 
     def fail_next(
