@@ -36,6 +36,10 @@ class ConfirmView(MentorView):
     async def explain(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await interaction.response.send_modal(NoteModal())
 
+    @discord.ui.button(label="Break", custom_id="probe:break")
+    async def breaks(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        raise RuntimeError("button exploded")
+
     @discord.ui.select(
         custom_id="probe:pick",
         options=[discord.SelectOption(label=f"Track {n}", value=f"t{n}") for n in (1, 2, 3)],
@@ -49,6 +53,8 @@ class NoteModal(MentorModal, title="A note"):
     mood = discord.ui.TextInput(label="Mood", required=False)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
+        if self.note.value == "explode":
+            raise RuntimeError("modal exploded")
         await interaction.response.send_message(
             f"Noted: {self.note.value} ({self.mood.value or 'no mood'})", ephemeral=True
         )
@@ -72,6 +78,8 @@ class Claim(discord.ui.DynamicItem[discord.ui.Button], template=r"probe:claim:(?
 
 
 class ProbeCog(commands.GroupCog, group_name="probe", description="Test-only commands"):
+    admin = app_commands.Group(name="admin", description="A sub-command group")
+
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
         self.waiting = asyncio.Event()
@@ -83,6 +91,19 @@ class ProbeCog(commands.GroupCog, group_name="probe", description="Test-only com
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(Claim)
+
+    @admin.command(name="grade", description="Nested options of every plain type")
+    async def grade(
+        self,
+        interaction: discord.Interaction,
+        score: app_commands.Range[int, 0, 10],
+        weight: float,
+        final: bool,
+        who: discord.Member | discord.Role,
+        level: app_commands.Range[str, 1, 20] = "junior",
+    ) -> None:
+        name = who.name
+        await reply(interaction, f"{name}: {score} x {weight} final={final} level={level}")
 
     @app_commands.command(name="offer", description="Post a persistent Claim button")
     async def offer(self, interaction: discord.Interaction, item: int) -> None:

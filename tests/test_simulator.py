@@ -43,7 +43,8 @@ async def test_a_deferred_answer_is_waited_for(sim, probe):
 async def test_buttons_selects_and_modals(sim, probe):
     alice = sim.member("alice")
     r = await sim.slash(alice, "probe buttons")
-    assert [c["label"] for c in r.components[0]["components"]] == ["Confirm", "Later", "Explain"]
+    labels = [c["label"] for c in r.components[0]["components"]]
+    assert labels == ["Confirm", "Later", "Explain", "Break"]
 
     picked = await sim.select(alice, r.message, custom_id="probe:pick", values=["t2"])
     assert picked.content == "Picked t2."
@@ -91,6 +92,37 @@ async def test_user_role_and_channel_options_arrive_resolved(sim, probe):
         channel=sim.guild.channel("qa"),
     )
     assert r.content == "bob / reviewer / qa"
+
+
+async def test_sub_command_groups_and_every_plain_option_type(sim, probe):
+    alice, bob = sim.member("alice"), sim.member("bob")
+    r = await sim.slash(alice, "probe admin grade", score=7, weight=0.5, final=True, who=bob)
+    assert r.content == "bob: 7 x 0.5 final=True level=junior"
+    role = await sim.slash(
+        alice, "probe admin grade", score=0, weight=2, final=False, who=sim.guild.role("reviewer")
+    )
+    assert role.content.startswith("reviewer: 0 x 2.0")
+    with pytest.raises(InvalidInvocation, match=r"0\.\.10"):
+        await sim.slash(alice, "probe admin grade", score=11, weight=1, final=True, who=bob)
+    with pytest.raises(InvalidInvocation, match="1-20 characters"):
+        await sim.slash(
+            alice, "probe admin grade", score=1, weight=1, final=True, who=bob, level="x" * 21
+        )
+    with pytest.raises(InvalidInvocation, match="needs a sub-command"):
+        await sim.slash(alice, "probe admin")
+
+
+async def test_errors_in_buttons_and_forms_are_answered_too(sim, probe, caplog):
+    alice = sim.member("alice")
+    card = await sim.slash(alice, "probe buttons")
+    broken = await sim.click(alice, card.message, label="Break")
+    assert broken.ephemeral and broken.content.startswith("Something went wrong (ref ")
+    form = await sim.click(alice, card.message, label="Explain")
+    failed = await sim.submit_modal(alice, form, {"Your note": "explode"})
+    assert failed.ephemeral and failed.content.startswith("Something went wrong (ref ")
+    logged = " ".join(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    for reply in (broken, failed):
+        assert reply.content.split("ref ")[1][:6] in logged
 
 
 async def test_autocomplete_returns_the_choices(sim, probe):
