@@ -256,6 +256,28 @@ class SimHarness:
         await self.server.drop_gateway()
         await asyncio.wait_for(self.server.gateway.resumed.wait(), READY_TIMEOUT)
 
+    async def expire_session(self) -> None:
+        """Drop the connection and forget the session: the bot must IDENTIFY again."""
+        identified = self.server.gateway.identifies
+
+        async def identify_now(shard_id: int | None, *, initial: bool = False) -> None:
+            """Skip the 5 s discord.py waits before a repeated IDENTIFY (Discord's limit)."""
+
+        self.bot.before_identify_hook = identify_now  # type: ignore[method-assign]
+        try:
+            self.server.gateway.sessions.clear()
+            await self.server.drop_gateway()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + READY_TIMEOUT
+            while self.server.gateway.identifies == identified or not self.bot.get_guild(
+                self.guild.id
+            ):
+                if loop.time() > deadline:
+                    raise TimeoutError("the bot did not identify again")
+                await asyncio.sleep(0.002)
+        finally:
+            del self.bot.before_identify_hook
+
     # --- interactions ----------------------------------------------------------------------------
 
     def _channel(self, in_channel: int | str | None) -> int:
