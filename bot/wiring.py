@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
+from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.scheduled_posts import ScheduledPosts
 
@@ -23,6 +24,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    challenges: ChallengeService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -44,14 +46,19 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
+    guild_settings = GuildSettingsService(db, clock)
+    scheduled_posts = ScheduledPosts(db, clock)
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         scheduler=Scheduler(clock, settings.scheduler_interval_seconds),
         llm=llm,
-        guild_settings=GuildSettingsService(db, clock),
-        scheduled_posts=ScheduledPosts(db, clock),
+        guild_settings=guild_settings,
+        scheduled_posts=scheduled_posts,
+        challenges=ChallengeService(
+            db, clock, settings, guild_settings, scheduled_posts, load_shipped()
+        ),
     )
 
 
@@ -60,4 +67,4 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return []
+    return [describe_bank(load_shipped())]
