@@ -185,6 +185,10 @@ class DailyService:
             raise NotFound("That daily challenge is not from this server.")
         return post
 
+    async def get_any(self, post_id: int) -> DailyPost:
+        """A post by id whatever its server: for the bot's own bookkeeping only."""
+        return await self._post_by_id(post_id)
+
     async def latest(self, guild_id: int) -> DailyPost | None:
         """The newest daily challenge posted in this server, open or not."""
         row = await self.db.fetch_one(

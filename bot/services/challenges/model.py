@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -72,6 +73,17 @@ class Challenge:
     @property
     def correct_option(self) -> str | None:
         return None if self.correct_index is None else self.options[self.correct_index]
+
+    @property
+    def display_order(self) -> tuple[int, ...]:
+        """Option indices in the order shown: a fixed shuffle per challenge, so the right
+        answer is not always first whatever order the author wrote."""
+        return tuple(
+            sorted(
+                range(len(self.options)),
+                key=lambda i: hashlib.sha256(f"{self.id}:{i}".encode()).hexdigest(),
+            )
+        )
 
     def to_payload(self) -> dict[str, object]:
         """The challenge in the import format (correct given as a 1-based index)."""
