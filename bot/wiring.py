@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
 from bot.services.challenges import ChallengeService, describe_bank, load_shipped
+from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.scheduled_posts import ScheduledPosts
 
@@ -24,6 +25,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    command_sync: CommandSyncState
     challenges: ChallengeService
 
 
@@ -56,6 +58,7 @@ def build_services(
         llm=llm,
         guild_settings=guild_settings,
         scheduled_posts=scheduled_posts,
+        command_sync=CommandSyncState(db, clock),
         challenges=ChallengeService(
             db, clock, settings, guild_settings, scheduled_posts, load_shipped()
         ),
