@@ -17,7 +17,7 @@ TOML_HEADER = re.compile(r"^\s*\[\[\s*challenges?\s*\]\]\s*(#.*)?$")
 
 TITLE_MAX = 100
 PROMPT_MAX = 1500
-OPTION_MAX = 80
+OPTION_MAX = 76  # a button label is "A. " plus the option: 80 at most
 EXPLANATION_MAX = 1000
 HINT_MAX = 300
 TAGS_MAX = 5
