@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 from collections import Counter
@@ -13,6 +14,7 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError, NotFound
+from bot.services.challenges.answers import AnswerWriter, PendingAnswer
 from bot.services.challenges.bank import ChallengeBank
 from bot.services.challenges.model import (
     AnswerResult,
@@ -23,7 +25,6 @@ from bot.services.challenges.model import (
     Kind,
     PracticeResult,
 )
-from bot.services.challenges.points import award
 from bot.services.challenges.timeutil import format_local
 from bot.services.guild_settings import GuildSettingsService, TimeKind
 from bot.services.scheduled_posts import ScheduledPosts
@@ -32,6 +33,7 @@ DAILY_KIND = "challenge:daily"
 # A week of posts: mostly easy and medium, one hard.
 WEEKLY_DIFFICULTY_SHARE = {Difficulty.EASY: 3, Difficulty.MEDIUM: 3, Difficulty.HARD: 1}
 RECENT_WINDOW = 6
+POSTED_CACHE_SIZE = 256
 
 POST_COLUMNS = (
     "id, guild_id, day, challenge_id, cycle, channel_id, message_id, thread_id,"
@@ -85,6 +87,11 @@ class DailyService:
         self.guild_settings = guild_settings
         self.scheduled_posts = scheduled_posts
         self.rng = rng or random.Random()
+        self.writer = AnswerWriter(
+            db, settings.challenge_daily_points, settings.challenge_hint_points
+        )
+        self._posted_cache: dict[int, DailyPost] = {}
+        self._loading: dict[int, asyncio.Future[DailyPost]] = {}
 
     # --- Scheduling -------------------------------------------------------------
 
@@ -248,7 +255,9 @@ class DailyService:
         self, guild_id: int, post_id: int, user_id: int, option_index: int
     ) -> AnswerResult:
         """Record a member's one answer; a second click is refused and counts nothing."""
-        post = await self.get(guild_id, post_id)
+        post = await self._answerable(post_id)
+        if post.guild_id != guild_id:
+            raise NotFound("That daily challenge is not from this server.")
         challenge = post.challenge
         now = self.clock.now()
         if not challenge.is_quiz:
@@ -257,68 +266,41 @@ class DailyService:
         if not 0 <= option_index < len(challenge.options):
             raise DomainError("That option is not part of this quiz.")
         correct = option_index == challenge.correct_index
-        async with self.db.transaction() as conn:
-            used_hint = bool(
-                await _value(
-                    conn,
-                    "SELECT 1 FROM daily_hints WHERE post_id = ? AND user_id = ?",
-                    post_id,
-                    user_id,
-                )
+        written = await self.writer.write(
+            PendingAnswer(post_id, guild_id, user_id, option_index, correct, challenge.topic, now)
+        )
+        if not written.recorded:
+            picked = (
+                f" (you picked '{challenge.options[written.option_index]}')"
+                if 0 <= written.option_index < len(challenge.options)
+                else ""
             )
-            cursor = await conn.execute(
-                "INSERT INTO daily_answers (post_id, guild_id, user_id, option_index, correct,"
-                " used_hint, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (post_id, guild_id, user_id, option_index, int(correct), int(used_hint),
-                 to_db_time(now)),
-            )  # fmt: skip
-            if cursor.rowcount == 0:
-                previous = await _value(
-                    conn,
-                    "SELECT option_index FROM daily_answers WHERE post_id = ? AND user_id = ?",
-                    post_id,
-                    user_id,
-                )
-                raise DomainError(
-                    f"You already answered this one (you picked "
-                    f"'{challenge.options[previous]}'). One answer each."
-                )
-            await conn.execute(
-                "UPDATE daily_posts SET answered_count = answered_count + 1,"
-                " correct_count = correct_count + ? WHERE id = ?",
-                (int(correct), post_id),
-            )
-            points = 0
-            if correct:
-                points = (
-                    self.settings.challenge_hint_points
-                    if used_hint
-                    else self.settings.challenge_daily_points
-                )
-                if points > 0:
-                    await award(
-                        conn,
-                        guild_id=guild_id,
-                        user_id=user_id,
-                        source="daily",
-                        ref=str(post_id),
-                        topic=challenge.topic,
-                        points=points,
-                        now=now,
-                    )
-            async with conn.execute(
-                "SELECT answered_count, correct_count FROM daily_posts WHERE id = ?", (post_id,)
-            ) as counts_cursor:
-                answered, correct_count = await counts_cursor.fetchone()
+            raise DomainError(f"You already answered this one{picked}. One answer each.")
         return AnswerResult(
             correct=correct,
-            points=points,
+            points=written.points,
             chosen=challenge.options[option_index],
             right_answer=challenge.correct_option or "",
             explanation=challenge.explanation,
-            answered=answered,
-            correct_count=correct_count,
+            answered=written.answered,
+            correct_count=written.correct_count,
         )
+
+    async def _answerable(self, post_id: int) -> DailyPost:
+        """The post's fixed parts (challenge, server, closing time), cached once posted."""
+        post = self._posted_cache.get(post_id)
+        if post is None:
+            loading = self._loading.get(post_id)
+            if loading is None:  # one read however many clicks arrive at once
+                loading = asyncio.ensure_future(self._post_by_id(post_id))
+                self._loading[post_id] = loading
+                loading.add_done_callback(lambda _: self._loading.pop(post_id, None))
+            post = await asyncio.shield(loading)
+            if post.closes_at is not None:
+                if len(self._posted_cache) >= POSTED_CACHE_SIZE:
+                    self._posted_cache.clear()
+                self._posted_cache[post_id] = post
+        return post
 
     async def _ensure_open(self, guild_id: int, post: DailyPost, now: datetime) -> None:
         if post.is_open(now):
