@@ -254,3 +254,25 @@ async def test_open_challenges_for_the_no_spoilers_rule(
     clock.advance(days=1, seconds=1)
     assert await service.open_challenges(GUILD) == []
     assert await service.open_challenges(GUILD + 1) == []
+
+
+async def test_two_different_clicks_at_once_keep_the_first(
+    services: Services, clock: FixedClock
+) -> None:
+    service = small_service(services, (quiz("only-one", "python"),))
+    await configure(services)
+    post = await post_today(service, clock)
+    await service.daily.hint(GUILD, post.id, 1)
+    first, second = await asyncio.gather(
+        service.daily.answer(GUILD, post.id, 1, 2),
+        service.daily.answer(GUILD, post.id, 1, 0),
+        return_exceptions=True,
+    )
+    assert not first.correct and first.chosen == "other"
+    assert isinstance(second, DomainError) and "you picked 'other'" in second.message
+    row = await services.db.fetch_one(
+        "SELECT option_index, used_hint FROM daily_answers WHERE user_id = 1"
+    )
+    assert tuple(row) == (2, 1)
+    assert await service.daily.counts(post.id) == (1, 0)
+    assert service.daily.writer.batches == 1

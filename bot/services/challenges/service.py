@@ -18,6 +18,7 @@ from bot.services.challenges.timeutil import previous_month
 from bot.services.challenges.weekly import WeeklyService
 from bot.services.contracts import OpenChallenge
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.scheduled_posts import ScheduledPosts
 
 MONTH_TOP_KIND = "challenge:month-top"
 
@@ -59,7 +60,7 @@ class ChallengeService:
         clock: Clock,
         settings: Settings,
         guild_settings: GuildSettingsService,
-        scheduled_posts: Any,
+        scheduled_posts: ScheduledPosts,
         shipped: tuple[Challenge, ...],
         rng: random.Random | None = None,
     ) -> None:
