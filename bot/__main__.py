@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import discord
 
@@ -24,6 +25,7 @@ from bot.permissions import (
     required_permissions,
 )
 from bot.services.command_sync import payload_hash
+from bot.simulator.redirect import point_discord_at
 from bot.wiring import build_llm_client, build_services, validate_content
 
 log = logging.getLogger("bot")
@@ -46,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sync globally even when DEV_GUILD_ID is set",
     )
+    playground = sub.add_parser(
+        "playground",
+        help="try the bot in this terminal against a simulated Discord (no application needed)",
+    )
+    playground.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("playground-output"),
+        help="folder for the session's database and saved files (emptied at start)",
+    )
     invite = sub.add_parser("invite", help="print the URL that adds the bot to a server")
     invite.add_argument("--client-id", type=int, help="application id (default: from the token)")
     return parser
@@ -56,6 +68,8 @@ async def create_bot(settings: Settings, *, background: bool = True) -> MentorBo
 
     `background` starts the scheduler and the sync-on-change of slash commands (`run`).
     """
+    if settings.discord_api_url is not None:
+        point_discord_at(settings.discord_api_url)
     db = await open_database(settings.database_path)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
     return MentorBot(
@@ -149,12 +163,21 @@ def invite(settings: Settings, client_id: int | None) -> None:
     print("Privileged intents: none needed.")
 
 
+async def playground(settings: Settings, out_dir: Path) -> None:
+    # Imported here: the simulator is only needed by this command.
+    from bot.simulator.playground import run_playground
+
+    await run_playground(settings, out_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
+        # The playground's terminal is for the conversation: only errors are logged there.
+        level = "ERROR" if command == "playground" else settings.log_level
+        configure_logging(level, settings.log_format)
         if command == "run":
             asyncio.run(run(settings))
         elif command == "migrate":
@@ -165,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(sync(settings, args.guild, args.everywhere))
         elif command == "invite":
             invite(settings, args.client_id)
+        elif command == "playground":
+            asyncio.run(playground(settings, args.dir))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
