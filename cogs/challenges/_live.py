@@ -20,6 +20,7 @@ class LiveCounts:
         self._edit = edit
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._last_edit: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # scheduled or editing right now
         self.edits = 0
 
     def touch(self, post_id: int) -> None:
@@ -29,7 +30,10 @@ class LiveCounts:
             return
         loop = asyncio.get_running_loop()
         delay = max(0.0, self._last_edit.get(post_id, -1e9) + self.window - loop.time())
-        self._pending[post_id] = loop.create_task(self._run(post_id, delay))
+        task = loop.create_task(self._run(post_id, delay), name=f"challenge-counts-{post_id}")
+        self._pending[post_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run(self, post_id: int, delay: float) -> None:
         if delay > 0:
@@ -43,14 +47,15 @@ class LiveCounts:
             log.warning("Could not update the counts of daily post %s", post_id, exc_info=True)
 
     async def flush(self) -> None:
-        """Wait for every scheduled edit (tests and shutdown)."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
+        """Wait until every scheduled or running edit has finished (tests, benchmarks)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        for task in self._pending.values():
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in list(self._pending.values()):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._pending.clear()
