@@ -10,8 +10,6 @@ import pytest
 from bot.config import Settings
 from bot.services.guild_settings import ChannelKind
 
-pytest.importorskip("bot.simulator", reason="the simulator has not landed on this branch")
-
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
