@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
+from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.portfolio import PortfolioRules, PortfolioService
@@ -28,6 +29,7 @@ class Services:
     scheduled_posts: ScheduledPosts
     command_sync: CommandSyncState
     portfolio: PortfolioService
+    challenges: ChallengeService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -49,17 +51,22 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
+    guild_settings = GuildSettingsService(db, clock)
+    scheduled_posts = ScheduledPosts(db, clock)
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         scheduler=Scheduler(clock, settings.scheduler_interval_seconds),
         llm=llm,
-        guild_settings=GuildSettingsService(db, clock),
-        scheduled_posts=ScheduledPosts(db, clock),
+        guild_settings=guild_settings,
+        scheduled_posts=scheduled_posts,
         command_sync=CommandSyncState(db, clock),
         portfolio=PortfolioService(
             db, clock, PortfolioRules.from_settings(settings), default_rubric()
+        ),
+        challenges=ChallengeService(
+            db, clock, settings, guild_settings, scheduled_posts, load_shipped()
         ),
     )
 
@@ -69,4 +76,4 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return [load_rubric().summary()]
+    return [load_rubric().summary(), describe_bank(load_shipped())]
