@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -16,6 +15,9 @@ from bot.services.guild_settings import GuildSettingsService
 from bot.services.portfolio import PortfolioRules, PortfolioService
 from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.scheduled_posts import ScheduledPosts
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 
 @dataclass
@@ -39,6 +41,8 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
     """
     if not settings.llm_enabled:
         return None
+    from openai import AsyncOpenAI  # imported here: it costs a second of start-up without an LLM
+
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
     return AsyncOpenAI(
         api_key=key,
