@@ -22,6 +22,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        # `VAR=` (as in .env.example) means "not set", not an empty string to validate.
+        env_ignore_empty=True,
     )
 
     # --- Core -------------------------------------------------------------------
