@@ -9,9 +9,14 @@ from openai import AsyncOpenAI
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.metrics import Metrics
 from bot.scheduler import Scheduler
+from bot.services.backups import BackupService
+from bot.services.bot_state import BotState
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.privacy import PrivacyService
 from bot.services.scheduled_posts import ScheduledPosts
+from bot.shutdown import interactions_in_flight
 
 
 @dataclass
@@ -23,6 +28,10 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    metrics: Metrics
+    bot_state: BotState
+    backups: BackupService
+    privacy: PrivacyService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -44,15 +53,31 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
-    return Services(
+    scheduler = Scheduler(clock, settings.scheduler_interval_seconds)
+    metrics = Metrics()
+    metrics.watch(
+        database_path=db.path,
+        scheduler_lag_seconds=scheduler.lag_seconds,
+        scheduler_tick_seconds=lambda: scheduler.last_tick_seconds if scheduler.last_tick else None,
+        scheduler_job_failures=lambda: dict(scheduler.failures),
+        interactions_in_flight=interactions_in_flight,
+    )
+    services: Services
+    services = Services(
         settings=settings,
         db=db,
         clock=clock,
-        scheduler=Scheduler(clock, settings.scheduler_interval_seconds),
+        scheduler=scheduler,
         llm=llm,
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
+        metrics=metrics,
+        bot_state=BotState(db, clock),
+        backups=BackupService(settings, clock, metrics, db.path),
+        # Looks its MemberDataSources up among these services each time it is asked.
+        privacy=PrivacyService(db, clock, settings, lambda: services),
     )
+    return services
 
 
 def validate_content() -> list[str]:
