@@ -1,2 +1,0 @@
--- Placeholder on feat/ops only: number 0004 belongs to another branch. Delete this file when merging.
-SELECT 1;
