@@ -32,6 +32,7 @@ from bot.permissions import (
 )
 from bot.runlock import RunLock
 from bot.services.backups import backup_database, daily_backup_name, restore_database
+from bot.services.command_sync import payload_hash
 from bot.wiring import build_llm_client, build_services, validate_content
 
 log = logging.getLogger("bot")
@@ -72,11 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def create_bot(settings: Settings, *, start_scheduler: bool = True) -> MentorBot:
-    """Open and migrate the database, build the services, and the bot around them."""
+async def create_bot(settings: Settings, *, background: bool = True) -> MentorBot:
+    """Open and migrate the database, build the services, and the bot around them.
+
+    `background` starts the scheduler and the sync-on-change of slash commands (`run`).
+    """
     db = await open_database(settings.database_path)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
-    return MentorBot(services, start_scheduler=start_scheduler)
+    return MentorBot(
+        services,
+        start_scheduler=background,
+        sync_commands=background and settings.auto_sync_commands,
+    )
 
 
 async def close_bot(bot: MentorBot) -> None:
@@ -178,18 +186,19 @@ async def check(settings: Settings) -> None:
 
 async def sync(settings: Settings, guild_id: int | None, everywhere: bool) -> None:
     token = settings.require_token()
-    bot = await create_bot(settings, start_scheduler=False)
+    bot = await create_bot(settings, background=False)
     try:
         await bot.login(token)
         target = None if everywhere else (guild_id or settings.dev_guild_id)
-        if target is None:
-            synced = await bot.tree.sync()
-            print(f"Synced {len(synced)} commands globally (may take up to an hour to show).")
-        else:
-            guild = discord.Object(id=target)
+        guild = None if target is None else discord.Object(id=target)
+        if guild is not None:
             bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
-            print(f"Synced {len(synced)} commands to server {target}.")
+        synced = await bot.tree.sync(guild=guild)
+        payload = [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]
+        scope = f"guild:{target}" if target else "global"
+        await bot.services.command_sync.record(scope, payload_hash(payload))
+        where = f"to server {target}" if target else "globally (may take up to an hour to show)"
+        print(f"Synced {len(synced)} commands {where}.")
     except discord.LoginFailure:
         raise StartupError(
             "Discord rejected DISCORD_TOKEN: copy a fresh token from the Developer Portal."

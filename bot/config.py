@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     scheduler_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+    auto_sync_commands: bool = True
 
     # --- LLM (OpenAI-compatible; optional) --------------------------------------
     llm_api_key: SecretStr | None = None

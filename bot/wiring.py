@@ -13,6 +13,7 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.services.backups import BackupService
 from bot.services.bot_state import BotState
+from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.privacy import PrivacyService
 from bot.services.scheduled_posts import ScheduledPosts
@@ -28,6 +29,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    command_sync: CommandSyncState
     metrics: Metrics
     bot_state: BotState
     backups: BackupService
@@ -71,6 +73,7 @@ def build_services(
         llm=llm,
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
+        command_sync=CommandSyncState(db, clock),
         metrics=metrics,
         bot_state=BotState(db, clock),
         backups=BackupService(settings, clock, metrics, db.path),
