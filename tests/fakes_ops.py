@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from bot.wiring import Services
 
 
 class FakeNotesSource:
@@ -47,3 +50,25 @@ class FakeQA:
         before = len(self.asked_at)
         self.asked_at = [t for t in self.asked_at if t >= cutoff]
         return before - len(self.asked_at)
+
+
+@dataclass
+class FakeSocket:
+    open: bool = True
+
+
+class FakeBot:
+    """The few things the health check reads from the bot, with a connected gateway."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.ws: FakeSocket | None = FakeSocket()
+        self.ready = True
+        self.closed = False
+        self.accepting_interactions = True
+
+    def is_ready(self) -> bool:
+        return self.ready
+
+    def is_closed(self) -> bool:
+        return self.closed

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -14,28 +13,7 @@ from bot.clock import FixedClock
 from bot.health import HealthServer, check_health, scheduler_stale_after
 from bot.metrics import Metrics
 from bot.wiring import Services
-
-
-@dataclass
-class FakeSocket:
-    open: bool = True
-
-
-class FakeBot:
-    """The few things the health check reads from the bot, with a connected gateway."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.ws: FakeSocket | None = FakeSocket()
-        self.ready = True
-        self.closed = False
-        self.accepting_interactions = True
-
-    def is_ready(self) -> bool:
-        return self.ready
-
-    def is_closed(self) -> bool:
-        return self.closed
+from tests.fakes_ops import FakeBot
 
 
 @pytest.fixture
