@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -253,6 +255,21 @@ async def test_retention_keeps_the_newest_and_leaves_other_files(
         "mentor-20260306T040000Z.db",
     ]
     assert manual.read_bytes() == b"kept by hand"
+
+
+async def test_a_copy_left_half_written_by_a_kill_is_cleaned_up(
+    backups: BackupService, clock: FixedClock
+) -> None:
+    backups.folder.mkdir(parents=True)
+    killed = backups.folder / ".mentor-20260301T030000Z.db.partial"
+    killed.write_bytes(b"half a database")
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    in_progress = backups.folder / ".mentor-20260302T095959Z.db.partial"
+    in_progress.write_bytes(b"being written right now")
+    clock.set(clock.now().replace(hour=4))
+    await backups.run_daily(clock.now())
+    assert not killed.exists()
+    assert in_progress.exists()
 
 
 async def test_a_failing_daily_backup_waits_an_hour_before_trying_again(

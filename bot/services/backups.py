@@ -32,6 +32,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 DAILY_NAME = re.compile(r"^mentor-(\d{8})T\d{6}Z\.db$")
 RETRY_AFTER_FAILURE = timedelta(hours=1)
+# A partial copy this old belongs to no running backup: its writer was killed.
+STALE_PARTIAL_SECONDS = 3600
 
 
 class BackupError(StartupError):
@@ -293,10 +295,17 @@ class BackupService:
         return result
 
     def prune(self) -> list[Path]:
-        """Delete daily backups beyond the newest BACKUP_KEEP; other files are left alone."""
+        """Delete daily backups beyond the newest BACKUP_KEEP, and copies left half-written
+        by a killed process; other files are left alone."""
         keep = self.settings.backup_keep
+        stale = [path for _, path in self._daily_files()[keep:]]
+        cutoff = time.time() - STALE_PARTIAL_SECONDS
+        for path in self.folder.glob(".mentor-*.db.partial"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    stale.append(path)
         removed = []
-        for _, path in self._daily_files()[keep:]:
+        for path in stale:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed.append(path)
