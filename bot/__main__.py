@@ -33,6 +33,7 @@ from bot.permissions import (
 from bot.runlock import RunLock
 from bot.services.backups import backup_database, daily_backup_name, restore_database
 from bot.services.command_sync import payload_hash
+from bot.simulator.redirect import point_discord_at
 from bot.wiring import build_llm_client, build_services, validate_content
 
 log = logging.getLogger("bot")
@@ -54,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
         dest="everywhere",
         action="store_true",
         help="sync globally even when DEV_GUILD_ID is set",
+    )
+    playground = sub.add_parser(
+        "playground",
+        help="try the bot in this terminal against a simulated Discord (no application needed)",
+    )
+    playground.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("playground-output"),
+        help="folder for the session's database and saved files (emptied at start)",
     )
     invite = sub.add_parser("invite", help="print the URL that adds the bot to a server")
     invite.add_argument("--client-id", type=int, help="application id (default: from the token)")
@@ -78,6 +89,8 @@ async def create_bot(settings: Settings, *, background: bool = True) -> MentorBo
 
     `background` starts the scheduler and the sync-on-change of slash commands (`run`).
     """
+    if settings.discord_api_url is not None:
+        point_discord_at(settings.discord_api_url)
     db = await open_database(settings.database_path)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
     return MentorBot(
@@ -262,12 +275,21 @@ async def export_member(settings: Settings, user_id: int, path: Path | None) -> 
     print(f"Wrote everything stored about user {user_id} to {path}.")
 
 
+async def playground(settings: Settings, out_dir: Path) -> None:
+    # Imported here: the simulator is only needed by this command.
+    from bot.simulator.playground import run_playground
+
+    await run_playground(settings, out_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+        # The playground's terminal is for the conversation: only errors are logged there.
+        level = "ERROR" if command == "playground" else settings.log_level
+        configure_logging(level, settings.log_format, settings.secret_values())
         if command == "run":
             asyncio.run(run(settings))
         elif command == "migrate":
@@ -284,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             restore(settings, args.path)
         elif command == "export-member":
             asyncio.run(export_member(settings, args.user_id, args.path))
+        elif command == "playground":
+            asyncio.run(playground(settings, args.dir))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

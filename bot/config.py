@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import DomainError, StartupError
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     scheduler_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
     auto_sync_commands: bool = True
+    # For testing against the simulator (bot/simulator); leave empty to talk to Discord.
+    discord_api_url: str | None = None
 
     # --- LLM (OpenAI-compatible; optional) --------------------------------------
     llm_api_key: SecretStr | None = None
@@ -49,6 +51,16 @@ class Settings(BaseSettings):
     # --- Challenges -------------------------------------------------------------
 
     # --- Portfolio reviews ------------------------------------------------------
+    portfolio_max_open_requests: int = Field(default=2, ge=1, le=10)
+    portfolio_unclaimed_nudge_hours: float = Field(default=48, gt=0, le=24 * 30)
+    portfolio_nudge_max_listed: int = Field(default=10, ge=1, le=20)
+    portfolio_review_reminder_hours: float = Field(default=72, gt=0, le=24 * 60)
+    portfolio_claim_return_days: float = Field(default=7, gt=0, le=60)
+    portfolio_expiry_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_window_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_hours_per_review: float = Field(default=24, ge=0, le=24 * 14)
+    portfolio_give_to_get_max_reviews: int = Field(default=3, ge=0, le=20)
+    portfolio_queue_page_size: int = Field(default=5, ge=1, le=10)
 
     # --- Q&A ----------------------------------------------------------------------
 
@@ -71,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return upper
 
-    @field_validator("llm_base_url")
+    @field_validator("llm_base_url", "discord_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -93,6 +105,17 @@ class Settings(BaseSettings):
     def backup_folder(self) -> Path:
         """Where daily backups go: BACKUP_DIR, or `backups/` beside the database."""
         return self.backup_dir or self.database_path.parent / "backups"
+
+    @field_validator("portfolio_claim_return_days")
+    @classmethod
+    def _return_after_reminder(cls, value: float, info: ValidationInfo) -> float:
+        reminder_hours = info.data.get("portfolio_review_reminder_hours")
+        if reminder_hours is not None and value * 24 <= reminder_hours:
+            raise ValueError(
+                "must be longer than PORTFOLIO_REVIEW_REMINDER_HOURS, "
+                "or reviewers are never reminded"
+            )
+        return value
 
     @property
     def llm_enabled(self) -> bool:

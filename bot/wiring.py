@@ -15,6 +15,8 @@ from bot.services.backups import BackupService
 from bot.services.bot_state import BotState
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.portfolio import PortfolioRules, PortfolioService
+from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.privacy import PrivacyService
 from bot.services.scheduled_posts import ScheduledPosts
 from bot.shutdown import interactions_in_flight
@@ -30,6 +32,7 @@ class Services:
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
     command_sync: CommandSyncState
+    portfolio: PortfolioService
     metrics: Metrics
     bot_state: BotState
     backups: BackupService
@@ -74,6 +77,9 @@ def build_services(
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
         command_sync=CommandSyncState(db, clock),
+        portfolio=PortfolioService(
+            db, clock, PortfolioRules.from_settings(settings), default_rubric()
+        ),
         metrics=metrics,
         bot_state=BotState(db, clock),
         backups=BackupService(settings, clock, metrics, db.path),
@@ -88,4 +94,4 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return []
+    return [load_rubric().summary()]
