@@ -128,6 +128,10 @@ class PrivacyCog(
         await self.privacy.guild_present([guild.id])
 
     @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_present([guild.id])
+
+    @commands.Cog.listener()
     async def on_ready(self) -> None:
         await self.privacy.guild_present([guild.id for guild in self.bot.guilds])
 
