@@ -143,3 +143,12 @@ def test_export_member_writes_json(workdir: Path, cli) -> None:
     document = json.loads((workdir / "out.json").read_text())
     assert document["user_id"] == "123456789012345678"
     assert isinstance(document["sections"], dict)
+
+
+def test_a_second_bot_on_the_same_database_is_refused(
+    workdir: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "never-used-the-lock-comes-first")
+    with RunLock(workdir / "data" / "mentor.db", "the bot is running"):
+        line = one_line_error(cli("run", cwd=workdir))
+    assert "is in use (the bot is running, pid" in line
