@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     # --- Roadmap and check-ins --------------------------------------------------
 
     # --- Challenges -------------------------------------------------------------
+    challenge_daily_points: int = Field(default=10, ge=1, le=1000)
+    challenge_hint_points: int = Field(default=5, ge=0, le=1000)
+    challenge_task_points: int = Field(default=20, ge=1, le=1000)
+    challenge_daily_open_hours: float = Field(default=24.0, ge=1, le=168)
+    challenge_count_edit_seconds: float = Field(default=5.0, ge=0, le=300)
+    challenge_weekly_max_days: int = Field(default=60, ge=1, le=365)
+    challenge_import_max_bytes: int = Field(default=262_144, ge=1024, le=8_388_608)
+    challenge_custom_max: int = Field(default=500, ge=1, le=10_000)
+    challenge_page_size: int = Field(default=10, ge=1, le=25)
+    challenge_month_top: int = Field(default=10, ge=1, le=25)
 
     # --- Portfolio reviews ------------------------------------------------------
     portfolio_max_open_requests: int = Field(default=2, ge=1, le=10)

@@ -13,6 +13,7 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.services.backups import BackupService
 from bot.services.bot_state import BotState
+from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.portfolio import PortfolioRules, PortfolioService
@@ -33,6 +34,7 @@ class Services:
     scheduled_posts: ScheduledPosts
     command_sync: CommandSyncState
     portfolio: PortfolioService
+    challenges: ChallengeService
     metrics: Metrics
     bot_state: BotState
     backups: BackupService
@@ -58,6 +60,8 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
+    guild_settings = GuildSettingsService(db, clock)
+    scheduled_posts = ScheduledPosts(db, clock)
     scheduler = Scheduler(clock, settings.scheduler_interval_seconds)
     metrics = Metrics()
     metrics.watch(
@@ -74,11 +78,14 @@ def build_services(
         clock=clock,
         scheduler=scheduler,
         llm=llm,
-        guild_settings=GuildSettingsService(db, clock),
-        scheduled_posts=ScheduledPosts(db, clock),
+        guild_settings=guild_settings,
+        scheduled_posts=scheduled_posts,
         command_sync=CommandSyncState(db, clock),
         portfolio=PortfolioService(
             db, clock, PortfolioRules.from_settings(settings), default_rubric()
+        ),
+        challenges=ChallengeService(
+            db, clock, settings, guild_settings, scheduled_posts, load_shipped()
         ),
         metrics=metrics,
         bot_state=BotState(db, clock),
@@ -94,4 +101,4 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return [load_rubric().summary()]
+    return [load_rubric().summary(), describe_bank(load_shipped())]
