@@ -9,8 +9,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import StartupError
+from bot.errors import DomainError, StartupError
+from bot.timezones import format_time_of_day, parse_time_of_day
 
+MIB = 1024 * 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -22,6 +24,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        # `VAR=` (as in .env.example) means "not set", not an empty string to validate.
+        env_ignore_empty=True,
     )
 
     # --- Core -------------------------------------------------------------------
@@ -71,6 +75,15 @@ class Settings(BaseSettings):
     # --- Q&A ----------------------------------------------------------------------
 
     # --- Operations ---------------------------------------------------------------
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=0, le=366)
+    backup_time: str = "03:00"
+    qa_log_retention_days: int = Field(default=90, ge=1, le=3650)
+    guild_data_grace_days: int = Field(default=30, ge=0, le=365)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    privacy_export_max_bytes: int = Field(default=8 * MIB, ge=64 * 1024, le=25 * MIB)
 
     @field_validator("log_level")
     @classmethod
@@ -89,6 +102,19 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("backup_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        try:
+            return format_time_of_day(parse_time_of_day(value))
+        except DomainError:
+            raise ValueError("must be a 24-hour UTC time like 03:00") from None
+
+    @property
+    def backup_folder(self) -> Path:
+        """Where daily backups go: BACKUP_DIR, or `backups/` beside the database."""
+        return self.backup_dir or self.database_path.parent / "backups"
 
     @field_validator("portfolio_claim_return_days")
     @classmethod
@@ -113,6 +139,11 @@ class Settings(BaseSettings):
                 "(copy .env.example; see README, 'Create the Discord application')."
             )
         return self.discord_token.get_secret_value().strip()
+
+    def secret_values(self) -> list[str]:
+        """The token and API key in clear, for the log redactor; never log this."""
+        secrets = (self.discord_token, self.llm_api_key)
+        return [s.get_secret_value().strip() for s in secrets if s and s.get_secret_value().strip()]
 
     @property
     def log_level_number(self) -> int:

@@ -85,7 +85,18 @@ class Database:
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            # Durability of what a member was told is saved. Every write commits before the
+            # cog answers (services return after COMMIT), and in WAL mode COMMIT returns once
+            # the transaction's pages are appended to the -wal file:
+            # - a killed process (SIGKILL, OOM killer, crash) loses nothing committed at any
+            #   `synchronous` level: the pages are in the OS already and the next open
+            #   replays the WAL;
+            # - a power cut or kernel panic can lose the last commits under NORMAL, which
+            #   fsyncs the WAL only at checkpoints. FULL fsyncs it at every COMMIT, so an
+            #   acknowledged check-in, answer or review survives that too. The bot commits a
+            #   few times a second at most, where one fsync per commit costs nothing a
+            #   member notices (see deploy/README.md, "Durability").
+            await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("SELECT count(*) FROM sqlite_master")
         except sqlite3.DatabaseError as exc:

@@ -8,13 +8,18 @@ from typing import TYPE_CHECKING
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.metrics import Metrics
 from bot.scheduler import Scheduler
+from bot.services.backups import BackupService
+from bot.services.bot_state import BotState
 from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.portfolio import PortfolioRules, PortfolioService
 from bot.services.portfolio.rubric import default_rubric, load_rubric
+from bot.services.privacy import PrivacyService
 from bot.services.scheduled_posts import ScheduledPosts
+from bot.shutdown import interactions_in_flight
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -32,6 +37,10 @@ class Services:
     command_sync: CommandSyncState
     portfolio: PortfolioService
     challenges: ChallengeService
+    metrics: Metrics
+    bot_state: BotState
+    backups: BackupService
+    privacy: PrivacyService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -57,11 +66,21 @@ def build_services(
 ) -> Services:
     guild_settings = GuildSettingsService(db, clock)
     scheduled_posts = ScheduledPosts(db, clock)
-    return Services(
+    scheduler = Scheduler(clock, settings.scheduler_interval_seconds)
+    metrics = Metrics()
+    metrics.watch(
+        database_path=db.path,
+        scheduler_lag_seconds=scheduler.lag_seconds,
+        scheduler_tick_seconds=lambda: scheduler.last_tick_seconds if scheduler.last_tick else None,
+        scheduler_job_failures=lambda: dict(scheduler.failures),
+        interactions_in_flight=interactions_in_flight,
+    )
+    services: Services
+    services = Services(
         settings=settings,
         db=db,
         clock=clock,
-        scheduler=Scheduler(clock, settings.scheduler_interval_seconds),
+        scheduler=scheduler,
         llm=llm,
         guild_settings=guild_settings,
         scheduled_posts=scheduled_posts,
@@ -72,7 +91,13 @@ def build_services(
         challenges=ChallengeService(
             db, clock, settings, guild_settings, scheduled_posts, load_shipped()
         ),
+        metrics=metrics,
+        bot_state=BotState(db, clock),
+        backups=BackupService(settings, clock, metrics, db.path),
+        # Looks its MemberDataSources up among these services each time it is asked.
+        privacy=PrivacyService(db, clock, settings, lambda: services),
     )
+    return services
 
 
 def validate_content() -> list[str]:

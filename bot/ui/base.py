@@ -9,6 +9,8 @@ import discord
 
 from bot.ui.errors import report_error
 
+SHUTTING_DOWN = "Mentor is restarting right now. Try again in a minute; nothing was changed."
+
 
 class MentorView(discord.ui.View):
     """A view whose errors become the same short replies as command errors.
@@ -22,6 +24,9 @@ class MentorView(discord.ui.View):
         self.message: discord.Message | discord.InteractionMessage | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not getattr(interaction.client, "accepting_interactions", True):
+            await interaction.response.send_message(SHUTTING_DOWN, ephemeral=True)
+            return False
         if self.owner_id is not None and interaction.user.id != self.owner_id:
             await interaction.response.send_message(
                 "These buttons belong to someone else's command.", ephemeral=True
