@@ -91,7 +91,7 @@ async def create_bot(settings: Settings, *, background: bool = True) -> MentorBo
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
-    db = await open_database(settings.database_path)
+    db = await open_database(settings.database_path, settings.database_synchronous)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
     return MentorBot(
         services,
@@ -174,7 +174,7 @@ async def serve(bot: MentorBot, token: str) -> None:
 
 
 async def migrate(settings: Settings) -> None:
-    db = await open_database(settings.database_path)
+    db = await open_database(settings.database_path, settings.database_synchronous)
     await db.close()
     print(f"Database {settings.database_path} is up to date ({len(load_migrations())} migrations).")
 
@@ -261,7 +261,7 @@ def restore(settings: Settings, path: Path) -> None:
 
 
 async def export_member(settings: Settings, user_id: int, path: Path | None) -> None:
-    db = await open_database(settings.database_path)
+    db = await open_database(settings.database_path, settings.database_synchronous)
     try:
         services = build_services(settings, db, SystemClock())
         export = await services.privacy.export_member(user_id)

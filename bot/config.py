@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     # --- Core -------------------------------------------------------------------
     discord_token: SecretStr | None = None
     database_path: Path = Path("data/mentor.db")
+    database_synchronous: Literal["normal", "full"] = "normal"
     dev_guild_id: int | None = Field(default=None, gt=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -23,7 +23,7 @@ async def bot_removed(sim: SimHarness) -> None:
 
 
 async def bot_added_back(sim: SimHarness) -> None:
-    data = payloads.guild_create(sim.server.state, sim.guild, members=True)
+    data = payloads.guild_create(sim.server.state, sim.guild)
     del data["unavailable"]  # a join, not a server coming back from an outage
     await sim.server.gateway.dispatch("GUILD_CREATE", data, sim.guild.id)
     await wait_until(lambda: sim.bot.get_guild(sim.guild.id) is not None)

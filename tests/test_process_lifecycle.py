@@ -17,8 +17,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bench.botprocess import BotProcess
 from bot.simulator import Simulator
+from bot.simulator.process import BotProcess
 from bot.simulator.state import SimGuild
 from tests.sim_wire import answer, send_slash
 

@@ -99,7 +99,7 @@ class SimHarness:
         await self.bot.tree.sync()
 
     async def start_bot(self) -> None:
-        db = await open_database(self.settings.database_path)
+        db = await open_database(self.settings.database_path, self.settings.database_synchronous)
         self.services = build_services(
             self.settings, db, self.clock, build_llm_client(self.settings)
         )
