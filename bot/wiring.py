@@ -11,6 +11,8 @@ from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.qa import QAService
+from bot.services.qa.documents import load_shipped_documents
 from bot.services.scheduled_posts import ScheduledPosts
 
 
@@ -23,6 +25,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    qa: QAService
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -52,6 +55,7 @@ def build_services(
         llm=llm,
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
+        qa=QAService(db, clock, settings, llm),
     )
 
 
@@ -60,4 +64,6 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return []
+    documents = load_shipped_documents()
+    sections = sum(len(d.sections) for d in documents)
+    return [f"knowledge base: {len(documents)} documents, {sections} sections"]
