@@ -773,8 +773,9 @@ class QAService:
             (row["question_id"] or -1, thread_id, ticket.question_id),
         )
         turns = [Turn(r["question"], r["answer"]) for r in rows]
-        lost_start = row["question_id"] is None and not turns
-        return thread_id, turns, lost_start
+        # Threads open only under answered questions: no turn at all means the start was
+        # deleted (retention, erasure) since.
+        return thread_id, turns, not turns
 
     async def _retrieve(self, ticket: Ticket, turns: list[Turn]) -> Retrieval:
         limit = max(self.settings.qa_passages, self.settings.qa_excerpts)
