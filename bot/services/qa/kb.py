@@ -34,6 +34,11 @@ from bot.services.qa.fts import (
 log = logging.getLogger(__name__)
 
 SHIPPED_GUILD = 0
+# bm25 scores every row a query matches, so a query is kept to its rarest terms while
+# their document frequencies add up to at most this many rows. Terms common enough to
+# be cut add almost nothing to bm25 (their IDF is near zero) but cost the most to score.
+RANK_BUDGET_ROWS = 600
+DF_CACHE_SIZE = 4096
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
 SOURCES = ("shipped", "server", "promoted")
 
@@ -160,6 +165,7 @@ class KnowledgeBase:
         self.max_documents = max_documents
         self.doc_max_bytes = doc_max_bytes
         self.shipped_dir = shipped_dir
+        self._df: dict[str, int] = {}  # term -> chunks containing it; cleared on every write
 
     # --- Shipped documents --------------------------------------------------------
 
@@ -185,6 +191,7 @@ class KnowledgeBase:
                         (SHIPPED_GUILD, slug),
                     )
                 await self._bump(conn, SHIPPED_GUILD)
+            self._df.clear()
             log.info("Knowledge base: indexed %d shipped documents", len(changed))
         added = sum(1 for d in changed if d.slug not in stored)
         return SyncReport(added, len(changed) - added, len(gone), len(documents) - len(changed))
@@ -247,6 +254,7 @@ class KnowledgeBase:
                     )
             chunks = await self._store(conn, guild_id, document, source, user_id)
             await self._bump(conn, guild_id)
+        self._df.clear()
         info = await self._find(guild_id, slug)
         assert info is not None
         return SavedDocument(info=info, replaced=existing is not None, chunks=chunks)
@@ -260,6 +268,7 @@ class KnowledgeBase:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM qa_documents WHERE id = ?", (info.id,))
             await self._bump(conn, guild_id)
+        self._df.clear()
         return info
 
     async def list_documents(self, guild_id: int) -> list[DocumentInfo]:
@@ -318,7 +327,10 @@ class KnowledgeBase:
         terms = query_terms(text)
         if not terms:
             return Retrieval((), (), 0.0)
-        expression = f"({match_expression(terms)}) AND {scope_filter(guild_id)}"
+        chosen = await self._rank_terms(terms)
+        if not chosen:
+            return Retrieval(tuple(terms), (), 0.0)
+        expression = f"({match_expression(chosen)}) AND {scope_filter(guild_id)}"
         rows = await self.db.fetch_all(
             "SELECT c.id, c.title, c.section, c.body, d.slug, d.source, hit.rank "
             "FROM (SELECT rowid, rank FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ? "
@@ -346,6 +358,33 @@ class KnowledgeBase:
             coverage = term_coverage(terms, f"{best.title} {best.section} {best.text}")
         return Retrieval(tuple(terms), passages, coverage)
 
+    async def _rank_terms(self, terms: list[str]) -> list[str]:
+        """The terms worth ranking on: rarest first, within RANK_BUDGET_ROWS; unknown
+        terms dropped."""
+        missing = [t for t in terms if t not in self._df]
+        if missing:
+            if len(self._df) + len(missing) > DF_CACHE_SIZE:
+                self._df.clear()
+            counts = await self.db.fetch_one(
+                "SELECT "
+                + ", ".join(
+                    "(SELECT count(*) FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ?)"
+                    for _ in missing
+                ),
+                [match_expression([t]) for t in missing],
+            )
+            self._df.update(zip(missing, counts or (), strict=True))
+        chosen: list[str] = []
+        total = 0
+        for df, term in sorted((self._df[t], t) for t in terms):
+            if df == 0:
+                continue
+            if chosen and total + df > RANK_BUDGET_ROWS:
+                break
+            chosen.append(term)
+            total += df
+        return chosen
+
     async def version(self, guild_id: int) -> str:
         """Changes whenever the shipped documents or this server's documents change."""
         rows = await self.db.fetch_all(
@@ -370,6 +409,7 @@ class KnowledgeBase:
             return 0
         cursor = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
         await conn.execute("DELETE FROM qa_kb_versions WHERE guild_id = ?", (guild_id,))
+        self._df.clear()
         return cursor.rowcount
 
     # --- Internals ----------------------------------------------------------------
@@ -425,6 +465,7 @@ class KnowledgeBase:
         return len(chunks)
 
     async def _bump(self, conn: aiosqlite.Connection, guild_id: int) -> None:
+        self._df.clear()
         await conn.execute(
             "INSERT INTO qa_kb_versions (guild_id, version) VALUES (?, 1) "
             "ON CONFLICT (guild_id) DO UPDATE SET version = version + 1",
