@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import discord
 
@@ -23,6 +24,8 @@ from bot.permissions import (
     invite_url,
     required_permissions,
 )
+from bot.services.command_sync import payload_hash
+from bot.simulator.redirect import point_discord_at
 from bot.wiring import build_llm_client, build_services, validate_content
 
 log = logging.getLogger("bot")
@@ -45,16 +48,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sync globally even when DEV_GUILD_ID is set",
     )
+    playground = sub.add_parser(
+        "playground",
+        help="try the bot in this terminal against a simulated Discord (no application needed)",
+    )
+    playground.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("playground-output"),
+        help="folder for the session's database and saved files (emptied at start)",
+    )
     invite = sub.add_parser("invite", help="print the URL that adds the bot to a server")
     invite.add_argument("--client-id", type=int, help="application id (default: from the token)")
     return parser
 
 
-async def create_bot(settings: Settings, *, start_scheduler: bool = True) -> MentorBot:
-    """Open and migrate the database, build the services, and the bot around them."""
+async def create_bot(settings: Settings, *, background: bool = True) -> MentorBot:
+    """Open and migrate the database, build the services, and the bot around them.
+
+    `background` starts the scheduler and the sync-on-change of slash commands (`run`).
+    """
+    if settings.discord_api_url is not None:
+        point_discord_at(settings.discord_api_url)
     db = await open_database(settings.database_path)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
-    return MentorBot(services, start_scheduler=start_scheduler)
+    return MentorBot(
+        services,
+        start_scheduler=background,
+        sync_commands=background and settings.auto_sync_commands,
+    )
 
 
 async def close_bot(bot: MentorBot) -> None:
@@ -104,18 +126,19 @@ async def check(settings: Settings) -> None:
 
 async def sync(settings: Settings, guild_id: int | None, everywhere: bool) -> None:
     token = settings.require_token()
-    bot = await create_bot(settings, start_scheduler=False)
+    bot = await create_bot(settings, background=False)
     try:
         await bot.login(token)
         target = None if everywhere else (guild_id or settings.dev_guild_id)
-        if target is None:
-            synced = await bot.tree.sync()
-            print(f"Synced {len(synced)} commands globally (may take up to an hour to show).")
-        else:
-            guild = discord.Object(id=target)
+        guild = None if target is None else discord.Object(id=target)
+        if guild is not None:
             bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
-            print(f"Synced {len(synced)} commands to server {target}.")
+        synced = await bot.tree.sync(guild=guild)
+        payload = [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]
+        scope = f"guild:{target}" if target else "global"
+        await bot.services.command_sync.record(scope, payload_hash(payload))
+        where = f"to server {target}" if target else "globally (may take up to an hour to show)"
+        print(f"Synced {len(synced)} commands {where}.")
     except discord.LoginFailure:
         raise StartupError(
             "Discord rejected DISCORD_TOKEN: copy a fresh token from the Developer Portal."
@@ -140,12 +163,21 @@ def invite(settings: Settings, client_id: int | None) -> None:
     print("Privileged intents: none needed.")
 
 
+async def playground(settings: Settings, out_dir: Path) -> None:
+    # Imported here: the simulator is only needed by this command.
+    from bot.simulator.playground import run_playground
+
+    await run_playground(settings, out_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
+        # The playground's terminal is for the conversation: only errors are logged there.
+        level = "ERROR" if command == "playground" else settings.log_level
+        configure_logging(level, settings.log_format)
         if command == "run":
             asyncio.run(run(settings))
         elif command == "migrate":
@@ -156,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(sync(settings, args.guild, args.everywhere))
         elif command == "invite":
             invite(settings, args.client_id)
+        elif command == "playground":
+            asyncio.run(playground(settings, args.dir))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

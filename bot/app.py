@@ -10,6 +10,7 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot.services.command_sync import payload_hash
 from bot.tree import MentorTree
 from bot.wiring import Services
 
@@ -35,7 +36,14 @@ def extension_names() -> list[str]:
 class MentorBot(commands.Bot):
     """The bot. Sharding-ready: all state is in the database, keyed by guild."""
 
-    def __init__(self, services: Services, *, start_scheduler: bool = True, **options: Any) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        start_scheduler: bool = True,
+        sync_commands: bool = False,
+        **options: Any,
+    ) -> None:
         options.setdefault("intents", bot_intents())
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(
@@ -46,13 +54,34 @@ class MentorBot(commands.Bot):
         )
         self.services = services
         self.start_scheduler = start_scheduler
+        self.sync_commands = sync_commands
 
     async def setup_hook(self) -> None:
         for name in extension_names():
             await self.load_extension(name)
         log.info("Loaded %d extensions", len(self.extensions))
+        if self.sync_commands:
+            await self.sync_if_changed(self.services.settings.dev_guild_id)
         if self.start_scheduler:
             self.services.scheduler.start()
+
+    async def sync_if_changed(self, guild_id: int | None) -> bool:
+        """Register the slash commands when they differ from what was last registered.
+
+        `guild_id` syncs to one server (instant, for development); None syncs globally.
+        """
+        guild = discord.Object(id=guild_id) if guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        scope = f"guild:{guild_id}" if guild_id else "global"
+        fingerprint = payload_hash(payload)
+        if not await self.services.command_sync.needs_sync(scope, fingerprint):
+            return False
+        await self.tree.sync(guild=guild)
+        await self.services.command_sync.record(scope, fingerprint)
+        log.info("Registered %d slash commands (%s)", len(payload), scope)
+        return True
 
     async def close(self) -> None:
         await self.services.scheduler.stop()

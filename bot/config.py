@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     scheduler_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
+    auto_sync_commands: bool = True
+    # For testing against the simulator (bot/simulator); leave empty to talk to Discord.
+    discord_api_url: str | None = None
 
     # --- LLM (OpenAI-compatible; optional) --------------------------------------
     llm_api_key: SecretStr | None = None
@@ -80,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return upper
 
-    @field_validator("llm_base_url")
+    @field_validator("llm_base_url", "discord_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():

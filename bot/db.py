@@ -40,7 +40,7 @@ class Migration:
 
 
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """Read `NNNN_name.sql` files in order; numbers must run 1, 2, 3 ... without gaps."""
+    """Read `NNNN_name.sql` files in order of their number; numbers must be unique."""
     migrations = []
     for path in sorted(directory.glob("*.sql")):
         match = MIGRATION_NAME.match(path.name)
@@ -49,9 +49,9 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         migrations.append(
             Migration(int(match.group(1)), match.group(2), path.read_text(encoding="utf-8"))
         )
-    for expected, migration in enumerate(migrations, start=1):
-        if migration.version != expected:
-            raise StartupError(f"Migration {migration.filename} is out of sequence.")
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise StartupError("Two migration files share a number: renumber the newer one.")
     return migrations
 
 
@@ -165,7 +165,13 @@ class Database:
                     f"Migration {known[version].filename} was edited after it was applied to "
                     f"{self.path}: restore the file, and put schema changes in a new migration."
                 )
-        return [m for m in migrations if m.version not in applied]
+        pending = [m for m in migrations if m.version not in applied]
+        if pending and applied and pending[0].version < max(applied):
+            raise StartupError(
+                f"Migration {pending[0].filename} is numbered below one already applied to "
+                f"{self.path}: give it a number after {max(applied):04d}."
+            )
+        return pending
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
         """Apply what is missing, each file in its own transaction; return what was applied."""

@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
+from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.qa import QAService
 from bot.services.qa.documents import load_shipped_documents
@@ -25,6 +26,7 @@ class Services:
     llm: AsyncOpenAI | None
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
+    command_sync: CommandSyncState
     qa: QAService
 
 
@@ -55,6 +57,7 @@ def build_services(
         llm=llm,
         guild_settings=GuildSettingsService(db, clock),
         scheduled_posts=ScheduledPosts(db, clock),
+        command_sync=CommandSyncState(db, clock),
         qa=QAService(db, clock, settings, llm),
     )
 

@@ -103,6 +103,10 @@ class ConfigCog(
     async def role(
         self, interaction: discord.Interaction, kind: str, role: discord.Role | None = None
     ) -> None:
+        if role is not None and not isinstance(role, discord.Role):
+            # discord.py passes an unresolvable role id through as a bare Object.
+            await reply(interaction, f"'{role.id}' is not a valid role here.")
+            return
         if role is not None and (role.is_default() or role.managed):
             await reply(interaction, "Pick a normal role, not @everyone or a bot's own role.")
             return

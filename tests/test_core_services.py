@@ -9,6 +9,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.errors import DomainError
 from bot.scheduler import Scheduler
+from bot.services.command_sync import payload_hash
 from bot.services.guild_settings import ChannelKind, RoleKind, TimeKind
 from bot.timezones import parse_time_of_day, parse_timezone, search_timezones
 from bot.wiring import Services
@@ -95,3 +96,14 @@ async def test_scheduler_runs_every_job_and_survives_a_failing_one(clock: FixedC
     assert len(seen) == 2
     assert scheduler.failures == {"bad": 2}
     assert scheduler.last_tick == clock.now()
+
+
+async def test_command_sync_is_needed_only_after_a_change(services: Services) -> None:
+    state = services.command_sync
+    first = payload_hash([{"name": "checkin", "options": []}])
+    assert await state.needs_sync("global", first)
+    await state.record("global", first)
+    assert not await state.needs_sync("global", first)
+    assert await state.needs_sync("guild:1", first)
+    changed = payload_hash([{"name": "checkin", "options": [{"name": "note"}]}])
+    assert await state.needs_sync("global", changed)

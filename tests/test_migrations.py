@@ -19,9 +19,10 @@ def schema_of(path: Path) -> set[tuple[str, str]]:
     return set(rows)
 
 
-def test_migration_files_are_numbered_without_gaps_and_say_why() -> None:
+def test_migration_files_are_numbered_in_order_and_say_why() -> None:
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    assert versions == sorted(set(versions))
     for migration in migrations:
         assert migration.sql.startswith("-- "), f"{migration.filename} needs a reason line"
 
@@ -69,17 +70,28 @@ async def test_edited_migration_is_refused(tmp_path: Path) -> None:
 
 async def test_database_newer_than_code_is_refused(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "x.db")
-    future = Migration(len(load_migrations()) + 1, "future", "-- from the future\nSELECT 1;")
+    future = Migration(load_migrations()[-1].version + 1, "future", "-- from the future\nSELECT 1;")
     await db.migrate([*load_migrations(), future])
     with pytest.raises(StartupError, match="newer than this code"):
         await db.migrate()
     await db.close()
 
 
+async def test_migration_numbered_below_an_applied_one_is_refused(tmp_path: Path) -> None:
+    db = await open_database(tmp_path / "x.db")
+    latest = load_migrations()[-1].version
+    late = Migration(latest + 2, "late", "-- applied first\nSELECT 1;")
+    await db.migrate([*load_migrations(), late])
+    early = Migration(latest + 1, "early", "-- added later with a lower number\nSELECT 1;")
+    with pytest.raises(StartupError, match="numbered below one already applied"):
+        await db.migrate([*load_migrations(), early, late])
+    await db.close()
+
+
 async def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "x.db")
     broken = Migration(
-        len(load_migrations()) + 1,
+        load_migrations()[-1].version + 1,
         "broken",
         "-- broken on purpose\nCREATE TABLE half (id INTEGER);\nINSERT INTO nowhere VALUES (1);",
     )

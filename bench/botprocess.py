@@ -1,0 +1,85 @@
+"""Run `python -m bot run` as a separate process against a simulator, as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BotProcess:
+    """The bot in its own process; its log lines are collected so the pipe never fills."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._new_line = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(
+        cls, sim: Simulator, folder: Path, extra_env: Mapping[str, str] | None = None
+    ) -> BotProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "LLM_"))}
+        env.update(
+            PYTHONPATH=str(ROOT),
+            DISCORD_TOKEN=sim.state.token,
+            DISCORD_API_URL=sim.api_url,
+            DATABASE_PATH=str(folder / "mentor.db"),
+            LOG_LEVEL="INFO",
+        )
+        env.update(extra_env or {})
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=folder,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.lines.append(line.decode(errors="replace").rstrip())
+            self._new_line.set()
+
+    async def wait_for_log(self, text: str, within: float = 60.0) -> None:
+        """Wait until a log line contains `text` (e.g. "Connected as", logged on READY)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not any(text in line for line in self.lines):
+            if self.process.returncode is not None:
+                raise RuntimeError("the bot exited:\n" + "\n".join(self.lines[-20:]))
+            self._new_line.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no log line with {text!r}:\n" + "\n".join(self.lines[-20:]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_line.wait(), remaining)
+
+    def rss_kib(self) -> tuple[int, int]:
+        """Resident memory now and at its peak (VmRSS, VmHWM), in KiB, from /proc."""
+        values = {}
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        for line in status.splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+        return values["VmRSS"], values["VmHWM"]
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+        self._reader.cancel()

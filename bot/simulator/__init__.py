@@ -1,0 +1,12 @@
+"""A stand-in for Discord that the real bot talks to over HTTP and a websocket.
+
+`Simulator` (server.py) serves the parts of Discord's API v10 the bot uses, validates what
+the bot sends the way Discord does, and records it. `SimHarness` (harness.py) runs a real
+`MentorBot` against it for tests, the playground and the benchmarks. Nothing here imports
+discord except `redirect.py` and the harness, which point discord.py at the simulator.
+"""
+
+from bot.simulator.server import Simulator
+from bot.simulator.state import SimChannel, SimGuild, SimMessage, SimUser
+
+__all__ = ["SimChannel", "SimGuild", "SimMessage", "SimUser", "Simulator"]

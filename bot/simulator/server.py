@@ -1,0 +1,171 @@
+"""The simulator: one aiohttp server on 127.0.0.1 with the REST API and the gateway."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from bot.simulator import payloads
+from bot.simulator.api import API_PREFIX, Fault, build_app, normalise
+from bot.simulator.api_channels import ChannelRoutes
+from bot.simulator.api_guilds import GuildRoutes
+from bot.simulator.api_interactions import InteractionRoutes
+from bot.simulator.gateway import Gateway
+from bot.simulator.state import (
+    GUILD_FORUM,
+    MANAGE_GUILD,
+    SimGuild,
+    SimInteraction,
+    SimMessage,
+    SimState,
+    SimUser,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOKEN = "simulated.bot.token"
+COMMUNITY_CHANNELS = ("general", "checkins", "challenges", "reviews", "qa")
+COMMUNITY_ROLES = ("moderator", "reviewer")
+STAFF_ROLE = "staff"  # has Manage Server: what makes `sim.member(..., moderator=True)` one
+
+
+class Simulator:
+    """A simulated Discord. `await start()`, point discord.py at `api_url`, `await close()`."""
+
+    def __init__(self, token: str = DEFAULT_TOKEN) -> None:
+        self.state = SimState(token)
+        self.gateway = Gateway(self.state, lambda: self.gateway_url)
+        self.faults: list[Fault] = []
+        # (method, route template, status) of every API call, newest last.
+        self.calls: deque[tuple[str, str, int]] = deque(maxlen=10_000)
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        routes = [
+            *GuildRoutes(self).routes(),
+            *ChannelRoutes(self).routes(),
+            *InteractionRoutes(self).routes(),
+            ("GET", "/gateway", self.gateway.handle),
+        ]
+        self.app = build_app(self, routes)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, port: int = 0) -> None:
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        self.port = server.sockets[0].getsockname()[1]
+        log.debug("Simulator listening on %s", self.base_url)
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + API_PREFIX
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # --- the world ----------------------------------------------------------------------
+
+    def add_community_guild(self, name: str = "AI Engineers") -> SimGuild:
+        """A guild like the one Mentor is made for: the usual channels, a forum, two roles."""
+        state = self.state
+        owner = state.add_user(f"{name.lower().replace(' ', '-')}-owner")
+        guild = state.add_guild(name, owner)
+        for channel in COMMUNITY_CHANNELS:
+            state.add_channel(guild, channel)
+        state.add_channel(guild, "forum-reviews", GUILD_FORUM)
+        for role in COMMUNITY_ROLES:
+            state.add_role(guild, role)
+        state.add_role(guild, STAFF_ROLE, MANAGE_GUILD)
+        return guild
+
+    def add_member(
+        self, guild: SimGuild, name: str, *, roles: Sequence[str] = (), moderator: bool = False
+    ) -> SimUser:
+        user = self.state.add_user(name)
+        role_ids = [guild.role(r) for r in roles]
+        if moderator:
+            role_ids.append(guild.role(STAFF_ROLE))
+        self.state.add_member(guild, user, role_ids)
+        return user
+
+    # --- faults ---------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        route_template: str,
+        status: int = 500,
+        retry_after: float = 0.05,
+        times: int = 1,
+    ) -> None:
+        """The next `times` calls of this route answer `status` (429 with Discord's headers)."""
+        if status not in (429, 500, 502, 503, 504):
+            raise ValueError("fail_next supports 429 and 5xx")
+        template = route_template if route_template.startswith("/") else "/" + route_template
+        self.faults.append(Fault(method.upper(), template, status, retry_after, times))
+
+    def take_fault(self, method: str, template: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, template):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def count_calls(self, method: str, route_template: str) -> int:
+        """How many times the bot called this route (any status)."""
+        wanted = normalise(route_template)
+        return sum(1 for m, t, _ in self.calls if m == method.upper() and normalise(t) == wanted)
+
+    async def drop_gateway(self) -> None:
+        """Close the bot's websocket as a network failure would; it must RESUME."""
+        await self.gateway.drop()
+
+    # --- interactions ------------------------------------------------------------------------
+
+    async def send_interaction(
+        self,
+        type_: int,
+        user: SimUser,
+        guild: SimGuild | None,
+        channel_id: int,
+        data: dict[str, Any],
+        message: SimMessage | None = None,
+    ) -> SimInteraction:
+        """Record an interaction and dispatch INTERACTION_CREATE to the bot."""
+        interaction = self.state.new_interaction(
+            type_,
+            user,
+            guild.id if guild else None,
+            channel_id,
+            {},
+            message_id=message.id if message else None,
+        )
+        message_data = (
+            payloads.message(self.state, self.base_url, message) if message is not None else None
+        )
+        interaction.payload = payloads.interaction(self.state, interaction, data, message_data)
+        await self.gateway.dispatch("INTERACTION_CREATE", interaction.payload, interaction.guild_id)
+        return interaction

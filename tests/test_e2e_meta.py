@@ -1,0 +1,26 @@
+"""/ping and /help end to end."""
+
+from __future__ import annotations
+
+from tests.probe_cog import ProbeCog
+
+
+async def test_ping_answers_privately_with_the_latency(sim):
+    r = await sim.slash(sim.member("alice"), "ping")
+    assert r.ephemeral
+    assert r.content.startswith("Pong. Gateway latency: ")
+    assert r.content.endswith(" ms.")
+
+
+async def test_help_lists_every_command_group_of_the_live_tree(sim):
+    alice = sim.member("alice")
+    r = await sim.slash(alice, "help")
+    assert r.ephemeral
+    fields = {f["name"]: f["value"] for f in r.embeds[0]["fields"]}
+    assert set(fields) == {f"/{c['name']}" for c in sim.server.state.global_commands}
+    assert "`/config timezone`: Set the server's default time zone" in fields["/config"]
+
+    await sim.add_cog(ProbeCog(sim.bot))  # a capability that lands later shows up by itself
+    again = await sim.slash(alice, "help")
+    probe = next(f for f in again.embeds[0]["fields"] if f["name"] == "/probe")
+    assert "`/probe echo`: Say it back" in probe["value"]

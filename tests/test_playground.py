@@ -1,0 +1,109 @@
+"""The playground: a scripted terminal session, as a subprocess and in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from bot.simulator.playground import Playground, configure_server
+from tests.probe_cog import ProbeCog
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_a_scripted_session_through_the_command_line(tmp_path):
+    script = "\n".join(
+        [
+            "/config view",
+            "as moderator",
+            "/config timezone name:Europe/Berlin",
+            "complete /config timezone name:kolk",
+            "/config time kind:Daily challenge time:25:99",
+            "advance 1d",
+            "help",
+            "quit",
+        ]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "LLM_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "playground",
+        "--dir",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(script.encode()), 60)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()
+    assert "Only moderators can do this" in text  # alice, a plain member, is refused
+    assert "You are now mo (moderator)." in text
+    assert "Server time zone: Europe/Berlin." in text
+    assert "- Asia/Kolkata  (name:Asia/Kolkata)" in text
+    assert "'25:99' is not a time of day" in text
+    assert "Server time is now" in text
+    assert "advance 1d | advance 3h" in text  # the help
+    assert err.decode() == ""
+    assert (tmp_path / "out" / "mentor.db").exists()
+
+
+def scripted(lines: list[str]):
+    queue = list(lines)
+
+    async def read(prompt: str) -> str | None:
+        return queue.pop(0) if queue else None
+
+    return read
+
+
+async def test_buttons_selects_forms_files_and_scheduled_posts(sim, tmp_path):
+    await sim.add_cog(ProbeCog(sim.bot))
+    await configure_server(sim)
+    channel = sim.guild.channel("checkins")
+
+    async def post_daily(now):
+        await sim.bot.get_channel(channel).send(f"Daily post for {now:%Y-%m-%d}")
+
+    sim.services.scheduler.add_job("test:daily", post_daily)
+    output: list[str] = []
+    playground = Playground(
+        sim,
+        tmp_path,
+        scripted(
+            [
+                "/probe buttons",
+                "select 4 t3",
+                "3",
+                "read chapter 3",
+                "",
+                "click 1",
+                "/probe file",
+                "/probe echo text:hi there public:true",
+                "/probe whois member:@rita role:@reviewer channel:#qa",
+                "advance 3h",
+                "click 9",
+            ]
+        ),
+        output.append,
+    )
+    await playground.run()
+    text = "\n".join(output)
+    assert "[1] (Confirm)\n  [2] (Later)\n  [3] (Explain)\n  [4] <choose: t1, t2, t3>" in text
+    assert "Picked t3." in text
+    assert "== form: A note ==" in text
+    assert "Noted: read chapter 3 (no mood)" in text
+    assert "Confirmed." in text
+    saved = sorted((tmp_path / "files").iterdir())
+    assert [p.name.split("-", 1)[1] for p in saved] == ["report.csv"]
+    assert "Mentor (#general):\n  hi there" in text
+    assert "rita / reviewer / qa" in text
+    assert "Mentor posted in #checkins:\n  Daily post for 2026-03-02" in text
+    assert "the last message has" in text  # a wrong number is explained, not a crash

@@ -1,0 +1,91 @@
+"""The start-up path up to login, as a real `python -m bot run` process, and every extension."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import extension_names
+from bot.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "LLM_"))}
+    env.update(PYTHONPATH=str(ROOT), DATABASE_PATH=str(tmp_path / "mentor.db"), **values)
+    return env
+
+
+@pytest.fixture
+async def server():
+    simulator = Simulator()
+    await simulator.start()
+    simulator.add_community_guild()
+    yield simulator
+    await simulator.close()
+
+
+async def run_bot(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_with_a_token_logs_in_and_reaches_ready(tmp_path, server):
+    env = bot_env(
+        tmp_path,
+        DISCORD_TOKEN=server.state.token,
+        DISCORD_API_URL=server.api_url,
+        LOG_LEVEL="INFO",
+    )
+    process = await run_bot(tmp_path, env)
+    try:
+        await asyncio.wait_for(server.gateway.ready.wait(), 30)
+        lines = []
+        while not any("has connected to Gateway" in line for line in lines):
+            line = await asyncio.wait_for(process.stderr.readline(), 10)
+            assert line, "the bot exited before it connected:\n" + "".join(lines)
+            lines.append(line.decode())
+    finally:
+        process.terminate()
+        await process.wait()
+    assert server.gateway.identifies == 1
+    assert (tmp_path / "mentor.db").exists()  # migrated before connecting
+    assert not server.state.problems
+
+
+async def test_run_with_a_bad_token_exits_2_with_one_line(tmp_path, server):
+    env = bot_env(
+        tmp_path, DISCORD_TOKEN="not-the-token", DISCORD_API_URL=server.api_url, LOG_LEVEL="ERROR"
+    )
+    process = await run_bot(tmp_path, env)
+    _out, err = await asyncio.wait_for(process.communicate(), 30)
+    lines = err.decode().strip().splitlines()
+    assert process.returncode == 2
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: Discord rejected DISCORD_TOKEN")
+    assert server.gateway.identifies == 0
+
+
+def test_every_extension_is_found():
+    assert "cogs.config" in extension_names()
+    assert all(not name.rsplit(".", 1)[-1].startswith("_") for name in extension_names())
+
+
+async def test_every_extension_loads_and_registers_its_commands(sim):
+    assert set(sim.bot.extensions) == set(extension_names())
+    registered = {c["name"] for c in sim.server.state.global_commands}
+    assert {c.name for c in sim.bot.tree.get_commands()} == registered
+    assert "config" in registered
