@@ -1,6 +1,6 @@
 """Q&A performance: retrieval latency over 10,000 chunks, and the bot's own overhead.
 
-    python bench/qa.py                  # from the repository root
+    python -m bench.qa                  # from the repository root
 
 1. Retrieval: the shipped documents plus synthetic server documents (10,000 chunks in
    all, half of them another server's) are indexed; every evaluation question is searched
@@ -17,26 +17,26 @@ import asyncio
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.qa_eval import load_cases  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.db import open_database  # noqa: E402
-from bot.services.qa.documents import load_shipped_documents  # noqa: E402
-from bot.services.qa.kb import KnowledgeBase  # noqa: E402
+from bench.qa_eval import load_cases
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.db import open_database
+from bot.services.qa.documents import load_shipped_documents
+from bot.services.qa.kb import KnowledgeBase
+from bot.simulator.harness import SimHarness
+from tests.qa.fake_llm import FakeLLM, Reply
 
 TARGET_CHUNKS = 10_000
 SECTIONS_PER_DOCUMENT = 100
 GUILDS = (1, 2)
 ROUNDS = 20
+MODEL_DELAY = 0.2  # seconds the test LLM server waits before its first token
+OVERHEAD_ASKS = 41
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -114,6 +114,58 @@ async def retrieval_benchmark() -> dict[str, float]:
     }
 
 
+async def overhead_benchmark() -> dict[str, float]:
+    """Interaction -> first edit, minus the model's own time to first token."""
+    llm = FakeLLM(default=Reply(text="First token, then more [1].", first_delay=MODEL_DELAY))
+    await llm.start()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(
+            _env_file=None,
+            database_path=Path(folder) / "bench.db",
+            llm_base_url=llm.base_url,
+            llm_max_retries=0,
+            qa_rate_count=1000,
+        )
+        sim = await SimHarness.start(settings, FixedClock(datetime(2026, 3, 2, 10, tzinfo=UTC)))
+        overheads = []
+        try:
+            member = sim.member("bench")
+            questions = [case.text for case in load_cases()]
+            for n in range(OVERHEAD_ASKS):
+                before = len(sim.server.state.interactions)
+                sent = time.perf_counter()
+                asking = asyncio.create_task(
+                    sim.slash(member, "ask", question=f"{questions[n % len(questions)]} ({n})")
+                )
+                first_edit = await _first_edit(sim, before)
+                await asking
+                model = llm.first_byte_at[-1] - llm.received_at[-1]
+                overheads.append((first_edit - sent - model) * 1000)
+            cold, overheads = overheads[0], overheads[1:]  # the first opens every connection
+        finally:
+            await sim.close()
+            await llm.close()
+    return {
+        "asks": len(overheads),
+        "cold_ms": cold,
+        "p50_ms": statistics.median(overheads),
+        "p99_ms": percentile(overheads, 0.99),
+        "max_ms": max(overheads),
+    }
+
+
+async def _first_edit(sim: SimHarness, before: int) -> float:
+    """When the next interaction's response first shows text (polled every 0.5 ms)."""
+    state = sim.server.state
+    while True:
+        if len(state.interactions) > before:
+            interaction = max(state.interactions.values(), key=lambda i: i.id)
+            message = state.messages.get(interaction.original_id or 0)
+            if message is not None and message.edits and message.content:
+                return time.perf_counter()
+        await asyncio.sleep(0.0005)
+
+
 def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     result = asyncio.run(retrieval_benchmark())
@@ -124,6 +176,13 @@ def main() -> None:
         f"CPU time p99 {result['cpu_p99_ms']:.2f} ms; "
         f"uncached term counts: p50 {result['cold_p50_ms']:.2f} ms, "
         f"max {result['cold_max_ms']:.2f} ms; indexing took {result['indexing_s']:.1f} s"
+    )
+    overhead = asyncio.run(overhead_benchmark())
+    print(
+        f"/ask overhead to first edit beyond the model's first token ({overhead['asks']} asks, "
+        f"model delay {MODEL_DELAY * 1000:.0f} ms): p50 {overhead['p50_ms']:.1f} ms, "
+        f"p99 {overhead['p99_ms']:.1f} ms, max {overhead['max_ms']:.1f} ms (target < 100 ms); "
+        f"first ask after start-up {overhead['cold_ms']:.1f} ms"
     )
 
 

@@ -1,6 +1,6 @@
 """Retrieval quality of the shipped knowledge base: recall@3 over a labelled question set.
 
-    python bench/qa_eval.py            # from the repository root
+    python -m bench.qa_eval            # from the repository root
 
 Each question in bench/qa_eval_questions.toml names the document and section that answer it.
 A question counts as found when one of the top three passages comes from that section
@@ -10,20 +10,15 @@ A question counts as found when one of the top three passages comes from that se
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bot.clock import FixedClock  # noqa: E402
-from bot.db import open_database  # noqa: E402
-from bot.services.qa.kb import KnowledgeBase  # noqa: E402
+from bot.clock import FixedClock
+from bot.db import open_database
+from bot.services.qa.kb import KnowledgeBase
 
 QUESTIONS = Path(__file__).resolve().parent / "qa_eval_questions.toml"
 GUILD = 1

@@ -133,12 +133,13 @@ class AskCog(commands.Cog, name="Ask"):
         last_edit = float("-inf")
         view = stop_view(question_id)
         try:
-            async for _ in stream:
-                now = loop.time()
-                if now - last_edit >= interval:
-                    last_edit = now
-                    shown = self.qa.display(plan, stream.text)
-                    await output.show(streaming_pieces(shown), view=view)
+            async with contextlib.aclosing(aiter(stream)) as deltas:
+                async for _ in deltas:
+                    now = loop.time()
+                    if now - last_edit >= interval:
+                        last_edit = now
+                        shown = self.qa.display(plan, stream.text)
+                        await output.show(streaming_pieces(shown), view=view)
             return await self.qa.complete(plan, stream)
         except LLMFailure as failure:
             fallback = await self.qa.fail(plan, failure)

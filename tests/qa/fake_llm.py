@@ -61,6 +61,7 @@ class FakeLLM:
     flagged_word: str = "forbidden-topic"
     requests: list[dict[str, Any]] = field(default_factory=list)
     moderation_requests: list[dict[str, Any]] = field(default_factory=list)
+    received_at: list[float] = field(default_factory=list)
     first_byte_at: list[float] = field(default_factory=list)
     _queue: deque[Reply] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
@@ -98,6 +99,7 @@ class FakeLLM:
         )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.received_at.append(time.perf_counter())
         body = await request.json()
         self.requests.append(body)
         reply = self._queue.popleft() if self._queue else self.default

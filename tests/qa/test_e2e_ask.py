@@ -296,3 +296,16 @@ async def test_roadmap_button_asks_privately(sim: SimHarness, question: str, exp
     shown = await sim.slash(alice, "blocker")
     r = await sim.click(alice, shown.message, label="Ask Mentor")
     assert r.ephemeral and expect in r.content
+
+
+async def test_buttons_still_work_after_a_restart(sim: SimHarness) -> None:
+    alice = sim.member("alice")
+    r = await sim.slash(alice, "ask", question="What is the dual-track strategy?")
+    await sim.restart_bot()
+    question_id = (await question_rows(sim))[0]["id"]
+    await sim.click(alice, r.message, custom_id=f"qa:vote:{question_id}:up")
+    assert {b["custom_id"]: b.get("label") for b in buttons(r.message)}[
+        f"qa:vote:{question_id}:up"
+    ] == "1"
+    opened = await sim.click(alice, r.message, label="Follow up")
+    assert "Thread opened" in opened.content
