@@ -202,7 +202,8 @@ class AskCog(commands.Cog, name="Ask"):
         await interaction.response.defer()
 
     async def vote(self, interaction: discord.Interaction, question_id: int, up: bool) -> None:
-        tally = await self.qa.vote(question_id, interaction.guild_id or 0, interaction.user.id, up)
+        guild_id, user_id = interaction.guild_id or 0, interaction.user.id
+        tally = await self.qa.feedback.vote(question_id, guild_id, user_id, up)
         message = interaction.message
         view = answer_view(
             question_id,
@@ -218,8 +219,8 @@ class AskCog(commands.Cog, name="Ask"):
 
     async def follow_up(self, interaction: discord.Interaction, question_id: int) -> None:
         guild_id = interaction.guild_id or 0
-        record = await self.qa.start_thread(question_id, guild_id)
-        existing = await self.qa.thread_for(question_id)
+        record = await self.qa.feedback.start_thread(question_id, guild_id)
+        existing = await self.qa.feedback.thread_for(question_id)
         if existing is not None:
             await reply(interaction, f"This answer already has a follow-up thread: <#{existing}>.")
             return
@@ -234,7 +235,7 @@ class AskCog(commands.Cog, name="Ask"):
             if error.code != 160004:  # a thread already exists for this message
                 raise
             thread = self.bot.get_partial_messageable(message.id, guild_id=guild_id)
-        await self.qa.record_thread(thread.id, guild_id, question_id, interaction.user.id)
+        await self.qa.feedback.record_thread(thread.id, guild_id, question_id, interaction.user.id)
         with contextlib.suppress(discord.HTTPException):
             await thread.send(THREAD_INTRO, allowed_mentions=NO_PINGS)
         await reply(interaction, f"Thread opened: <#{thread.id}>. Use `/ask` there.")
@@ -242,10 +243,10 @@ class AskCog(commands.Cog, name="Ask"):
     async def escalate(self, interaction: discord.Interaction, question_id: int) -> None:
         guild_id = interaction.guild_id or 0
         settings = await self.bot.services.guild_settings.get(guild_id)
-        escalation = await self.qa.start_escalation(
+        escalation = await self.qa.feedback.start_escalation(
             question_id, guild_id, interaction.user.id, settings.qa_channel_id
         )
-        up, down = await self.qa.tally(question_id)
+        up, down = await self.qa.feedback.tally(question_id)
         follow_up = has_button(interaction.message, "qa:follow:")
         await interaction.response.edit_message(
             view=answer_view(question_id, up=up, down=down, follow_up=follow_up, escalated=True)
@@ -283,7 +284,7 @@ class AskCog(commands.Cog, name="Ask"):
             await thread.add_user(asker)
         except discord.HTTPException:
             log.info("Could not open or join the escalation thread", exc_info=True)
-        await self.qa.record_escalation(escalation, post.id, thread_id)
+        await self.qa.feedback.record_escalation(escalation, post.id, thread_id)
         return post
 
     # --- Promotion ----------------------------------------------------------------
@@ -298,7 +299,7 @@ class AskCog(commands.Cog, name="Ask"):
         if not message.content.strip():
             raise DomainError("That message has no text to save.")
         reference = message.reference.message_id if message.reference else None
-        escalation = await self.qa.escalation_for(
+        escalation = await self.qa.feedback.escalation_for(
             interaction.guild_id or 0, channel_id=message.channel.id, reference_id=reference
         )
         if escalation is None:
@@ -319,7 +320,7 @@ class AskCog(commands.Cog, name="Ask"):
         answer: str,
         question_id: int | None,
     ) -> None:
-        saved = await self.qa.promote(
+        saved = await self.qa.feedback.promote(
             interaction.guild_id or 0,
             interaction.user.id,
             title=title,

@@ -100,7 +100,7 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
     @app_commands.command(name="gaps", description="Questions the knowledge base answers poorly")
     @moderator_only()
     async def gaps(self, interaction: discord.Interaction) -> None:
-        gaps = await self.qa.gaps(interaction.guild_id or 0)
+        gaps = await self.qa.reports.gaps(interaction.guild_id or 0)
         days = self.bot.services.settings.qa_gaps_days
         await reply(interaction, embed=gaps_embed(gaps, days))
 
@@ -147,7 +147,7 @@ class QAAdminCog(commands.GroupCog, group_name="qa", description="Q&A usage and 
     @app_commands.command(name="usage", description="Questions, tokens and cost, last 30 days")
     @moderator_only()
     async def usage(self, interaction: discord.Interaction) -> None:
-        report = await self.qa.usage(interaction.guild_id or 0)
+        report = await self.qa.reports.usage(interaction.guild_id or 0)
         await reply(interaction, embed=usage_embed(report))
 
     @app_commands.command(name="limits", description="Set this server's daily token budgets")
@@ -165,9 +165,9 @@ class QAAdminCog(commands.GroupCog, group_name="qa", description="Q&A usage and 
         reset: bool = False,
     ) -> None:
         if member_tokens is None and server_tokens is None and not reset:
-            limits = await self.qa.limits(interaction.guild_id or 0)
+            limits = await self.qa.limits.get(interaction.guild_id or 0)
         else:
-            limits = await self.qa.set_limits(
+            limits = await self.qa.limits.set(
                 interaction.guild_id or 0,
                 interaction.user.id,
                 member_daily_tokens=member_tokens,

@@ -97,7 +97,7 @@ async def test_member_and_server_budgets(
     qa_llm: QAService, fake_llm: FakeLLM, clock: FixedClock
 ) -> None:
     fake_llm.default = Reply(prompt_tokens=600, completion_tokens=400)
-    await qa_llm.set_limits(GUILD, BOB, member_daily_tokens=1500, guild_daily_tokens=2500)
+    await qa_llm.limits.set(GUILD, BOB, member_daily_tokens=1500, guild_daily_tokens=2500)
     await ask(qa_llm, "What is RAG?")
     await ask(qa_llm, "What is an agent?")
     with pytest.raises(RateLimited, match="today's question budget") as caught:
@@ -108,7 +108,7 @@ async def test_member_and_server_budgets(
         await qa_llm.reserve(GUILD, BOB + 1, CHANNEL, "Carol asks")
     clock.advance(hours=14)
     await qa_llm.reserve(GUILD, ALICE, CHANNEL, "A new day")
-    limits = await qa_llm.set_limits(
+    limits = await qa_llm.limits.set(
         GUILD, BOB, member_daily_tokens=None, guild_daily_tokens=None, reset=True
     )
     assert not limits.member_overridden and limits.member_daily_tokens == 20_000
@@ -116,8 +116,8 @@ async def test_member_and_server_budgets(
 
 async def test_budgets_cannot_be_set_out_of_range(qa: QAService) -> None:
     with pytest.raises(DomainError):
-        await qa.set_limits(GUILD, ALICE, member_daily_tokens=-1, guild_daily_tokens=None)
-    unlimited = await qa.set_limits(GUILD, ALICE, member_daily_tokens=0, guild_daily_tokens=None)
+        await qa.limits.set(GUILD, ALICE, member_daily_tokens=-1, guild_daily_tokens=None)
+    unlimited = await qa.limits.set(GUILD, ALICE, member_daily_tokens=0, guild_daily_tokens=None)
     assert unlimited.member_daily_tokens == 0 and unlimited.member_overridden
 
 
@@ -336,7 +336,7 @@ async def test_personalised_answer_never_reaches_another_member(
 
 async def test_down_voted_answers_are_not_cached(qa_llm: QAService, fake_llm: FakeLLM) -> None:
     first = await ask(qa_llm, "What is RAG?")
-    await qa_llm.vote(first.question_id, GUILD, BOB, up=False)
+    await qa_llm.feedback.vote(first.question_id, GUILD, BOB, up=False)
     assert (await ask(qa_llm, "What is RAG?", user=BOB)).mode is AnswerMode.LLM
 
 
@@ -425,8 +425,8 @@ async def test_follow_up_thread_sees_the_conversation_trimmed(
 ) -> None:
     fake_llm.queue(Reply(text="Phase 3 covers transformers [1]."))
     first = await ask(qa_llm, "What is in phase 3?")
-    await qa_llm.start_thread(first.question_id, GUILD)
-    await qa_llm.record_thread(THREAD, GUILD, first.question_id, ALICE)
+    await qa_llm.feedback.start_thread(first.question_id, GUILD)
+    await qa_llm.feedback.record_thread(THREAD, GUILD, first.question_id, ALICE)
     fake_llm.queue(Reply(text="Then LangChain."))
     await ask(qa_llm, "And after transformers?", channel=THREAD)
     messages = fake_llm.requests[-1]["messages"]
@@ -444,7 +444,7 @@ async def test_follow_up_thread_sees_the_conversation_trimmed(
 async def test_follow_up_whose_start_is_gone_says_so(qa: QAService, clock: FixedClock) -> None:
     first = await ask(qa, "What is in phase 3?")
     clock.advance(days=2)
-    await qa.record_thread(THREAD, GUILD, first.question_id, ALICE)
+    await qa.feedback.record_thread(THREAD, GUILD, first.question_id, ALICE)
     assert await qa.purge_older_than(clock.now() - timedelta(days=1)) == 1
     answer = await ask(qa, "and then?", channel=THREAD)
     assert any("can't see the start" in note for note in answer.notes)
@@ -457,9 +457,9 @@ async def test_thread_needs_an_answered_question(qa_llm: QAService, fake_llm: Fa
         await ask(qa_llm, "What is RAG?")
     failed_id = await qa_llm.db.fetch_value("SELECT id FROM qa_questions")
     with pytest.raises(DomainError, match="no answer"):
-        await qa_llm.start_thread(failed_id, GUILD)
+        await qa_llm.feedback.start_thread(failed_id, GUILD)
     with pytest.raises(NotFound):
-        await qa_llm.start_thread(failed_id, OTHER_GUILD)
+        await qa_llm.feedback.start_thread(failed_id, OTHER_GUILD)
 
 
 # --- Feedback, escalation, promotion, reports --------------------------------------------
@@ -467,34 +467,34 @@ async def test_thread_needs_an_answered_question(qa_llm: QAService, fake_llm: Fa
 
 async def test_one_vote_per_member_per_answer(qa: QAService) -> None:
     answer = await ask(qa, "What is RAG?")
-    first = await qa.vote(answer.question_id, GUILD, ALICE, up=True)
-    same = await qa.vote(answer.question_id, GUILD, ALICE, up=True)
-    changed = await qa.vote(answer.question_id, GUILD, ALICE, up=False)
-    bob = await qa.vote(answer.question_id, GUILD, BOB, up=False)
+    first = await qa.feedback.vote(answer.question_id, GUILD, ALICE, up=True)
+    same = await qa.feedback.vote(answer.question_id, GUILD, ALICE, up=True)
+    changed = await qa.feedback.vote(answer.question_id, GUILD, ALICE, up=False)
+    bob = await qa.feedback.vote(answer.question_id, GUILD, BOB, up=False)
     assert (first.up, first.down, first.changed) == (1, 0, True)
     assert same.changed is False and (same.up, same.down) == (1, 0)
     assert (changed.up, changed.down) == (0, 1)
     assert (bob.up, bob.down) == (0, 2)
     with pytest.raises(NotFound):
-        await qa.vote(answer.question_id, OTHER_GUILD, BOB, up=True)
+        await qa.feedback.vote(answer.question_id, OTHER_GUILD, BOB, up=True)
 
 
 async def test_escalation_rules_and_promotion(qa: QAService) -> None:
     answer = await ask(qa, "How do I convince my manager to fund a GPU?")
     with pytest.raises(DomainError, match="no Q&A channel"):
-        await qa.start_escalation(answer.question_id, GUILD, ALICE, None)
+        await qa.feedback.start_escalation(answer.question_id, GUILD, ALICE, None)
     with pytest.raises(PermissionDenied):
-        await qa.start_escalation(answer.question_id, GUILD, BOB, 777)
-    escalation = await qa.start_escalation(answer.question_id, GUILD, ALICE, 777)
+        await qa.feedback.start_escalation(answer.question_id, GUILD, BOB, 777)
+    escalation = await qa.feedback.start_escalation(answer.question_id, GUILD, ALICE, 777)
     assert escalation.question.startswith("How do I convince")
-    await qa.record_escalation(escalation, message_id=4242, thread_id=4242)
+    await qa.feedback.record_escalation(escalation, message_id=4242, thread_id=4242)
     with pytest.raises(DomainError, match="already"):
-        await qa.start_escalation(answer.question_id, GUILD, ALICE, 777)
+        await qa.feedback.start_escalation(answer.question_id, GUILD, ALICE, 777)
 
-    found = await qa.escalation_for(GUILD, channel_id=4242, reference_id=None)
+    found = await qa.feedback.escalation_for(GUILD, channel_id=4242, reference_id=None)
     assert found is not None and found.question_id == answer.question_id
-    assert await qa.escalation_for(OTHER_GUILD, channel_id=4242, reference_id=None) is None
-    saved = await qa.promote(
+    assert await qa.feedback.escalation_for(OTHER_GUILD, channel_id=4242, reference_id=None) is None
+    saved = await qa.feedback.promote(
         GUILD,
         BOB,
         title=found.question,
@@ -505,7 +505,7 @@ async def test_escalation_rules_and_promotion(qa: QAService) -> None:
     hit = await qa.kb.search(GUILD, "convince manager fund GPU", 1)
     assert hit.passages[0].slug == saved.info.slug
     assert "3 experiments a week" in hit.passages[0].text
-    again = await qa.promote(
+    again = await qa.feedback.promote(
         GUILD, BOB, title=found.question, answer="Better answer.", question_id=found.question_id
     )
     assert again.replaced
@@ -515,12 +515,12 @@ async def test_gaps_list_weak_down_voted_and_escalated_questions(qa: QAService) 
     weak = await ask(qa, "How do I cook pasta al dente?")
     await ask(qa, "How do I cook pasta al dente")
     good = await ask(qa, "What does a junior data scientist earn?")
-    await qa.vote(good.question_id, GUILD, BOB, up=False)
+    await qa.feedback.vote(good.question_id, GUILD, BOB, up=False)
     escalated = await ask(qa, "What does an AI research assistant do?", user=BOB)
-    escalation = await qa.start_escalation(escalated.question_id, GUILD, BOB, 777)
-    await qa.record_escalation(escalation, 1, None)
+    escalation = await qa.feedback.start_escalation(escalated.question_id, GUILD, BOB, 777)
+    await qa.feedback.record_escalation(escalation, 1, None)
     fine = await ask(qa, "What is the dual-track strategy?")
-    gaps = await qa.gaps(GUILD)
+    gaps = await qa.reports.gaps(GUILD)
     texts = [g.question for g in gaps]
     assert any("pasta" in t for t in texts)
     pasta = next(g for g in gaps if "pasta" in g.question)
@@ -529,7 +529,7 @@ async def test_gaps_list_weak_down_voted_and_escalated_questions(qa: QAService) 
     assert next(g for g in gaps if "research" in g.question).escalations == 1
     assert not any("dual-track" in t for t in texts)
     assert weak.question_id and fine.question_id
-    assert await qa.gaps(OTHER_GUILD) == []
+    assert await qa.reports.gaps(OTHER_GUILD) == []
 
 
 async def test_usage_report(qa_llm: QAService, fake_llm: FakeLLM, clock: FixedClock) -> None:
@@ -541,13 +541,13 @@ async def test_usage_report(qa_llm: QAService, fake_llm: FakeLLM, clock: FixedCl
     fake_llm.queue(Reply(error="server"))
     with pytest.raises(LLMFailure):
         await ask(qa_llm, "What is Docker?")
-    await qa_llm.vote(first.question_id, GUILD, BOB, up=True)
-    report = await qa_llm.usage(GUILD)
+    await qa_llm.feedback.vote(first.question_id, GUILD, BOB, up=True)
+    report = await qa_llm.reports.usage(GUILD)
     assert [(d.questions, d.tokens) for d in report.days] == [(3, 1000), (1, 1000)]
     assert report.tokens == 2000 and report.cost == pytest.approx(2 * 0.0006)
     assert report.cached == 1 and report.failed == 1
     assert report.feedback_ratio == 1.0 and report.used_today == 1000
-    assert (await qa_llm.usage(OTHER_GUILD)).questions == 0
+    assert (await qa_llm.reports.usage(OTHER_GUILD)).questions == 0
 
 
 # --- Privacy and retention --------------------------------------------------------------
@@ -557,8 +557,8 @@ async def test_member_data_export_and_erasure(qa: QAService) -> None:
     assert isinstance(qa, MemberDataSource)
     answer = await ask(qa, "What is RAG?")
     bob_answer = await ask(qa, "What is MLOps?", user=BOB)
-    await qa.vote(bob_answer.question_id, GUILD, ALICE, up=True)
-    await qa.record_thread(THREAD, GUILD, answer.question_id, ALICE)
+    await qa.feedback.vote(bob_answer.question_id, GUILD, ALICE, up=True)
+    await qa.feedback.record_thread(THREAD, GUILD, answer.question_id, ALICE)
     await qa.kb.add_document(GUILD, "# Alice notes\n\n## A\n\ntext", user_id=ALICE)
     exported = await qa.export_member(ALICE)
     json.dumps(exported)
@@ -580,16 +580,16 @@ async def test_member_data_export_and_erasure(qa: QAService) -> None:
         await qa.db.fetch_value("SELECT count(*) FROM qa_questions WHERE question LIKE '%RAG%'")
         == 0
     )
-    assert (await qa.usage(GUILD)).questions == 2  # anonymous counts stay
+    assert (await qa.reports.usage(GUILD)).questions == 2  # anonymous counts stay
     assert (await qa.export_member(BOB))["questions"][0]["question"] == "What is MLOps?"
     with pytest.raises(NotFound):
-        await qa.vote(answer.question_id, GUILD, BOB, up=True)
+        await qa.feedback.vote(answer.question_id, GUILD, BOB, up=True)
 
 
 async def test_delete_guild_removes_only_that_server(qa: QAService) -> None:
     await ask(qa, "What is RAG?")
     await qa.kb.add_document(GUILD, "# Mine\n\n## A\n\ntext", user_id=ALICE)
-    await qa.set_limits(GUILD, ALICE, member_daily_tokens=5, guild_daily_tokens=None)
+    await qa.limits.set(GUILD, ALICE, member_daily_tokens=5, guild_daily_tokens=None)
     other = await qa.reserve(OTHER_GUILD, BOB, CHANNEL, "Other server question")
     assert await qa.delete_guild(GUILD) >= 3
     assert (
@@ -598,19 +598,20 @@ async def test_delete_guild_removes_only_that_server(qa: QAService) -> None:
     )
     assert [d.slug for d in await qa.kb.list_documents(GUILD) if not d.shipped] == []
     assert (await qa.kb.search(GUILD, "junior data scientist", 1)).passages  # shipped stay
-    assert (await qa.question(other.question_id, OTHER_GUILD)).question == "Other server question"
+    kept = await qa.feedback.question(other.question_id, OTHER_GUILD)
+    assert kept.question == "Other server question"
 
 
 async def test_purge_older_than(qa: QAService, clock: FixedClock) -> None:
     old = await ask(qa, "What is RAG?")
-    await qa.vote(old.question_id, GUILD, BOB, up=True)
+    await qa.feedback.vote(old.question_id, GUILD, BOB, up=True)
     clock.advance(days=40)
     recent = await ask(qa, "What is MLOps?")
     assert await qa.purge_older_than(clock.now() - timedelta(days=30)) == 1
     with pytest.raises(NotFound):
-        await qa.question(old.question_id, GUILD)
+        await qa.feedback.question(old.question_id, GUILD)
     assert await qa.db.fetch_value("SELECT count(*) FROM qa_votes") == 0
-    assert (await qa.question(recent.question_id, GUILD)).status == "answered"
+    assert (await qa.feedback.question(recent.question_id, GUILD)).status == "answered"
 
 
 async def test_plan_is_plain_data(qa: QAService) -> None:
