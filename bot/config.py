@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import StartupError
@@ -45,8 +45,28 @@ class Settings(BaseSettings):
     # --- Roadmap and check-ins --------------------------------------------------
 
     # --- Challenges -------------------------------------------------------------
+    challenge_daily_points: int = Field(default=10, ge=1, le=1000)
+    challenge_hint_points: int = Field(default=5, ge=0, le=1000)
+    challenge_task_points: int = Field(default=20, ge=1, le=1000)
+    challenge_daily_open_hours: float = Field(default=24.0, ge=1, le=168)
+    challenge_count_edit_seconds: float = Field(default=5.0, ge=0, le=300)
+    challenge_weekly_max_days: int = Field(default=60, ge=1, le=365)
+    challenge_import_max_bytes: int = Field(default=262_144, ge=1024, le=8_388_608)
+    challenge_custom_max: int = Field(default=500, ge=1, le=10_000)
+    challenge_page_size: int = Field(default=10, ge=1, le=25)
+    challenge_month_top: int = Field(default=10, ge=1, le=25)
 
     # --- Portfolio reviews ------------------------------------------------------
+    portfolio_max_open_requests: int = Field(default=2, ge=1, le=10)
+    portfolio_unclaimed_nudge_hours: float = Field(default=48, gt=0, le=24 * 30)
+    portfolio_nudge_max_listed: int = Field(default=10, ge=1, le=20)
+    portfolio_review_reminder_hours: float = Field(default=72, gt=0, le=24 * 60)
+    portfolio_claim_return_days: float = Field(default=7, gt=0, le=60)
+    portfolio_expiry_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_window_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_hours_per_review: float = Field(default=24, ge=0, le=24 * 14)
+    portfolio_give_to_get_max_reviews: int = Field(default=3, ge=0, le=20)
+    portfolio_queue_page_size: int = Field(default=5, ge=1, le=10)
 
     # --- Q&A ----------------------------------------------------------------------
     qa_max_question_chars: int = Field(default=1000, ge=20, le=4000)
@@ -92,6 +112,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("portfolio_claim_return_days")
+    @classmethod
+    def _return_after_reminder(cls, value: float, info: ValidationInfo) -> float:
+        reminder_hours = info.data.get("portfolio_review_reminder_hours")
+        if reminder_hours is not None and value * 24 <= reminder_hours:
+            raise ValueError(
+                "must be longer than PORTFOLIO_REVIEW_REMINDER_HOURS, "
+                "or reviewers are never reminded"
+            )
+        return value
 
     @property
     def llm_enabled(self) -> bool:

@@ -10,8 +10,11 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.scheduler import Scheduler
+from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.portfolio import PortfolioRules, PortfolioService
+from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.qa import QAService
 from bot.services.qa.documents import load_shipped_documents
 from bot.services.scheduled_posts import ScheduledPosts
@@ -27,6 +30,8 @@ class Services:
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
     command_sync: CommandSyncState
+    portfolio: PortfolioService
+    challenges: ChallengeService
     qa: QAService
 
 
@@ -49,16 +54,25 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
+    guild_settings = GuildSettingsService(db, clock)
+    scheduled_posts = ScheduledPosts(db, clock)
+    challenges = ChallengeService(
+        db, clock, settings, guild_settings, scheduled_posts, load_shipped()
+    )
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         scheduler=Scheduler(clock, settings.scheduler_interval_seconds),
         llm=llm,
-        guild_settings=GuildSettingsService(db, clock),
-        scheduled_posts=ScheduledPosts(db, clock),
+        guild_settings=guild_settings,
+        scheduled_posts=scheduled_posts,
         command_sync=CommandSyncState(db, clock),
-        qa=QAService(db, clock, settings, llm),
+        portfolio=PortfolioService(
+            db, clock, PortfolioRules.from_settings(settings), default_rubric()
+        ),
+        challenges=challenges,
+        qa=QAService(db, clock, settings, llm, open_challenges=challenges),
     )
 
 
@@ -69,4 +83,8 @@ def validate_content() -> list[str]:
     """
     documents = load_shipped_documents()
     sections = sum(len(d.sections) for d in documents)
-    return [f"knowledge base: {len(documents)} documents, {sections} sections"]
+    return [
+        load_rubric().summary(),
+        describe_bank(load_shipped()),
+        f"knowledge base: {len(documents)} documents, {sections} sections",
+    ]

@@ -309,3 +309,23 @@ async def test_buttons_still_work_after_a_restart(sim: SimHarness) -> None:
     ] == "1"
     opened = await sim.click(alice, r.message, label="Follow up")
     assert "Thread opened" in opened.content
+
+
+async def test_open_daily_quiz_gets_hints_not_its_answer(sim: SimHarness) -> None:
+    channel = sim.guild.channel("challenges")
+    await sim.services.guild_settings.set_channel(sim.guild.id, ChannelKind.CHALLENGE, channel)
+    challenges = sim.services.challenges
+    for challenge in challenges.bank.shipped:
+        if not challenge.is_quiz:
+            await challenges.bank.disable(sim.guild.id, 1, challenge.id)
+    await sim.run_scheduler()
+    post = await challenges.daily.latest(sim.guild.id)
+    assert post is not None
+    alice = sim.member("alice")
+    r = await sim.slash(alice, "ask", question=post.challenge.prompt)
+    assert f'open daily challenge "{post.challenge.title}"' in r.content
+    assert post.challenge.explanation[:40] not in r.content
+    blunt = await sim.slash(alice, "ask", question="what's the answer to today's quiz?")
+    assert "won't answer it outright" in blunt.content
+    other = await sim.slash(alice, "ask", question="What does a junior data scientist earn?")
+    assert "$151,000" in other.content

@@ -389,6 +389,32 @@ async def test_open_challenge_question_gets_hints_not_answer(
     assert "AI Security & Risk Analyst" not in answer.text and "hidden" in answer.text
 
 
+async def test_quiz_answer_given_as_option_and_explanation_is_hidden(
+    qa_llm: QAService, fake_llm: FakeLLM, challenges: FakeChallenges
+) -> None:
+    """The challenges service gives a quiz's answer as "<option>. <explanation>"."""
+    challenges.open.append(
+        OpenChallenge(
+            kind="daily",
+            title="Why deep sigmoid nets train slowly",
+            text="Why does a sigmoid derivative of at most 0.25 hurt deep networks?\n"
+            "Options: Gradients shrink as they are multiplied back through layers | "
+            "Gradients grow without limit",
+            answer="Gradients shrink as they are multiplied back through layers. "
+            "Backpropagation multiplies local derivatives layer by layer.",
+        )
+    )
+    fake_llm.queue(
+        Reply(
+            text="Think about the chain rule. (Spoiler: gradients shrink as they are "
+            "multiplied back through layers.)"
+        )
+    )
+    answer = await ask(qa_llm, "Why does the sigmoid derivative hurt deep networks?")
+    assert answer.mode is AnswerMode.HINT
+    assert "shrink" not in answer.text and "hidden" in answer.text
+
+
 async def test_open_challenge_without_llm_points_to_sections(
     qa: QAService, challenges: FakeChallenges
 ) -> None:

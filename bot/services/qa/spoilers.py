@@ -13,6 +13,19 @@ CHALLENGE_WORDS = frozenset({"challenge", "challenges", "puzzle", "exercise"})
 NOW_WORDS = frozenset({"today", "todays", "daily", "weekly", "week", "weeks", "current"})
 HIDDEN = "‖hidden until the challenge closes‖"
 MIN_ANSWER_CHARS = 2
+SHORT_ANSWER_CHARS = 80
+
+
+def answer_forms(answer: str | None) -> list[str]:
+    """The ways an answer may appear: whole, and (for "option. explanation" answers, as the
+    challenges service gives a quiz's) its short first part, the option itself."""
+    if not answer or len(answer.strip()) < MIN_ANSWER_CHARS:
+        return []
+    forms = [answer.strip()]
+    head = answer.strip().split(". ", 1)[0].strip()
+    if head != forms[0] and MIN_ANSWER_CHARS <= len(head) <= SHORT_ANSWER_CHARS:
+        forms.append(head)
+    return forms
 
 
 def matching_challenge(
@@ -48,26 +61,30 @@ def matching_challenge(
 
 
 def _mentions_answer(folded_question: str, answer: str | None) -> bool:
-    target = normalize_question(answer or "")
-    if len(target) < MIN_ANSWER_CHARS:
-        return False
-    return re.search(rf"(?<!\w){re.escape(target)}(?!\w)", folded_question) is not None
+    for form in answer_forms(answer):
+        target = normalize_question(form)
+        if len(target) >= MIN_ANSWER_CHARS and re.search(
+            rf"(?<!\w){re.escape(target)}(?!\w)", folded_question
+        ):
+            return True
+    return False
 
 
 def redact(text: str, answer: str | None) -> str:
     """Replace the challenge's answer wherever it appears (case-insensitive, whole words)."""
-    if not answer or len(answer.strip()) < MIN_ANSWER_CHARS:
-        return text
-    body = r"\s+".join(re.escape(word) for word in answer.split())
-    pattern = re.compile(r"(?<!\w)" + body + r"(?!\w)", re.IGNORECASE)
-    return pattern.sub(HIDDEN, text)
+    for form in answer_forms(answer):
+        body = r"\s+".join(re.escape(word) for word in form.split())
+        pattern = re.compile(r"(?<!\w)" + body + r"(?!\w)", re.IGNORECASE)
+        text = pattern.sub(HIDDEN, text)
+    return text
 
 
 def safe_prefix(text: str, answer: str | None) -> str:
     """The part of a growing text that can be shown now: redacted, minus a tail that could
     still turn out to be the start of the answer."""
     redacted = redact(text, answer)
-    if not answer:
+    forms = answer_forms(answer)
+    if not forms:
         return redacted
-    hold = len(answer.strip())
-    return redacted[: max(0, len(redacted) - hold)] if hold else redacted
+    hold = min(max(len(f) for f in forms), SHORT_ANSWER_CHARS)
+    return redacted[: max(0, len(redacted) - hold)]
