@@ -35,9 +35,10 @@ log = logging.getLogger(__name__)
 
 SHIPPED_GUILD = 0
 # bm25 scores every row a query matches, so a query is kept to its rarest terms while
-# their document frequencies add up to at most this many rows. Terms common enough to
-# be cut add almost nothing to bm25 (their IDF is near zero) but cost the most to score.
-RANK_BUDGET_ROWS = 600
+# their document frequencies add up to at most this many rows (the rarest term always
+# stays). The terms cut are the most common ones: low IDF, so they add little to bm25,
+# yet they cost the most to score. A small knowledge base never reaches the budget.
+RANK_BUDGET_ROWS = 300
 DF_CACHE_SIZE = 4096
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
 SOURCES = ("shipped", "server", "promoted")
