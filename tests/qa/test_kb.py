@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.services.qa.kb as kb_module
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import DomainError, NotFound
@@ -205,3 +206,29 @@ async def test_listing_and_sections(qa: QAService) -> None:
     assert "PyTorch" in text
     matches = await qa.kb.search_slugs(GUILD, "guide")
     assert [d.slug for d in matches] == ["local-guide"]
+
+
+async def test_common_terms_are_dropped_past_the_rank_budget(
+    qa: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kb_module, "RANK_BUDGET_ROWS", 5)
+    for n in range(12):
+        await qa.kb.add_document(
+            GUILD, f"# Note {n}\n\n## Body\n\nplentiful words about plentiful things", user_id=ALICE
+        )
+    await qa.kb.add_document(
+        GUILD, "# Special\n\n## Body\n\nplentiful and scarceword together", user_id=ALICE
+    )
+    retrieval = await qa.kb.search(GUILD, "plentiful scarceword", 3)
+    assert retrieval.passages[0].slug == "special"
+    assert retrieval.terms == ("plentiful", "scarceword")
+    only_common = await qa.kb.search(GUILD, "plentiful", 3)
+    assert len(only_common.passages) == 3  # the rarest term always stays
+
+
+async def test_term_counts_are_refreshed_when_documents_change(qa: QAService) -> None:
+    assert (await qa.kb.search(GUILD, "quetzalcoatl", 3)).passages == ()
+    await qa.kb.add_document(GUILD, "# Myths\n\n## Q\n\nquetzalcoatl story", user_id=ALICE)
+    assert [p.slug for p in (await qa.kb.search(GUILD, "quetzalcoatl", 3)).passages] == ["myths"]
+    await qa.kb.remove_document(GUILD, "myths")
+    assert (await qa.kb.search(GUILD, "quetzalcoatl", 3)).passages == ()
