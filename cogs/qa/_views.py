@@ -24,12 +24,8 @@ def _cog(interaction: discord.Interaction) -> AskCog:
     return cog
 
 
-class _QAButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qa:never:(?P<id>\d+)"):
-    """Shared plumbing: parse the question id, run `handle`, report any error."""
-
-    def __init__(self, question_id: int, button: discord.ui.Button) -> None:
-        super().__init__(button)
-        self.question_id = question_id
+class _ReportsErrors:
+    """Mixed into each button: run `handle` with the Ask cog, report any error."""
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
@@ -41,10 +37,12 @@ class _QAButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qa:never:(
         raise NotImplementedError
 
 
-class StopButton(_QAButton, template=r"qa:stop:(?P<id>\d+)"):
+class StopButton(
+    _ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:stop:(?P<id>\d+)"
+):
     def __init__(self, question_id: int) -> None:
+        self.question_id = question_id
         super().__init__(
-            question_id,
             discord.ui.Button(
                 label="Stop",
                 emoji="⏹️",
@@ -63,10 +61,14 @@ class StopButton(_QAButton, template=r"qa:stop:(?P<id>\d+)"):
         await cog.stop_answer(interaction, self.question_id)
 
 
-class VoteButton(_QAButton, template=r"qa:vote:(?P<id>\d+):(?P<way>up|down)"):
+class VoteButton(
+    _ReportsErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"qa:vote:(?P<id>\d+):(?P<way>up|down)",
+):
     def __init__(self, question_id: int, up: bool, count: int = 0) -> None:
+        self.question_id = question_id
         super().__init__(
-            question_id,
             discord.ui.Button(
                 label=str(count) if count else None,
                 emoji="👍" if up else "👎",
@@ -86,10 +88,12 @@ class VoteButton(_QAButton, template=r"qa:vote:(?P<id>\d+):(?P<way>up|down)"):
         await cog.vote(interaction, self.question_id, self.up)
 
 
-class FollowUpButton(_QAButton, template=r"qa:follow:(?P<id>\d+)"):
+class FollowUpButton(
+    _ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:follow:(?P<id>\d+)"
+):
     def __init__(self, question_id: int) -> None:
+        self.question_id = question_id
         super().__init__(
-            question_id,
             discord.ui.Button(
                 label="Follow up",
                 emoji="🧵",
@@ -108,10 +112,12 @@ class FollowUpButton(_QAButton, template=r"qa:follow:(?P<id>\d+)"):
         await cog.follow_up(interaction, self.question_id)
 
 
-class MentorButton(_QAButton, template=r"qa:mentor:(?P<id>\d+)"):
+class MentorButton(
+    _ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:mentor:(?P<id>\d+)"
+):
     def __init__(self, question_id: int, *, done: bool = False) -> None:
+        self.question_id = question_id
         super().__init__(
-            question_id,
             discord.ui.Button(
                 label="Sent to the mentors" if done else "Ask a mentor",
                 emoji="🙋",
