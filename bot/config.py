@@ -74,6 +74,29 @@ class Settings(BaseSettings):
     portfolio_queue_page_size: int = Field(default=5, ge=1, le=10)
 
     # --- Q&A ----------------------------------------------------------------------
+    qa_max_question_chars: int = Field(default=1000, ge=20, le=4000)
+    qa_rate_count: int = Field(default=5, ge=1, le=1000)
+    qa_rate_window_minutes: int = Field(default=10, ge=1, le=1440)
+    qa_member_daily_tokens: int = Field(default=20_000, ge=0)
+    qa_guild_daily_tokens: int = Field(default=200_000, ge=0)
+    qa_cost_per_1k_tokens: float = Field(default=0.0006, ge=0)
+    qa_max_answer_tokens: int = Field(default=700, ge=16, le=16_000)
+    qa_history_tokens: int = Field(default=1500, ge=0, le=100_000)
+    qa_temperature: float = Field(default=0.3, ge=0, le=2)
+    qa_streaming: bool = True
+    qa_edit_interval_seconds: float = Field(default=1.0, ge=0.2, le=10)
+    qa_passages: int = Field(default=4, ge=1, le=10)
+    qa_excerpts: int = Field(default=3, ge=1, le=5)
+    qa_min_coverage: float = Field(default=0.5, ge=0, le=1)
+    qa_chunk_chars: int = Field(default=1200, ge=200, le=4000)
+    qa_doc_max_bytes: int = Field(default=100_000, ge=1000, le=1_000_000)
+    qa_max_documents: int = Field(default=100, ge=1, le=10_000)
+    qa_cache_hours: float = Field(default=24, ge=0, le=24 * 30)
+    qa_moderation_enabled: bool = False
+    qa_moderation_model: str = "omni-moderation-latest"
+    qa_spoiler_overlap: float = Field(default=0.5, gt=0, le=1)
+    qa_quota_pause_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    qa_gaps_days: int = Field(default=30, ge=1, le=365)
 
     # --- Operations ---------------------------------------------------------------
     health_port: int | None = Field(default=None, ge=1, le=65535)

@@ -18,6 +18,8 @@ from bot.services.guild_settings import GuildSettingsService
 from bot.services.portfolio import PortfolioRules, PortfolioService
 from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.privacy import PrivacyService
+from bot.services.qa import QAService
+from bot.services.qa.documents import load_shipped_documents
 from bot.services.scheduled_posts import ScheduledPosts
 from bot.shutdown import interactions_in_flight
 
@@ -37,6 +39,7 @@ class Services:
     command_sync: CommandSyncState
     portfolio: PortfolioService
     challenges: ChallengeService
+    qa: QAService
     metrics: Metrics
     bot_state: BotState
     backups: BackupService
@@ -75,6 +78,9 @@ def build_services(
         scheduler_job_failures=lambda: dict(scheduler.failures),
         interactions_in_flight=interactions_in_flight,
     )
+    challenges = ChallengeService(
+        db, clock, settings, guild_settings, scheduled_posts, load_shipped()
+    )
     services: Services
     services = Services(
         settings=settings,
@@ -88,9 +94,8 @@ def build_services(
         portfolio=PortfolioService(
             db, clock, PortfolioRules.from_settings(settings), default_rubric()
         ),
-        challenges=ChallengeService(
-            db, clock, settings, guild_settings, scheduled_posts, load_shipped()
-        ),
+        challenges=challenges,
+        qa=QAService(db, clock, settings, llm, open_challenges=challenges, metrics=metrics),
         metrics=metrics,
         bot_state=BotState(db, clock),
         backups=BackupService(settings, clock, metrics, db.path),
@@ -105,4 +110,10 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return [load_rubric().summary(), describe_bank(load_shipped())]
+    documents = load_shipped_documents()
+    sections = sum(len(d.sections) for d in documents)
+    return [
+        load_rubric().summary(),
+        describe_bank(load_shipped()),
+        f"knowledge base: {len(documents)} documents, {sections} sections",
+    ]
