@@ -191,3 +191,18 @@ def test_no_other_option_matches_the_computed_answer(challenge_id: str) -> None:
         o for i, o in enumerate(BANK[challenge_id].options) if i != BANK[challenge_id].correct_index
     ]
     assert expected not in others
+
+
+def exact_value(option: str) -> Fraction | None:
+    """The number an option states exactly ("2/3", "Exactly 4/6", "1,290"), else None."""
+    text = option.removeprefix("Exactly ").replace(",", "")
+    try:
+        return Fraction(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("challenge_id", sorted(c.id for c in BANK.values() if c.options))
+def test_no_two_options_state_the_same_number(challenge_id: str) -> None:
+    values = [v for v in map(exact_value, BANK[challenge_id].options) if v is not None]
+    assert len(values) == len(set(values)), BANK[challenge_id].options
