@@ -23,6 +23,7 @@ from bot.services.challenges.model import (
 from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
 from bot.ui.checks import moderator_only
+from bot.ui.pager import embed_list_loader, reply_paged
 from bot.ui.replies import clip, reply
 from cogs.challenges._embeds import (
     bank_pages,
@@ -38,7 +39,6 @@ from cogs.challenges._live import LiveCounts
 from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
 from cogs.challenges._views import (
     DYNAMIC_ITEMS,
-    PageView,
     ReviewQueueView,
     daily_view,
     practice_view,
@@ -336,7 +336,7 @@ class ChallengesCog(
     async def leaderboard(self, interaction: discord.Interaction, period: str = "week") -> None:
         standings = await self.challenges.points.leaderboard(interaction.guild_id, period)
         pages = leaderboard_pages(standings, period, self.services.settings.challenge_page_size)
-        await self._paged(interaction, pages)
+        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
 
     @app_commands.command(name="stats", description="Points, streak and topics of a member")
     @app_commands.describe(member="Whose stats (default: yours)")
@@ -366,12 +366,6 @@ class ChallengesCog(
             titles[s.id] = (await self.challenges.submissions.title_of(s))[0]
         view = ReviewQueueView(submissions, titles, interaction.user.id)
         await reply(interaction, embed=view.embed(), view=view)
-
-    async def _paged(self, interaction: discord.Interaction, pages: list[discord.Embed]) -> None:
-        if len(pages) == 1:
-            await reply(interaction, embed=pages[0])
-            return
-        await reply(interaction, embed=pages[0], view=PageView(pages, interaction.user.id))
 
     # --- The bank (moderators) ---------------------------------------------------------
 
@@ -442,7 +436,7 @@ class ChallengesCog(
         )
         filters = " · ".join(f for f in (phase, topic, difficulty) if f)
         pages = bank_pages(entries, self.services.settings.challenge_page_size, filters)
-        await self._paged(interaction, pages)
+        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
 
     # --- Weekly challenges (moderators) ---------------------------------------------------
 

@@ -223,32 +223,6 @@ def practice_view(challenge: Challenge) -> discord.ui.View:
     return view
 
 
-class PageView(MentorView):
-    """Previous / Next through a list of embeds; only the member who asked can turn pages."""
-
-    def __init__(self, pages: list[discord.Embed], owner_id: int) -> None:
-        super().__init__(owner_id=owner_id, timeout=300)
-        self.pages = pages
-        self.index = 0
-        self._sync()
-
-    def _sync(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.pages) - 1
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.index = max(0, self.index - 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.index = min(len(self.pages) - 1, self.index + 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
-
-
 class ReviewQueueView(MentorView):
     """One submission at a time with Accept / Reject (persistent) and Previous / Next."""
 

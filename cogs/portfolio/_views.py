@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -113,57 +113,3 @@ class RetryView(MentorView):
     @discord.ui.button(label="Edit and send again", style=discord.ButtonStyle.primary)
     async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await interaction.response.send_modal(self.reopen())
-
-
-class ConfirmView(MentorView):
-    """Ask once more before something that can't be undone."""
-
-    def __init__(
-        self,
-        owner_id: int,
-        label: str,
-        on_confirm: Callable[[discord.Interaction], Awaitable[None]],
-    ) -> None:
-        super().__init__(owner_id=owner_id, timeout=120)
-        self.on_confirm = on_confirm
-        self.confirm.label = label
-
-    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.stop()
-        await self.on_confirm(interaction)
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing changed.", embed=None, view=None)
-
-
-PageLoader = Callable[[int], Awaitable[tuple[discord.Embed, int, int]]]
-
-
-class PagerView(MentorView):
-    """Previous / Next for a paginated embed; `load(page)` returns (embed, page, pages)."""
-
-    def __init__(self, owner_id: int, load: PageLoader, page: int, pages: int) -> None:
-        super().__init__(owner_id=owner_id, timeout=600)
-        self.load = load
-        self.page = page
-        self._update(pages)
-
-    def _update(self, pages: int) -> None:
-        self.previous.disabled = self.page <= 1
-        self.next.disabled = self.page >= pages
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.page - 1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.page + 1)
-
-    async def _show(self, interaction: discord.Interaction, page: int) -> None:
-        embed, self.page, pages = await self.load(page)
-        self._update(pages)
-        await interaction.response.edit_message(embed=embed, view=self)
