@@ -339,3 +339,27 @@ async def test_bank_add_modal_and_hostile_moderator_input(sim) -> None:
     )
     assert missing.ephemeral and "No accepted weekly submission" in missing.content
     assert await sim.services.db.fetch_value("SELECT count(*) FROM weekly_score_overrides") == 0
+
+
+async def test_the_thread_fallback_pings_only_the_member(sim) -> None:
+    channel = await configure(sim)
+    for challenge in sim.services.challenges.bank.shipped:
+        if challenge.id != "py-task-chunker":
+            await sim.services.challenges.bank.disable(sim.guild.id, 1, challenge.id)
+    await sim.run_scheduler()
+    (post,) = daily_posts(sim, channel)
+    alice, mod = sim.member("alice"), sim.member("mo", moderator=True)
+    form = await sim.slash(alice, "challenge submit", which="daily")
+    await sim.submit_modal(alice, form, {"link": "https://gist.github.com/a/1", "notes": "done"})
+    sim.close_dms(alice)
+    queue = await sim.slash(mod, "challenge review")
+    reject = await sim.click(mod, queue.message, label="Reject")
+    role = sim.guild.role("reviewer")
+    hostile = f"@everyone @here <@&{role}> tests are missing"
+    told = await sim.submit_modal(mod, reject, {"comment": hostile})
+    assert "mentioned in the thread" in told.content
+    mention = sim.messages(post.thread_id)[-1]
+    assert "tests are missing" in mention.content
+    assert mention.pinged_user_ids == {alice.id}
+    assert not mention.pinged_everyone and not mention.pinged_role_ids
+    sim.take_problems()  # the refused DM, on purpose

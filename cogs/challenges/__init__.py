@@ -23,8 +23,9 @@ from bot.services.challenges.model import (
 from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
 from bot.ui.checks import moderator_only
+from bot.ui.direct_messages import send_dm_quietly
 from bot.ui.pager import embed_list_loader, reply_paged
-from bot.ui.replies import clip, reply
+from bot.ui.replies import clip, ping_only, reply
 from cogs.challenges._embeds import (
     bank_pages,
     daily_embed,
@@ -254,18 +255,14 @@ class ChallengesCog(
             text = f"Your submission to '{outcome.title}' was not accepted this time."
         if s.comment:
             text += f"\nModerator's comment: {s.comment}"
-        try:
-            user = self.bot.get_user(s.user_id) or await self.bot.fetch_user(s.user_id)
-            await user.send(clip(text, 2000))
+        if await send_dm_quietly(self.bot, s.user_id, content=clip(text, 2000)):
             return "the member was told by DM"
-        except discord.HTTPException:
-            log.info("DM to %s failed; trying the thread", s.user_id)
         if outcome.thread_id is None:
             return "the member could not be told (DMs closed, no thread)"
         try:
             await self._channel(outcome.thread_id, guild_id).send(
                 clip(f"<@{s.user_id}> {text}", 2000),
-                allowed_mentions=discord.AllowedMentions(users=[discord.Object(s.user_id)]),
+                allowed_mentions=ping_only(s.user_id),
             )
         except discord.HTTPException:
             return "the member could not be told (DMs closed, thread unavailable)"
