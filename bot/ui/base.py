@@ -49,6 +49,20 @@ class MentorView(discord.ui.View):
         await report_error(interaction, error)
 
 
+class ReportsErrors:
+    """Mixed into a persistent button (before `discord.ui.DynamicItem`): `handle` does the
+    work, and any error becomes the same short reply as a command's."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.handle(interaction)
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
 class MentorModal(discord.ui.Modal):
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await report_error(interaction, error)

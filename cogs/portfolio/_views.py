@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.services.portfolio.models import Request, Status
-from bot.ui.base import MentorView
-from bot.ui.errors import report_error
+from bot.ui.base import MentorView, ReportsErrors
 
 if TYPE_CHECKING:
     from cogs.portfolio import PortfolioCog
@@ -28,7 +27,7 @@ TEMPLATE = re.compile(
 COG_NAME = "PortfolioCog"
 
 
-class RequestButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
+class RequestButton(ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
     """A button on a request's post, e.g. `portfolio:claim:42`; works after restarts."""
 
     def __init__(self, action: str, request_id: int) -> None:
@@ -47,14 +46,11 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE
     ) -> RequestButton:
         return cls(match["action"], int(match["id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            cog: PortfolioCog | None = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
-            if cog is None:
-                raise RuntimeError("the portfolio cog is not loaded")
-            await cog.actions.run(self.action, interaction, self.request_id)
-        except Exception as exc:  # every failure becomes a short ephemeral answer
-            await report_error(interaction, exc)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        cog: PortfolioCog | None = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
+        if cog is None:
+            raise RuntimeError("the portfolio cog is not loaded")
+        await cog.actions.run(self.action, interaction, self.request_id)
 
 
 def post_buttons(request: Request, *, rated: bool) -> list[str]:
