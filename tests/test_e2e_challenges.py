@@ -363,3 +363,16 @@ async def test_the_thread_fallback_pings_only_the_member(sim) -> None:
     assert mention.pinged_user_ids == {alice.id}
     assert not mention.pinged_everyone and not mention.pinged_role_ids
     sim.take_problems()  # the refused DM, on purpose
+
+
+async def test_a_persistent_button_is_refused_once_shutdown_began(sim) -> None:
+    channel = await configure(sim)
+    await only_quizzes(sim)
+    await sim.run_scheduler()
+    (post,) = daily_posts(sim, channel)
+    right, _ = await right_and_wrong_labels(sim, post)
+    sim.bot.accepting_interactions = False
+    refused = await sim.click(sim.member("alice"), post, label=right)
+    assert refused.ephemeral and "restarting" in refused.content
+    answers = await sim.services.db.fetch_value("SELECT count(*) FROM daily_answers")
+    assert answers == 0
