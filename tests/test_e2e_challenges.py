@@ -36,6 +36,17 @@ async def flush_counts(sim) -> None:
     await sim.bot.get_cog("ChallengesCog").live_counts.flush()
 
 
+async def post_the_chunker_task(sim):
+    """Post today's daily challenge as the one task left enabled; its message."""
+    channel = await configure(sim)
+    for challenge in sim.services.challenges.bank.shipped:
+        if challenge.id != "py-task-chunker":
+            await sim.services.challenges.bank.disable(sim.guild.id, 1, challenge.id)
+    await sim.run_scheduler()
+    (post,) = daily_posts(sim, channel)
+    return post
+
+
 def daily_posts(sim, channel: int):
     return [m for m in sim.messages(channel) if m.embeds and "Daily" in m.embeds[0]["title"]]
 
@@ -259,12 +270,7 @@ async def test_weekly_flow_submissions_review_and_results(sim) -> None:
 
 
 async def test_daily_task_reviewed_by_a_moderator(sim) -> None:
-    channel = await configure(sim)
-    for challenge in sim.services.challenges.bank.shipped:
-        if challenge.id != "py-task-chunker":
-            await sim.services.challenges.bank.disable(sim.guild.id, 1, challenge.id)
-    await sim.run_scheduler()
-    (post,) = daily_posts(sim, channel)
+    post = await post_the_chunker_task(sim)
     assert option_labels(post) == []
     alice, mod = sim.member("alice"), sim.member("mo", moderator=True)
     form = await sim.slash(alice, "challenge submit", which="daily")
@@ -342,12 +348,7 @@ async def test_bank_add_modal_and_hostile_moderator_input(sim) -> None:
 
 
 async def test_the_thread_fallback_pings_only_the_member(sim) -> None:
-    channel = await configure(sim)
-    for challenge in sim.services.challenges.bank.shipped:
-        if challenge.id != "py-task-chunker":
-            await sim.services.challenges.bank.disable(sim.guild.id, 1, challenge.id)
-    await sim.run_scheduler()
-    (post,) = daily_posts(sim, channel)
+    post = await post_the_chunker_task(sim)
     alice, mod = sim.member("alice"), sim.member("mo", moderator=True)
     form = await sim.slash(alice, "challenge submit", which="daily")
     await sim.submit_modal(alice, form, {"link": "https://gist.github.com/a/1", "notes": "done"})
