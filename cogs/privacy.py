@@ -11,8 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
-from bot.services.privacy import DeletionReport, PrivacyService
-from bot.ui.base import MentorView
+from bot.services.privacy import DeletionReport
+from bot.ui.confirm import ConfirmView
 from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
@@ -40,40 +40,6 @@ def describe_erasure(report: DeletionReport) -> str:
         f"Done: erased {report.rows} record(s) about you. If you use Mentor again, it "
         "starts afresh."
     )
-
-
-class ConfirmErase(MentorView):
-    """Erase or cancel; only the member who asked can press, and only the first press counts."""
-
-    def __init__(self, privacy: PrivacyService, owner_id: int, timeout: float = 120) -> None:
-        super().__init__(owner_id=owner_id, timeout=timeout)
-        self.privacy = privacy
-        self.decided = False
-
-    async def _claim(self, interaction: discord.Interaction) -> bool:
-        """The first press wins; a second (double click, other button) is told so."""
-        if self.decided:
-            await interaction.response.send_message(
-                "Already handled: see the message above.", ephemeral=True
-            )
-            return False
-        self.decided = True
-        self.stop()
-        return True
-
-    @discord.ui.button(label="Erase my data", style=discord.ButtonStyle.danger)
-    async def erase(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        if not await self._claim(interaction):
-            return
-        await interaction.response.edit_message(content="Erasing your data…", view=None)
-        report = await self.privacy.delete_member(interaction.user.id)
-        await interaction.edit_original_response(content=describe_erasure(report))
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        if not await self._claim(interaction):
-            return
-        await interaction.response.edit_message(content="Cancelled: nothing was erased.", view=None)
 
 
 class PrivacyCog(
@@ -108,7 +74,17 @@ class PrivacyCog(
 
     @app_commands.command(name="delete", description="Erase everything Mentor stores about you")
     async def delete(self, interaction: discord.Interaction) -> None:
-        view = ConfirmErase(self.privacy, interaction.user.id)
+        async def erase(confirm: discord.Interaction) -> None:
+            await confirm.response.edit_message(content="Erasing your data…", view=None)
+            report = await self.privacy.delete_member(confirm.user.id)
+            await confirm.edit_original_response(content=describe_erasure(report))
+
+        view = ConfirmView(
+            interaction.user.id,
+            "Erase my data",
+            erase,
+            cancelled="Cancelled: nothing was erased.",
+        )
         await reply(interaction, ERASE_WARNING, view=view)
         view.message = await interaction.original_response()
 

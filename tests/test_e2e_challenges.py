@@ -36,6 +36,17 @@ async def flush_counts(sim) -> None:
     await sim.bot.get_cog("ChallengesCog").live_counts.flush()
 
 
+async def post_the_chunker_task(sim):
+    """Post today's daily challenge as the one task left enabled; its message."""
+    channel = await configure(sim)
+    for challenge in sim.services.challenges.bank.shipped:
+        if challenge.id != "py-task-chunker":
+            await sim.services.challenges.bank.disable(sim.guild.id, 1, challenge.id)
+    await sim.run_scheduler()
+    (post,) = daily_posts(sim, channel)
+    return post
+
+
 def daily_posts(sim, channel: int):
     return [m for m in sim.messages(channel) if m.embeds and "Daily" in m.embeds[0]["title"]]
 
@@ -259,12 +270,7 @@ async def test_weekly_flow_submissions_review_and_results(sim) -> None:
 
 
 async def test_daily_task_reviewed_by_a_moderator(sim) -> None:
-    channel = await configure(sim)
-    for challenge in sim.services.challenges.bank.shipped:
-        if challenge.id != "py-task-chunker":
-            await sim.services.challenges.bank.disable(sim.guild.id, 1, challenge.id)
-    await sim.run_scheduler()
-    (post,) = daily_posts(sim, channel)
+    post = await post_the_chunker_task(sim)
     assert option_labels(post) == []
     alice, mod = sim.member("alice"), sim.member("mo", moderator=True)
     form = await sim.slash(alice, "challenge submit", which="daily")
@@ -339,3 +345,35 @@ async def test_bank_add_modal_and_hostile_moderator_input(sim) -> None:
     )
     assert missing.ephemeral and "No accepted weekly submission" in missing.content
     assert await sim.services.db.fetch_value("SELECT count(*) FROM weekly_score_overrides") == 0
+
+
+async def test_the_thread_fallback_pings_only_the_member(sim) -> None:
+    post = await post_the_chunker_task(sim)
+    alice, mod = sim.member("alice"), sim.member("mo", moderator=True)
+    form = await sim.slash(alice, "challenge submit", which="daily")
+    await sim.submit_modal(alice, form, {"link": "https://gist.github.com/a/1", "notes": "done"})
+    sim.close_dms(alice)
+    queue = await sim.slash(mod, "challenge review")
+    reject = await sim.click(mod, queue.message, label="Reject")
+    role = sim.guild.role("reviewer")
+    hostile = f"@everyone @here <@&{role}> tests are missing"
+    told = await sim.submit_modal(mod, reject, {"comment": hostile})
+    assert "mentioned in the thread" in told.content
+    mention = sim.messages(post.thread_id)[-1]
+    assert "tests are missing" in mention.content
+    assert mention.pinged_user_ids == {alice.id}
+    assert not mention.pinged_everyone and not mention.pinged_role_ids
+    sim.take_problems()  # the refused DM, on purpose
+
+
+async def test_a_persistent_button_is_refused_once_shutdown_began(sim) -> None:
+    channel = await configure(sim)
+    await only_quizzes(sim)
+    await sim.run_scheduler()
+    (post,) = daily_posts(sim, channel)
+    right, _ = await right_and_wrong_labels(sim, post)
+    sim.bot.accepting_interactions = False
+    refused = await sim.click(sim.member("alice"), post, label=right)
+    assert refused.ephemeral and "restarting" in refused.content
+    answers = await sim.services.db.fetch_value("SELECT count(*) FROM daily_answers")
+    assert answers == 0

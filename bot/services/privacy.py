@@ -130,12 +130,13 @@ class PrivacyService:
     async def export_file(self, user_id: int) -> ExportFile:
         """The export as an attachment within PRIVACY_EXPORT_MAX_BYTES, gzipped if needed."""
         export = await self.export_member(user_id)
-        data = export.to_json()
+        # Megabytes of JSON and gzip would hold up every other member's interactions.
+        data = await asyncio.to_thread(export.to_json)
         name = f"mentor-data-{user_id}-{export.generated_at:%Y%m%d}.json"
         limit = self.settings.privacy_export_max_bytes
         if len(data) <= limit:
             return ExportFile(name, data, compressed=False)
-        packed = gzip.compress(data, mtime=0)
+        packed = await asyncio.to_thread(gzip.compress, data, mtime=0)
         if len(packed) <= limit:
             return ExportFile(f"{name}.gz", packed, compressed=True)
         raise DomainError(

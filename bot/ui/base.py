@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.ui.errors import report_error
+from bot.ui.replies import reply
 
 SHUTTING_DOWN = "Mentor is restarting right now. Try again in a minute; nothing was changed."
 
@@ -47,6 +48,24 @@ class MentorView(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await report_error(interaction, error)
+
+
+class ReportsErrors:
+    """Mixed into a persistent button (before `discord.ui.DynamicItem`): `handle` does the
+    work, any error becomes the same short reply as a command's, and once shutdown has
+    begun the press is refused like a new command."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if not getattr(interaction.client, "accepting_interactions", True):
+            await reply(interaction, SHUTTING_DOWN)
+            return
+        try:
+            await self.handle(interaction)
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
 
 
 class MentorModal(discord.ui.Modal):

@@ -23,7 +23,9 @@ from bot.services.challenges.model import (
 from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
 from bot.ui.checks import moderator_only
-from bot.ui.replies import clip, reply
+from bot.ui.direct_messages import send_dm_quietly
+from bot.ui.pager import embed_list_loader, reply_paged
+from bot.ui.replies import clip, ping_only, reply
 from cogs.challenges._embeds import (
     bank_pages,
     daily_embed,
@@ -38,7 +40,6 @@ from cogs.challenges._live import LiveCounts
 from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
 from cogs.challenges._views import (
     DYNAMIC_ITEMS,
-    PageView,
     ReviewQueueView,
     daily_view,
     practice_view,
@@ -254,18 +255,14 @@ class ChallengesCog(
             text = f"Your submission to '{outcome.title}' was not accepted this time."
         if s.comment:
             text += f"\nModerator's comment: {s.comment}"
-        try:
-            user = self.bot.get_user(s.user_id) or await self.bot.fetch_user(s.user_id)
-            await user.send(clip(text, 2000))
+        if await send_dm_quietly(self.bot, s.user_id, content=clip(text, 2000)):
             return "the member was told by DM"
-        except discord.HTTPException:
-            log.info("DM to %s failed; trying the thread", s.user_id)
         if outcome.thread_id is None:
             return "the member could not be told (DMs closed, no thread)"
         try:
             await self._channel(outcome.thread_id, guild_id).send(
                 clip(f"<@{s.user_id}> {text}", 2000),
-                allowed_mentions=discord.AllowedMentions(users=[discord.Object(s.user_id)]),
+                allowed_mentions=ping_only(s.user_id),
             )
         except discord.HTTPException:
             return "the member could not be told (DMs closed, thread unavailable)"
@@ -336,7 +333,7 @@ class ChallengesCog(
     async def leaderboard(self, interaction: discord.Interaction, period: str = "week") -> None:
         standings = await self.challenges.points.leaderboard(interaction.guild_id, period)
         pages = leaderboard_pages(standings, period, self.services.settings.challenge_page_size)
-        await self._paged(interaction, pages)
+        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
 
     @app_commands.command(name="stats", description="Points, streak and topics of a member")
     @app_commands.describe(member="Whose stats (default: yours)")
@@ -366,12 +363,6 @@ class ChallengesCog(
             titles[s.id] = (await self.challenges.submissions.title_of(s))[0]
         view = ReviewQueueView(submissions, titles, interaction.user.id)
         await reply(interaction, embed=view.embed(), view=view)
-
-    async def _paged(self, interaction: discord.Interaction, pages: list[discord.Embed]) -> None:
-        if len(pages) == 1:
-            await reply(interaction, embed=pages[0])
-            return
-        await reply(interaction, embed=pages[0], view=PageView(pages, interaction.user.id))
 
     # --- The bank (moderators) ---------------------------------------------------------
 
@@ -442,7 +433,7 @@ class ChallengesCog(
         )
         filters = " · ".join(f for f in (phase, topic, difficulty) if f)
         pages = bank_pages(entries, self.services.settings.challenge_page_size, filters)
-        await self._paged(interaction, pages)
+        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
 
     # --- Weekly challenges (moderators) ---------------------------------------------------
 

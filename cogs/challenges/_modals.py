@@ -248,6 +248,8 @@ class ReviewModal(MentorModal):
             if not text.isdigit():
                 raise DomainError("Points must be a whole number from 1 to 100.")
             points = int(text)
+        # Telling the member can take several calls to Discord (DM, then the thread).
+        await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await _bot(interaction).services.challenges.submissions.review(
             interaction.guild_id,
             self.submission.id,

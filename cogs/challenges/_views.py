@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.services.challenges.model import Challenge, DailyPost, Submission
-from bot.ui.base import MentorView
+from bot.ui.base import MentorView, ReportsErrors
 from bot.ui.checks import ensure_moderator
-from bot.ui.errors import report_error
 from bot.ui.replies import clip, reply
 from cogs.challenges._embeds import LETTERS, submission_embed
 
@@ -32,6 +31,7 @@ def _guild_id(interaction: discord.Interaction) -> int:
 
 
 class AnswerButton(
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"chal:ans:(?P<post>[0-9]{1,19}):(?P<option>[0-4])",
 ):
@@ -55,31 +55,30 @@ class AnswerButton(
     ) -> AnswerButton:
         return cls(int(match["post"]), int(match["option"]), item.label or "Answer")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            bot = _bot(interaction)
-            result = await bot.services.challenges.daily.answer(
-                _guild_id(interaction), self.post_id, interaction.user.id, self.option
+    async def handle(self, interaction: discord.Interaction) -> None:
+        bot = _bot(interaction)
+        result = await bot.services.challenges.daily.answer(
+            _guild_id(interaction), self.post_id, interaction.user.id, self.option
+        )
+        if result.correct:
+            text = f"Correct, +{result.points} points!"
+            if result.explanation:
+                text += f"\n{result.explanation}"
+        else:
+            text = (
+                f"Not this time: you picked '{result.chosen}'. "
+                f"The right answer is **{result.right_answer}**.\n{result.explanation}"
             )
-            if result.correct:
-                text = f"Correct, +{result.points} points!"
-                if result.explanation:
-                    text += f"\n{result.explanation}"
-            else:
-                text = (
-                    f"Not this time: you picked '{result.chosen}'. "
-                    f"The right answer is **{result.right_answer}**.\n{result.explanation}"
-                )
-            await reply(interaction, text)
-            cog = bot.get_cog("ChallengesCog")
-            if cog is not None:
-                cog.live_counts.touch(self.post_id)  # type: ignore[attr-defined]
-        except Exception as error:
-            await report_error(interaction, error)
+        await reply(interaction, text)
+        cog = bot.get_cog("ChallengesCog")
+        if cog is not None:
+            cog.live_counts.touch(self.post_id)  # type: ignore[attr-defined]
 
 
 class HintButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"chal:hint:(?P<post>[0-9]{1,19})"
+    ReportsErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"chal:hint:(?P<post>[0-9]{1,19})",
 ):
     def __init__(self, post_id: int) -> None:
         self.post_id = post_id
@@ -98,24 +97,22 @@ class HintButton(
     ) -> HintButton:
         return cls(int(match["post"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            bot = _bot(interaction)
-            challenge, costs = await bot.services.challenges.daily.hint(
-                _guild_id(interaction), self.post_id, interaction.user.id
+    async def handle(self, interaction: discord.Interaction) -> None:
+        bot = _bot(interaction)
+        challenge, costs = await bot.services.challenges.daily.hint(
+            _guild_id(interaction), self.post_id, interaction.user.id
+        )
+        note = ""
+        if costs and challenge.is_quiz:
+            note = (
+                f"\n(A correct answer now earns {bot.services.settings.challenge_hint_points}"
+                f" points instead of {bot.services.settings.challenge_daily_points}.)"
             )
-            note = ""
-            if costs and challenge.is_quiz:
-                note = (
-                    f"\n(A correct answer now earns {bot.services.settings.challenge_hint_points}"
-                    f" points instead of {bot.services.settings.challenge_daily_points}.)"
-                )
-            await reply(interaction, f"Hint: {challenge.hint}{note}")
-        except Exception as error:
-            await report_error(interaction, error)
+        await reply(interaction, f"Hint: {challenge.hint}{note}")
 
 
 class PracticeButton(
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"chal:prac:(?P<challenge>[a-z0-9-]{3,40}):(?P<option>[0-4])",
 ):
@@ -138,21 +135,19 @@ class PracticeButton(
     ) -> PracticeButton:
         return cls(match["challenge"], int(match["option"]), item.label or "Answer")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            result = await _bot(interaction).services.challenges.daily.check_practice(
-                _guild_id(interaction), self.challenge_id, self.option
-            )
-            if result.correct:
-                text = f"Correct! {result.explanation}"
-            else:
-                text = f"Not quite: the answer is **{result.right_answer}**.\n{result.explanation}"
-            await reply(interaction, text + "\nRun `/challenge practice` again for another.")
-        except Exception as error:
-            await report_error(interaction, error)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        result = await _bot(interaction).services.challenges.daily.check_practice(
+            _guild_id(interaction), self.challenge_id, self.option
+        )
+        if result.correct:
+            text = f"Correct! {result.explanation}"
+        else:
+            text = f"Not quite: the answer is **{result.right_answer}**.\n{result.explanation}"
+        await reply(interaction, text + "\nRun `/challenge practice` again for another.")
 
 
 class ReviewButton(
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"chal:rev:(?P<verdict>[ar]):(?P<submission>[0-9]{1,19})",
 ):
@@ -177,22 +172,17 @@ class ReviewButton(
     ) -> ReviewButton:
         return cls(match["verdict"], int(match["submission"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: discord.Interaction) -> None:
         from cogs.challenges._modals import ReviewModal
 
-        try:
-            await ensure_moderator(interaction)
-            submission = await _bot(interaction).services.challenges.submissions.get(
-                _guild_id(interaction), self.submission_id
-            )
-            if submission.status != "pending":
-                await reply(interaction, f"This submission was already {submission.status}.")
-                return
-            await interaction.response.send_modal(
-                ReviewModal(submission, accept=self.verdict == "a")
-            )
-        except Exception as error:
-            await report_error(interaction, error)
+        await ensure_moderator(interaction)
+        submission = await _bot(interaction).services.challenges.submissions.get(
+            _guild_id(interaction), self.submission_id
+        )
+        if submission.status != "pending":
+            await reply(interaction, f"This submission was already {submission.status}.")
+            return
+        await interaction.response.send_modal(ReviewModal(submission, accept=self.verdict == "a"))
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
@@ -221,32 +211,6 @@ def practice_view(challenge: Challenge) -> discord.ui.View:
         label = f"{LETTERS[n]}. {challenge.options[index]}"
         view.add_item(PracticeButton(challenge.id, index, label))
     return view
-
-
-class PageView(MentorView):
-    """Previous / Next through a list of embeds; only the member who asked can turn pages."""
-
-    def __init__(self, pages: list[discord.Embed], owner_id: int) -> None:
-        super().__init__(owner_id=owner_id, timeout=300)
-        self.pages = pages
-        self.index = 0
-        self._sync()
-
-    def _sync(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.pages) - 1
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.index = max(0, self.index - 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.index = min(len(self.pages) - 1, self.index + 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
 
 
 class ReviewQueueView(MentorView):

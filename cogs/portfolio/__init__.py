@@ -11,6 +11,7 @@ from bot.errors import DomainError
 from bot.services.portfolio.models import ACTIVE, Request, Status
 from bot.services.portfolio.rubric import default_rubric
 from bot.ui.checks import member_is_reviewer, moderator_only, reviewer_only, settings_for
+from bot.ui.pager import reply_paged
 from bot.ui.replies import reply
 from cogs.portfolio._actions import Actions
 from cogs.portfolio._embeds import (
@@ -24,7 +25,7 @@ from cogs.portfolio._embeds import (
 from cogs.portfolio._jobs import PortfolioJobs
 from cogs.portfolio._modals import ResubmitModal, SubmitModal
 from cogs.portfolio._publisher import Publisher
-from cogs.portfolio._views import ChecklistView, PageLoader, PagerView, RequestButton
+from cogs.portfolio._views import ChecklistView, RequestButton
 
 ARCHETYPE_CHOICES = [
     app_commands.Choice(name=a.name, value=a.key) for a in default_rubric().archetypes
@@ -129,7 +130,7 @@ class PortfolioCog(
             result = await self.portfolio.mine(guild_id, user_id, page=page)
             return mine_embed(result, self.rubric), result.page, result.pages
 
-        await self._paged(interaction, load)
+        await reply_paged(interaction, load)
 
     @app_commands.command(name="view", description="Show a request with its rounds and review")
     @app_commands.describe(request="The request number")
@@ -163,7 +164,7 @@ class PortfolioCog(
             result = await self.portfolio.queue(guild_id, archetype=archetype, page=page)
             return queue_embed(result, self.rubric), result.page, result.pages
 
-        await self._paged(interaction, load)
+        await reply_paged(interaction, load)
 
     @app_commands.command(name="transfer", description="Give a claimed request to another reviewer")
     @app_commands.describe(request="The claimed request", reviewer="Who reviews it instead")
@@ -205,17 +206,6 @@ class PortfolioCog(
             interaction.guild_id, current, statuses=[Status.CLAIMED]
         )
         return [choice(r) for r in found]
-
-    # --- Helpers ----------------------------------------------------------------
-
-    async def _paged(self, interaction: discord.Interaction, load: PageLoader) -> None:
-        embed, page, pages = await load(1)
-        if pages > 1:
-            await reply(
-                interaction, embed=embed, view=PagerView(interaction.user.id, load, page, pages)
-            )
-        else:
-            await reply(interaction, embed=embed)
 
 
 async def setup(bot: MentorBot) -> None:

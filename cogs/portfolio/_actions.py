@@ -15,11 +15,11 @@ from discord import app_commands
 from bot.services.portfolio.drafts import RequestDraft, ResubmitDraft, ReviewDraft
 from bot.services.portfolio.models import Actor, Request, Status
 from bot.ui.checks import member_is_moderator, member_is_reviewer, settings_for
-from bot.ui.replies import reply
+from bot.ui.confirm import ConfirmView
+from bot.ui.replies import ping_only, reply
 from cogs.portfolio._embeds import duration, jump_url, review_embed
 from cogs.portfolio._modals import RateModal, ReviewModal
 from cogs.portfolio._publisher import Publisher
-from cogs.portfolio._views import ConfirmView
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -186,9 +186,7 @@ class Actions:
             await self.publisher.in_thread(
                 request,
                 content=f"<@{request.owner_id}> your review is in (I couldn't DM you).",
-                allowed_mentions=discord.AllowedMentions(
-                    everyone=False, roles=False, users=[discord.Object(request.owner_id)]
-                ),
+                allowed_mentions=ping_only(request.owner_id),
             )
         if posted is None:
             reached = (

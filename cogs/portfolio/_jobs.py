@@ -17,6 +17,7 @@ from bot.errors import DomainError
 from bot.scheduler import Job
 from bot.services.guild_settings import GuildSettings
 from bot.services.portfolio.models import Reminder, Request, Transition
+from bot.ui.replies import ping_only
 from cogs.portfolio._embeds import duration, jump_url, nudge_embed
 from cogs.portfolio._publisher import Publisher
 
@@ -110,11 +111,7 @@ class PortfolioJobs:
                     await self.publisher.in_thread(
                         request,
                         content=f"<@{reminder.reviewer_id}> reminder: {text}",
-                        allowed_mentions=discord.AllowedMentions(
-                            everyone=False,
-                            roles=False,
-                            users=[discord.Object(reminder.reviewer_id)],
-                        ),
+                        allowed_mentions=ping_only(reminder.reviewer_id),
                     )
                     is not None
                 )

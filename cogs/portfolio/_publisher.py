@@ -15,6 +15,8 @@ import discord
 from bot.errors import DomainError
 from bot.services.guild_settings import GuildSettings
 from bot.services.portfolio.models import PostLocation, Request, Review, Status
+from bot.ui.direct_messages import send_dm, send_dm_quietly
+from bot.ui.replies import NO_PINGS
 from cogs.portfolio._embeds import request_embed, review_embed, thread_name
 from cogs.portfolio._views import post_view, rate_view
 
@@ -177,7 +179,7 @@ class Publisher:
 
     async def in_thread(self, request: Request, **kwargs: Any) -> discord.Message | None:
         """Send in the request's thread; without one, reply under the post. None if gone."""
-        kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        kwargs.setdefault("allowed_mentions", NO_PINGS)
         if request.thread_id is not None:
             thread = self.bot.get_partial_messageable(request.thread_id, guild_id=request.guild_id)
             try:
@@ -222,19 +224,7 @@ class Publisher:
             await message.edit(embed=review_embed(request, review, self.rubric), view=None)
 
     async def dm(self, user_id: int, **kwargs: Any) -> bool:
-        """Send a direct message. False when the member can't be reached (closed DMs, gone);
-        other HTTP errors propagate so scheduled work can try again."""
-        kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
-        try:
-            target = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await target.send(**kwargs)
-        except (discord.Forbidden, discord.NotFound):
-            return False
-        return True
+        return await send_dm(self.bot, user_id, **kwargs)
 
     async def dm_quietly(self, user_id: int, **kwargs: Any) -> bool:
-        try:
-            return await self.dm(user_id, **kwargs)
-        except discord.HTTPException:
-            log.warning("Could not DM user %s", user_id, exc_info=True)
-            return False
+        return await send_dm_quietly(self.bot, user_id, **kwargs)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.services.portfolio.models import Request, Status
-from bot.ui.base import MentorView
-from bot.ui.errors import report_error
+from bot.ui.base import MentorView, ReportsErrors
 
 if TYPE_CHECKING:
     from cogs.portfolio import PortfolioCog
@@ -28,7 +27,7 @@ TEMPLATE = re.compile(
 COG_NAME = "PortfolioCog"
 
 
-class RequestButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
+class RequestButton(ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
     """A button on a request's post, e.g. `portfolio:claim:42`; works after restarts."""
 
     def __init__(self, action: str, request_id: int) -> None:
@@ -47,14 +46,11 @@ class RequestButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE
     ) -> RequestButton:
         return cls(match["action"], int(match["id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            cog: PortfolioCog | None = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
-            if cog is None:
-                raise RuntimeError("the portfolio cog is not loaded")
-            await cog.actions.run(self.action, interaction, self.request_id)
-        except Exception as exc:  # every failure becomes a short ephemeral answer
-            await report_error(interaction, exc)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        cog: PortfolioCog | None = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
+        if cog is None:
+            raise RuntimeError("the portfolio cog is not loaded")
+        await cog.actions.run(self.action, interaction, self.request_id)
 
 
 def post_buttons(request: Request, *, rated: bool) -> list[str]:
@@ -113,57 +109,3 @@ class RetryView(MentorView):
     @discord.ui.button(label="Edit and send again", style=discord.ButtonStyle.primary)
     async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await interaction.response.send_modal(self.reopen())
-
-
-class ConfirmView(MentorView):
-    """Ask once more before something that can't be undone."""
-
-    def __init__(
-        self,
-        owner_id: int,
-        label: str,
-        on_confirm: Callable[[discord.Interaction], Awaitable[None]],
-    ) -> None:
-        super().__init__(owner_id=owner_id, timeout=120)
-        self.on_confirm = on_confirm
-        self.confirm.label = label
-
-    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.stop()
-        await self.on_confirm(interaction)
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing changed.", embed=None, view=None)
-
-
-PageLoader = Callable[[int], Awaitable[tuple[discord.Embed, int, int]]]
-
-
-class PagerView(MentorView):
-    """Previous / Next for a paginated embed; `load(page)` returns (embed, page, pages)."""
-
-    def __init__(self, owner_id: int, load: PageLoader, page: int, pages: int) -> None:
-        super().__init__(owner_id=owner_id, timeout=600)
-        self.load = load
-        self.page = page
-        self._update(pages)
-
-    def _update(self, pages: int) -> None:
-        self.previous.disabled = self.page <= 1
-        self.next.disabled = self.page >= pages
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.page - 1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.page + 1)
-
-    async def _show(self, interaction: discord.Interaction, page: int) -> None:
-        embed, self.page, pages = await self.load(page)
-        self._update(pages)
-        await interaction.response.edit_message(embed=embed, view=self)

@@ -270,9 +270,15 @@ class AskCog(commands.Cog, name="Ask"):
         self, escalation: Escalation, asker: discord.abc.User, guild_id: int
     ) -> discord.Message:
         channel = self.bot.get_partial_messageable(escalation.channel_id, guild_id=guild_id)
-        post = await channel.send(
-            embed=escalation_embed(escalation, asker), allowed_mentions=NO_PINGS
-        )
+        try:
+            post = await channel.send(
+                embed=escalation_embed(escalation, asker), allowed_mentions=NO_PINGS
+            )
+        except discord.NotFound:
+            raise DomainError(
+                "The Q&A channel set for this server no longer exists: ask a moderator to "
+                "choose another with /config channel."
+            ) from None
         thread_id = None
         try:
             thread = await post.create_thread(

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.ui.base import MentorModal
-from bot.ui.errors import report_error
+from bot.ui.base import MentorModal, ReportsErrors
 
 if TYPE_CHECKING:
     from cogs.qa._ask import AskCog
@@ -24,21 +23,8 @@ def _cog(interaction: discord.Interaction) -> AskCog:
     return cog
 
 
-class _ReportsErrors:
-    """Mixed into each button: run `handle` with the Ask cog, report any error."""
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self.handle(interaction, _cog(interaction))
-        except Exception as error:
-            await report_error(interaction, error)
-
-    async def handle(self, interaction: discord.Interaction, cog: AskCog) -> None:
-        raise NotImplementedError
-
-
 class StopButton(
-    _ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:stop:(?P<id>\d+)"
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:stop:(?P<id>\d+)"
 ):
     def __init__(self, question_id: int) -> None:
         self.question_id = question_id
@@ -57,12 +43,12 @@ class StopButton(
     ) -> StopButton:
         return cls(int(match["id"]))
 
-    async def handle(self, interaction: discord.Interaction, cog: AskCog) -> None:
-        await cog.stop_answer(interaction, self.question_id)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).stop_answer(interaction, self.question_id)
 
 
 class VoteButton(
-    _ReportsErrors,
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"qa:vote:(?P<id>\d+):(?P<way>up|down)",
 ):
@@ -84,12 +70,12 @@ class VoteButton(
     ) -> VoteButton:
         return cls(int(match["id"]), match["way"] == "up")
 
-    async def handle(self, interaction: discord.Interaction, cog: AskCog) -> None:
-        await cog.vote(interaction, self.question_id, self.up)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).vote(interaction, self.question_id, self.up)
 
 
 class FollowUpButton(
-    _ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:follow:(?P<id>\d+)"
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:follow:(?P<id>\d+)"
 ):
     def __init__(self, question_id: int) -> None:
         self.question_id = question_id
@@ -108,12 +94,12 @@ class FollowUpButton(
     ) -> FollowUpButton:
         return cls(int(match["id"]))
 
-    async def handle(self, interaction: discord.Interaction, cog: AskCog) -> None:
-        await cog.follow_up(interaction, self.question_id)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).follow_up(interaction, self.question_id)
 
 
 class MentorButton(
-    _ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:mentor:(?P<id>\d+)"
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:mentor:(?P<id>\d+)"
 ):
     def __init__(self, question_id: int, *, done: bool = False) -> None:
         self.question_id = question_id
@@ -133,8 +119,8 @@ class MentorButton(
     ) -> MentorButton:
         return cls(int(match["id"]))
 
-    async def handle(self, interaction: discord.Interaction, cog: AskCog) -> None:
-        await cog.escalate(interaction, self.question_id)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).escalate(interaction, self.question_id)
 
 
 DYNAMIC_ITEMS = (StopButton, VoteButton, FollowUpButton, MentorButton)

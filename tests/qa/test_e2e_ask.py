@@ -329,3 +329,16 @@ async def test_open_daily_quiz_gets_hints_not_its_answer(sim: SimHarness) -> Non
     assert "won't answer it outright" in blunt.content
     other = await sim.slash(alice, "ask", question="What does a junior data scientist earn?")
     assert "$151,000" in other.content
+
+
+async def test_escalating_to_a_deleted_qa_channel_says_so(sim: SimHarness) -> None:
+    alice = sim.member("alice")
+    r = await sim.slash(alice, "ask", question="How do I pitch a GPU budget to my manager?")
+    await sim.services.guild_settings.set_channel(sim.guild.id, ChannelKind.QA, 999)
+    gone = await sim.click(alice, r.message, label="Ask a mentor")
+    sim.take_problems()  # the refused post, on purpose
+    said = " ".join([gone.content or ""] + [f.content or "" for f in gone.followups])
+    assert "no longer exists" in said and "Something went wrong" not in said
+    answer = sim.messages(r.message.channel_id)[-1]
+    assert [b["label"] for b in buttons(answer) if b.get("label") == "Ask a mentor"]
+    assert not any(b["disabled"] for b in buttons(answer))
