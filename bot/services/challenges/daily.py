@@ -105,11 +105,7 @@ class DailyService:
             if local.time() < gs.time_of(TimeKind.DAILY_CHALLENGE):
                 continue
             day = local.date().isoformat()
-            claimed = await self.db.fetch_value(
-                "SELECT 1 FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ?",
-                (gs.guild_id, DAILY_KIND, day),
-            )
-            if not claimed:
+            if await self.scheduled_posts.is_open(gs.guild_id, DAILY_KIND, day):
                 due.append(DueDaily(gs.guild_id, gs.challenge_channel_id, day))
         return due
 

@@ -68,6 +68,7 @@ class ChallengeService:
         self.clock = clock
         self.settings = settings
         self.guild_settings = guild_settings
+        self.scheduled_posts = scheduled_posts
         self.bank = ChallengeBank(db, clock, settings, shipped)
         self.daily = DailyService(
             db, clock, settings, self.bank, guild_settings, scheduled_posts, rng
@@ -104,11 +105,7 @@ class ChallengeService:
             if gs.challenge_channel_id is None:
                 continue
             month = previous_month(now, gs.zone)
-            claimed = await self.db.fetch_value(
-                "SELECT 1 FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ?",
-                (gs.guild_id, MONTH_TOP_KIND, month),
-            )
-            if claimed:
+            if not await self.scheduled_posts.is_open(gs.guild_id, MONTH_TOP_KIND, month):
                 continue
             standings = await self.points.month_standings(
                 gs.guild_id, month, self.settings.challenge_month_top
