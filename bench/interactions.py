@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.botprocess import BotProcess
 from bot.simulator import SimGuild, Simulator, SimUser
-from bot.simulator.invocations import command_data, parse_typed_command, typed_value
-from bot.simulator.state import APPLICATION_COMMAND
+from bot.simulator.invocations import parse_typed_command, typed_value
+from bot.simulator.process import BotProcess
 
 ANSWER_TIMEOUT = 10.0
 
@@ -61,7 +60,6 @@ class Driver:
         self.guild = guild
         self.members = members
         self.by_name = {m.name: m for m in members}
-        self.channel = guild.channel("general")
 
     def options(self, line: str) -> tuple[str, dict[str, Any]]:
         commands = self.sim.state.commands_for(self.guild.id)
@@ -73,15 +71,10 @@ class Driver:
 
     async def invoke(self, user: SimUser, path: str, options: dict[str, Any]) -> tuple[float, bool]:
         """Send one slash command; return its latency and whether it was answered well."""
-        data = command_data(self.sim.state, self.sim.base_url, self.guild, path, options)
         started = time.perf_counter()
-        interaction = await self.sim.send_interaction(
-            APPLICATION_COMMAND, user, self.guild, self.channel, data
-        )
-        await asyncio.wait_for(interaction.answered.wait(), ANSWER_TIMEOUT)
+        reply = await self.sim.slash(user, path, guild=self.guild, within=ANSWER_TIMEOUT, **options)
         latency = time.perf_counter() - started
-        message = self.sim.state.messages.get(interaction.original_id or 0)
-        ok = message is not None and not message.content.startswith("Something went wrong")
+        ok = reply.message is not None and not reply.text.startswith("Something went wrong")
         return latency, ok
 
     async def closed_loop(self, line: str, count: int, concurrency: int) -> Phase:

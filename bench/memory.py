@@ -16,10 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.botprocess import BotProcess
 from bot.simulator import Simulator
-from bot.simulator.invocations import command_data
-from bot.simulator.state import APPLICATION_COMMAND
+from bot.simulator.process import BotProcess
 
 TARGET_MIB = 200
 
@@ -27,6 +25,7 @@ TARGET_MIB = 200
 async def measure(guilds: int, members: int) -> tuple[float, float, float, str]:
     """(seconds to READY, RSS MiB, peak RSS MiB, the bot's ready line) for this many servers."""
     sim = Simulator()
+    sim.gateway.all_members_in_guild_create = True  # the worst case: every member is sent
     await sim.start()
     servers = []
     for g in range(guilds):
@@ -42,12 +41,7 @@ async def measure(guilds: int, members: int) -> tuple[float, float, float, str]:
             ready = time.perf_counter() - started
             for guild in servers[:: max(1, guilds // 50)]:
                 user = sim.state.users[next(iter(guild.members))]
-                data = command_data(sim.state, sim.base_url, guild, "ping", {})
-                channel = guild.channel("general")
-                interaction = await sim.send_interaction(
-                    APPLICATION_COMMAND, user, guild, channel, data
-                )
-                await asyncio.wait_for(interaction.answered.wait(), 10)
+                await sim.slash(user, "ping", guild=guild)
             rss, peak = bot.rss_kib()
             said = next(line for line in bot.lines if "Connected as" in line)
         finally:

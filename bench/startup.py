@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.botprocess import BotProcess
 from bot.db import open_database
 from bot.simulator import Simulator
+from bot.simulator.process import BotProcess
 
 
 def seed(path: Path, script: Path) -> None:

@@ -1,10 +1,15 @@
-"""Command line: `python -m bot [run|migrate|check|sync|invite]`. The composition root."""
+"""Command line: `python -m bot [run|migrate|check|sync|invite|backup|restore|export-member]`.
+
+The composition root.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +21,7 @@ from bot.clock import SystemClock
 from bot.config import Settings, load_settings
 from bot.db import Database, load_migrations, open_database
 from bot.errors import StartupError
+from bot.health import HealthServer
 from bot.logs import configure_logging
 from bot.permissions import (
     REQUIRED_PERMISSIONS,
@@ -24,6 +30,8 @@ from bot.permissions import (
     invite_url,
     required_permissions,
 )
+from bot.runlock import RunLock
+from bot.services.backups import backup_database, daily_backup_name, restore_database
 from bot.services.command_sync import payload_hash
 from bot.simulator.redirect import point_discord_at
 from bot.wiring import build_llm_client, build_services, validate_content
@@ -60,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invite = sub.add_parser("invite", help="print the URL that adds the bot to a server")
     invite.add_argument("--client-id", type=int, help="application id (default: from the token)")
+    backup = sub.add_parser(
+        "backup", help="copy the database to PATH, consistently, even while the bot runs"
+    )
+    backup.add_argument("path", type=Path, help="a new file, or a folder for a dated file")
+    restore = sub.add_parser(
+        "restore", help="replace the database with a checked backup (the bot must be stopped)"
+    )
+    restore.add_argument("path", type=Path, help="the backup file to restore")
+    export = sub.add_parser(
+        "export-member", help="write everything stored about one member to a JSON file"
+    )
+    export.add_argument("user_id", type=int, help="the member's Discord user id")
+    export.add_argument("path", type=Path, nargs="?", help="default: mentor-data-USER_ID.json")
     return parser
 
 
@@ -70,7 +91,7 @@ async def create_bot(settings: Settings, *, background: bool = True) -> MentorBo
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
-    db = await open_database(settings.database_path)
+    db = await open_database(settings.database_path, settings.database_synchronous)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
     return MentorBot(
         services,
@@ -88,20 +109,72 @@ async def close_bot(bot: MentorBot) -> None:
 
 async def run(settings: Settings) -> None:
     token = settings.require_token()
-    bot = await create_bot(settings)
+    with RunLock(settings.database_path, "the bot is running"):
+        bot = await create_bot(settings)
+        try:
+            await serve(bot, token)
+        finally:
+            await close_bot(bot)
+
+
+async def serve(bot: MentorBot, token: str) -> None:
+    """Run until Discord disconnects for good or SIGTERM/SIGINT asks for a clean stop.
+
+    The first signal starts a graceful shutdown (see `MentorBot.shutdown`); a second one
+    stops waiting for running commands.
+    """
+    settings = bot.services.settings
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    give_up = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if stop_requested.is_set():
+            log.warning("Second %s: no longer waiting for running commands", name)
+            give_up.set()
+        else:
+            log.info("Received %s: shutting down", name)
+            stop_requested.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    health = None
+    if settings.health_port is not None:
+        health = HealthServer(bot, settings.health_host, settings.health_port)
+        await health.start()
+    unfinished = await bot.services.bot_state.mark_started()
+    if unfinished is not None:
+        log.warning(
+            "The previous run (started %s UTC) did not stop cleanly. Nothing committed is "
+            "lost: SQLite replays its log, and scheduled work catches up once.",
+            unfinished,
+        )
+    gateway = asyncio.create_task(bot.start(token), name="mentor-gateway")
+    stopping = asyncio.create_task(stop_requested.wait())
     try:
-        await bot.start(token)
+        await asyncio.wait({gateway, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stop_requested.is_set():
+            await bot.shutdown(give_up)
+        await gateway
     except discord.LoginFailure:
         raise StartupError(
             "Discord rejected DISCORD_TOKEN: copy a fresh token from the Developer Portal "
             "(Bot > Reset Token) into .env."
         ) from None
     finally:
-        await close_bot(bot)
+        stopping.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        if health is not None:
+            await health.stop()
+        with contextlib.suppress(Exception):
+            await bot.services.bot_state.mark_stopped()
+    log.info("Stopped cleanly")
 
 
 async def migrate(settings: Settings) -> None:
-    db = await open_database(settings.database_path)
+    db = await open_database(settings.database_path, settings.database_synchronous)
     await db.close()
     print(f"Database {settings.database_path} is up to date ({len(load_migrations())} migrations).")
 
@@ -163,6 +236,45 @@ def invite(settings: Settings, client_id: int | None) -> None:
     print("Privileged intents: none needed.")
 
 
+def backup(settings: Settings, path: Path) -> None:
+    dest = path / daily_backup_name(SystemClock().now()) if path.is_dir() else path
+    result = backup_database(settings.database_path, dest)
+    print(
+        f"Backup written to {result.path} ({result.size_bytes:,} bytes, integrity ok, "
+        f"{result.seconds:.1f} s)."
+    )
+
+
+def restore(settings: Settings, path: Path) -> None:
+    with RunLock(settings.database_path, "a restore is in progress"):
+        result = restore_database(path, settings.database_path, SystemClock().now())
+    pending = result.check.pending_migrations
+    print(
+        f"Restored {result.restored_from} into {result.target} (integrity ok, schema "
+        f"{result.check.version:04d}; {pending} migration(s) will run at the next start)."
+    )
+    if result.previous_saved_as is not None:
+        print(
+            f"The database it replaced is kept as {result.previous_saved_as}; "
+            "delete it once the restored bot works."
+        )
+
+
+async def export_member(settings: Settings, user_id: int, path: Path | None) -> None:
+    db = await open_database(settings.database_path, settings.database_synchronous)
+    try:
+        services = build_services(settings, db, SystemClock())
+        export = await services.privacy.export_member(user_id)
+    finally:
+        await db.close()
+    path = path or Path(f"mentor-data-{user_id}.json")
+    try:
+        path.write_bytes(export.to_json())
+    except OSError as exc:
+        raise StartupError(f"Cannot write {path} ({exc.strerror}).") from None
+    print(f"Wrote everything stored about user {user_id} to {path}.")
+
+
 async def playground(settings: Settings, out_dir: Path) -> None:
     # Imported here: the simulator is only needed by this command.
     from bot.simulator.playground import run_playground
@@ -177,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         # The playground's terminal is for the conversation: only errors are logged there.
         level = "ERROR" if command == "playground" else settings.log_level
-        configure_logging(level, settings.log_format)
+        configure_logging(level, settings.log_format, settings.secret_values())
         if command == "run":
             asyncio.run(run(settings))
         elif command == "migrate":
@@ -188,6 +300,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(sync(settings, args.guild, args.everywhere))
         elif command == "invite":
             invite(settings, args.client_id)
+        elif command == "backup":
+            backup(settings, args.path)
+        elif command == "restore":
+            restore(settings, args.path)
+        elif command == "export-member":
+            asyncio.run(export_member(settings, args.user_id, args.path))
         elif command == "playground":
             asyncio.run(playground(settings, args.dir))
     except StartupError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 from typing import Any
@@ -11,6 +12,7 @@ from discord.ext import commands
 
 import cogs
 from bot.services.command_sync import payload_hash
+from bot.shutdown import drain_interactions, interactions_in_flight
 from bot.tree import MentorTree
 from bot.wiring import Services
 
@@ -55,6 +57,12 @@ class MentorBot(commands.Bot):
         self.services = services
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
+        # False once shutdown begins: the tree and views then refuse new work politely.
+        self.accepting_interactions = True
+        services.metrics.watch(
+            gateway_latency_seconds=lambda: self.latency,
+            guilds=lambda: len(self.guilds),
+        )
 
     async def setup_hook(self) -> None:
         for name in extension_names():
@@ -64,6 +72,24 @@ class MentorBot(commands.Bot):
             await self.sync_if_changed(self.services.settings.dev_guild_id)
         if self.start_scheduler:
             self.services.scheduler.start()
+
+    async def shutdown(self, give_up: asyncio.Event | None = None) -> None:
+        """Stop taking new work, let running commands and the scheduler's tick finish
+        (within SHUTDOWN_GRACE_SECONDS, or until `give_up` is set), then close."""
+        grace = self.services.settings.shutdown_grace_seconds
+        self.accepting_interactions = False
+        running = interactions_in_flight() or 0
+        log.info(
+            "Shutting down: refusing new commands; %d running, waiting up to %.0f s",
+            running,
+            grace,
+        )
+        left, _ = await asyncio.gather(
+            drain_interactions(grace, give_up), self.services.scheduler.stop(grace)
+        )
+        if left:
+            log.warning("%d interaction(s) still running after the grace period; closing", left)
+        await self.close()
 
     async def sync_if_changed(self, guild_id: int | None) -> bool:
         """Register the slash commands when they differ from what was last registered.
@@ -84,7 +110,8 @@ class MentorBot(commands.Bot):
         return True
 
     async def close(self) -> None:
-        await self.services.scheduler.stop()
+        self.accepting_interactions = False
+        await self.services.scheduler.stop(self.services.settings.shutdown_grace_seconds)
         await super().close()
 
     async def on_ready(self) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import StartupError
+from bot.errors import DomainError, StartupError
+from bot.timezones import format_time_of_day, parse_time_of_day
 
+MIB = 1024 * 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -23,11 +24,14 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        # `VAR=` (as in .env.example) means "not set", not an empty string to validate.
+        env_ignore_empty=True,
     )
 
     # --- Core -------------------------------------------------------------------
     discord_token: SecretStr | None = None
     database_path: Path = Path("data/mentor.db")
+    database_synchronous: Literal["normal", "full"] = "normal"
     dev_guild_id: int | None = Field(default=None, gt=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -58,12 +62,64 @@ class Settings(BaseSettings):
     roadmap_job_batch: int = Field(default=50, ge=1, le=1000)
 
     # --- Challenges -------------------------------------------------------------
+    challenge_daily_points: int = Field(default=10, ge=1, le=1000)
+    challenge_hint_points: int = Field(default=5, ge=0, le=1000)
+    challenge_task_points: int = Field(default=20, ge=1, le=1000)
+    challenge_daily_open_hours: float = Field(default=24.0, ge=1, le=168)
+    challenge_count_edit_seconds: float = Field(default=5.0, ge=0, le=300)
+    challenge_weekly_max_days: int = Field(default=60, ge=1, le=365)
+    challenge_import_max_bytes: int = Field(default=262_144, ge=1024, le=8_388_608)
+    challenge_custom_max: int = Field(default=500, ge=1, le=10_000)
+    challenge_page_size: int = Field(default=10, ge=1, le=25)
+    challenge_month_top: int = Field(default=10, ge=1, le=25)
 
     # --- Portfolio reviews ------------------------------------------------------
+    portfolio_max_open_requests: int = Field(default=2, ge=1, le=10)
+    portfolio_unclaimed_nudge_hours: float = Field(default=48, gt=0, le=24 * 30)
+    portfolio_nudge_max_listed: int = Field(default=10, ge=1, le=20)
+    portfolio_review_reminder_hours: float = Field(default=72, gt=0, le=24 * 60)
+    portfolio_claim_return_days: float = Field(default=7, gt=0, le=60)
+    portfolio_expiry_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_window_days: float = Field(default=30, gt=0, le=365)
+    portfolio_give_to_get_hours_per_review: float = Field(default=24, ge=0, le=24 * 14)
+    portfolio_give_to_get_max_reviews: int = Field(default=3, ge=0, le=20)
+    portfolio_queue_page_size: int = Field(default=5, ge=1, le=10)
 
     # --- Q&A ----------------------------------------------------------------------
+    qa_max_question_chars: int = Field(default=1000, ge=20, le=4000)
+    qa_rate_count: int = Field(default=5, ge=1, le=1000)
+    qa_rate_window_minutes: int = Field(default=10, ge=1, le=1440)
+    qa_member_daily_tokens: int = Field(default=20_000, ge=0)
+    qa_guild_daily_tokens: int = Field(default=200_000, ge=0)
+    qa_cost_per_1k_tokens: float = Field(default=0.0006, ge=0)
+    qa_max_answer_tokens: int = Field(default=700, ge=16, le=16_000)
+    qa_history_tokens: int = Field(default=1500, ge=0, le=100_000)
+    qa_temperature: float = Field(default=0.3, ge=0, le=2)
+    qa_streaming: bool = True
+    qa_edit_interval_seconds: float = Field(default=1.0, ge=0.2, le=10)
+    qa_passages: int = Field(default=4, ge=1, le=10)
+    qa_excerpts: int = Field(default=3, ge=1, le=5)
+    qa_min_coverage: float = Field(default=0.5, ge=0, le=1)
+    qa_chunk_chars: int = Field(default=1200, ge=200, le=4000)
+    qa_doc_max_bytes: int = Field(default=100_000, ge=1000, le=1_000_000)
+    qa_max_documents: int = Field(default=100, ge=1, le=10_000)
+    qa_cache_hours: float = Field(default=24, ge=0, le=24 * 30)
+    qa_moderation_enabled: bool = False
+    qa_moderation_model: str = "omni-moderation-latest"
+    qa_spoiler_overlap: float = Field(default=0.5, gt=0, le=1)
+    qa_quota_pause_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    qa_gaps_days: int = Field(default=30, ge=1, le=365)
 
     # --- Operations ---------------------------------------------------------------
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=0, le=366)
+    backup_time: str = "03:00"
+    qa_log_retention_days: int = Field(default=90, ge=1, le=3650)
+    guild_data_grace_days: int = Field(default=30, ge=0, le=365)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    privacy_export_max_bytes: int = Field(default=8 * MIB, ge=64 * 1024, le=25 * MIB)
 
     @field_validator("log_level")
     @classmethod
@@ -75,11 +131,11 @@ class Settings(BaseSettings):
 
     @field_validator("roadmap_reminder_default_time")
     @classmethod
-    def _time_of_day(cls, value: str) -> str:
-        match = re.fullmatch(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*", value)
-        if match is None:
-            raise ValueError("must be a 24-hour HH:MM time")
-        return f"{int(match.group(1)):02d}:{match.group(2)}"
+    def _reminder_time(cls, value: str) -> str:
+        try:
+            return format_time_of_day(parse_time_of_day(value))
+        except DomainError:
+            raise ValueError("must be a 24-hour local time like 19:00") from None
 
     @field_validator("llm_base_url", "discord_api_url")
     @classmethod
@@ -90,6 +146,30 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("backup_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        try:
+            return format_time_of_day(parse_time_of_day(value))
+        except DomainError:
+            raise ValueError("must be a 24-hour UTC time like 03:00") from None
+
+    @property
+    def backup_folder(self) -> Path:
+        """Where daily backups go: BACKUP_DIR, or `backups/` beside the database."""
+        return self.backup_dir or self.database_path.parent / "backups"
+
+    @field_validator("portfolio_claim_return_days")
+    @classmethod
+    def _return_after_reminder(cls, value: float, info: ValidationInfo) -> float:
+        reminder_hours = info.data.get("portfolio_review_reminder_hours")
+        if reminder_hours is not None and value * 24 <= reminder_hours:
+            raise ValueError(
+                "must be longer than PORTFOLIO_REVIEW_REMINDER_HOURS, "
+                "or reviewers are never reminded"
+            )
+        return value
 
     @property
     def llm_enabled(self) -> bool:
@@ -103,6 +183,11 @@ class Settings(BaseSettings):
                 "(copy .env.example; see README, 'Create the Discord application')."
             )
         return self.discord_token.get_secret_value().strip()
+
+    def secret_values(self) -> list[str]:
+        """The token and API key in clear, for the log redactor; never log this."""
+        secrets = (self.discord_token, self.llm_api_key)
+        return [s.get_secret_value().strip() for s in secrets if s and s.get_secret_value().strip()]
 
     @property
     def log_level_number(self) -> int:

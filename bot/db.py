@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_MS = 5000
+SYNCHRONOUS_LEVELS = {"normal": "NORMAL", "full": "FULL"}
 
 T = TypeVar("T")
 
@@ -66,7 +67,7 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str, synchronous: str = "normal") -> Database:
         """Open (creating the folder and file if needed) and configure the database."""
         path = Path(path)
         if str(path) != ":memory:":
@@ -87,7 +88,17 @@ class Database:
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            # Durability of what a member was told is saved. Every write commits before the
+            # cog answers (services return after COMMIT), and in WAL mode COMMIT returns once
+            # the transaction's pages are appended to the -wal file:
+            # - a killed process (SIGKILL, OOM killer, crash) loses nothing committed at any
+            #   `synchronous` level: the pages are in the OS already and the next open
+            #   replays the WAL;
+            # - a power cut or kernel panic can lose the last commits under NORMAL, which
+            #   fsyncs the WAL only at checkpoints. FULL fsyncs at every COMMIT and survives
+            #   that too, at about a third of the commit rate (bench/commit_durability.py).
+            # DATABASE_SYNCHRONOUS chooses (deploy/README.md, "Stopping, crashes and durability").
+            await conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS_LEVELS[synchronous]}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("SELECT count(*) FROM sqlite_master")
         except sqlite3.DatabaseError as exc:
@@ -229,9 +240,9 @@ class Database:
                 ) from None
 
 
-async def open_database(path: Path | str) -> Database:
+async def open_database(path: Path | str, synchronous: str = "normal") -> Database:
     """Open and fully migrate the database: what the bot and the CLI use."""
-    db = await Database.open(path)
+    db = await Database.open(path, synchronous)
     try:
         await db.migrate()
     except BaseException:

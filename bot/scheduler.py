@@ -26,6 +26,7 @@ class Scheduler:
         self.interval_seconds = interval_seconds
         self._jobs: dict[str, Job] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.last_tick: datetime | None = None
         self.last_tick_seconds: float = 0.0
         self.failures: dict[str, int] = {}
@@ -55,20 +56,39 @@ class Scheduler:
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self._stopping.clear()
             self._task = asyncio.create_task(self._loop(), name="mentor-scheduler")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """End the loop. A tick in progress may finish first, for up to `grace_seconds`.
+
+        Cancelling a job between its claim and its post would leave the post claimed but
+        never sent, so a clean stop lets the running tick end and starts no new one.
+        """
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_seconds)
+        except TimeoutError:
+            log.warning("A scheduled job still ran after %.0f s; cancelling it", grace_seconds)
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+
+    def lag_seconds(self) -> float | None:
+        """Seconds since the last tick began by the scheduler's clock; None before the first."""
+        if self.last_tick is None:
+            return None
+        return max(0.0, (self.clock.now() - self.last_tick).total_seconds())
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.run_once()
-            await asyncio.sleep(self.interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval_seconds)

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.metrics import Metrics
 from bot.scheduler import Scheduler
+from bot.services.backups import BackupService
+from bot.services.bot_state import BotState
+from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.portfolio import PortfolioRules, PortfolioService
+from bot.services.portfolio.rubric import default_rubric, load_rubric
+from bot.services.privacy import PrivacyService
+from bot.services.qa import QAService
+from bot.services.qa.documents import load_shipped_documents
 from bot.services.roadmap import RoadmapService
 from bot.services.roadmap.content import load_builtin
 from bot.services.scheduled_posts import ScheduledPosts
+from bot.shutdown import interactions_in_flight
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 
 @dataclass
@@ -27,6 +39,13 @@ class Services:
     guild_settings: GuildSettingsService
     scheduled_posts: ScheduledPosts
     command_sync: CommandSyncState
+    portfolio: PortfolioService
+    challenges: ChallengeService
+    qa: QAService
+    metrics: Metrics
+    bot_state: BotState
+    backups: BackupService
+    privacy: PrivacyService
     roadmap: RoadmapService
 
 
@@ -37,6 +56,8 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
     """
     if not settings.llm_enabled:
         return None
+    from openai import AsyncOpenAI  # imported here: it costs a second of start-up without an LLM
+
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
     return AsyncOpenAI(
         api_key=key,
@@ -49,17 +70,52 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
-    return Services(
+    guild_settings = GuildSettingsService(db, clock)
+    scheduled_posts = ScheduledPosts(db, clock)
+    scheduler = Scheduler(clock, settings.scheduler_interval_seconds)
+    metrics = Metrics()
+    metrics.watch(
+        database_path=db.path,
+        scheduler_lag_seconds=scheduler.lag_seconds,
+        scheduler_tick_seconds=lambda: scheduler.last_tick_seconds if scheduler.last_tick else None,
+        scheduler_job_failures=lambda: dict(scheduler.failures),
+        interactions_in_flight=interactions_in_flight,
+    )
+    challenges = ChallengeService(
+        db, clock, settings, guild_settings, scheduled_posts, load_shipped()
+    )
+    roadmap = RoadmapService(settings, db, clock, scheduled_posts)
+    services: Services
+    services = Services(
         settings=settings,
         db=db,
         clock=clock,
-        scheduler=Scheduler(clock, settings.scheduler_interval_seconds),
+        scheduler=scheduler,
         llm=llm,
-        guild_settings=GuildSettingsService(db, clock),
-        scheduled_posts=ScheduledPosts(db, clock),
+        guild_settings=guild_settings,
+        scheduled_posts=scheduled_posts,
         command_sync=CommandSyncState(db, clock),
-        roadmap=RoadmapService(settings, db, clock, ScheduledPosts(db, clock)),
+        portfolio=PortfolioService(
+            db, clock, PortfolioRules.from_settings(settings), default_rubric()
+        ),
+        challenges=challenges,
+        qa=QAService(
+            db,
+            clock,
+            settings,
+            llm,
+            open_challenges=challenges,
+            member_context=roadmap,
+            metrics=metrics,
+        ),
+        metrics=metrics,
+        bot_state=BotState(db, clock),
+        backups=BackupService(settings, clock, metrics, db.path),
+        # Looks its MemberDataSources up among these services each time it is asked.
+        privacy=PrivacyService(db, clock, settings, lambda: services),
+        roadmap=roadmap,
     )
+    return services
 
 
 def validate_content() -> list[str]:
@@ -67,4 +123,11 @@ def validate_content() -> list[str]:
 
     Each capability with content adds its loader here; a broken file raises StartupError.
     """
-    return [f"roadmap: {load_builtin().summary()}"]
+    documents = load_shipped_documents()
+    sections = sum(len(d.sections) for d in documents)
+    return [
+        load_rubric().summary(),
+        describe_bank(load_shipped()),
+        f"knowledge base: {len(documents)} documents, {sections} sections",
+        f"roadmap: {load_builtin().summary()}",
+    ]

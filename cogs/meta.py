@@ -13,6 +13,8 @@ from bot.ui.replies import clip, reply
 
 FIELD_VALUE_LIMIT = 1024
 FIELDS_LIMIT = 25
+EMBED_TOTAL_LIMIT = 6000
+MIN_FIELD_ROOM = 40
 
 
 def command_lines(command: app_commands.Command | app_commands.Group) -> list[str]:
@@ -33,8 +35,12 @@ def help_embed(tree: app_commands.CommandTree) -> discord.Embed:
     )
     top = sorted(tree.get_commands(type=discord.AppCommandType.chat_input), key=lambda c: c.name)
     for command in top[:FIELDS_LIMIT]:
+        name = f"/{command.name}"
+        room = min(FIELD_VALUE_LIMIT, EMBED_TOTAL_LIMIT - len(embed) - len(name))
+        if room < MIN_FIELD_ROOM:
+            break  # Discord refuses a whole embed over 6,000 characters
         value = "\n".join(command_lines(command)) or command.description
-        embed.add_field(name=f"/{command.name}", value=clip(value, FIELD_VALUE_LIMIT), inline=False)
+        embed.add_field(name=name, value=clip(value, room), inline=False)
     return embed
 
 

@@ -17,7 +17,8 @@ CREATE TABLE guild_settings (
 );
 
 -- One row per scheduled post: (guild, kind, period) is claimed before posting, so a
--- restart or a second scheduler tick can never post the same thing twice.
+-- restart or a second scheduler tick can never post the same thing twice. A post whose
+-- sending failed waits until `retry_at` (growing with `attempts`) before it is tried again.
 CREATE TABLE scheduled_posts (
     guild_id    INTEGER NOT NULL,
     kind        TEXT NOT NULL,
@@ -26,5 +27,7 @@ CREATE TABLE scheduled_posts (
     message_id  INTEGER,
     claimed_at  TEXT NOT NULL,
     sent_at     TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    retry_at    TEXT,
     PRIMARY KEY (guild_id, kind, period)
 );

@@ -36,6 +36,10 @@ class ConfirmView(MentorView):
     async def explain(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await interaction.response.send_modal(NoteModal())
 
+    @discord.ui.button(label="Break", custom_id="probe:break")
+    async def breaks(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        raise RuntimeError("button exploded")
+
     @discord.ui.select(
         custom_id="probe:pick",
         options=[discord.SelectOption(label=f"Track {n}", value=f"t{n}") for n in (1, 2, 3)],
@@ -49,17 +53,69 @@ class NoteModal(MentorModal, title="A note"):
     mood = discord.ui.TextInput(label="Mood", required=False)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
+        if self.note.value == "explode":
+            raise RuntimeError("modal exploded")
         await interaction.response.send_message(
             f"Noted: {self.note.value} ({self.mood.value or 'no mood'})", ephemeral=True
         )
 
 
+class Claim(discord.ui.DynamicItem[discord.ui.Button], template=r"probe:claim:(?P<id>[0-9]+)"):
+    """A persistent button: it works on messages posted before a restart."""
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Claim", custom_id=f"probe:claim:{item_id}"))
+        self.item_id = item_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match
+    ) -> Claim:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"Claimed {self.item_id}.", ephemeral=True)
+
+
 class ProbeCog(commands.GroupCog, group_name="probe", description="Test-only commands"):
+    admin = app_commands.Group(name="admin", description="A sub-command group")
+
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
         self.waiting = asyncio.Event()
         self.release = asyncio.Event()
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(Claim)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(Claim)
+
+    @admin.command(name="grade", description="Nested options of every plain type")
+    async def grade(
+        self,
+        interaction: discord.Interaction,
+        score: app_commands.Range[int, 0, 10],
+        weight: float,
+        final: bool,
+        who: discord.Member | discord.Role,
+        level: app_commands.Range[str, 1, 20] = "junior",
+    ) -> None:
+        name = who.name
+        await reply(interaction, f"{name}: {score} x {weight} final={final} level={level}")
+
+    @app_commands.command(name="offer", description="Post a persistent Claim button")
+    async def offer(self, interaction: discord.Interaction, item: int) -> None:
+        view = discord.ui.View(timeout=None)
+        view.add_item(Claim(item))
+        await interaction.response.send_message(f"Item {item} is free.", view=view)
+
+    @app_commands.command(name="count", description="Answer, then edit the answer")
+    async def count(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("1", ephemeral=True)
+        message = await interaction.original_response()
+        await message.edit(content=f"{message.content} 2")
 
     @app_commands.command(name="echo", description="Say it back")
     async def echo(self, interaction: discord.Interaction, text: str, public: bool = False) -> None:

@@ -71,11 +71,25 @@ async def test_scheduled_post_is_claimed_once(services: Services) -> None:
     assert await posts.claim(1, "digest", "2026-W10") is False
 
 
-async def test_released_claim_can_be_retried(services: Services) -> None:
+async def test_released_claim_is_retried_after_a_growing_back_off(
+    services: Services, clock: FixedClock
+) -> None:
     posts = services.scheduled_posts
     assert await posts.claim(1, "daily", "2026-03-02")
     await posts.release(1, "daily", "2026-03-02")
+    assert not await posts.claim(1, "daily", "2026-03-02")  # not on the very next tick
+    clock.advance(minutes=1)
     assert await posts.claim(1, "daily", "2026-03-02")
+    assert not await posts.claim(1, "daily", "2026-03-02")  # claimed again: one owner
+    await posts.release(1, "daily", "2026-03-02")
+    clock.advance(minutes=1)
+    assert not await posts.claim(1, "daily", "2026-03-02")  # second failure waits 2 minutes
+    clock.advance(minutes=1)
+    assert await posts.claim(1, "daily", "2026-03-02")
+    for _ in range(12):
+        await posts.release(1, "daily", "2026-03-02")
+        clock.advance(hours=1)
+        assert await posts.claim(1, "daily", "2026-03-02")  # never more than an hour apart
 
 
 async def test_scheduler_runs_every_job_and_survives_a_failing_one(clock: FixedClock) -> None:

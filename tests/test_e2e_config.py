@@ -53,6 +53,15 @@ async def test_a_dropped_gateway_connection_in_the_middle_of_a_scenario(sim):
     assert sim.bot.is_ready()
 
 
+async def test_an_expired_session_makes_the_bot_identify_again(sim):
+    mod = sim.member("mo", moderator=True)
+    await sim.slash(mod, "config timezone", name="Asia/Tokyo")
+    await sim.expire_session()
+    assert sim.server.gateway.identifies == 2
+    reply = await sim.slash(mod, "config view")
+    assert "Asia/Tokyo" in reply.embeds[0]["fields"][2]["value"]
+
+
 async def test_an_interaction_sent_while_the_connection_is_down_arrives_after_resume(sim):
     mod = sim.member("mo", moderator=True)
     await sim.server.gateway.drop()

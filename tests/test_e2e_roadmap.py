@@ -6,6 +6,7 @@ import json
 import tomllib
 
 import pytest
+from discord.ext import commands
 
 from bot.services.roadmap.content import BUILTIN_PATH
 
@@ -191,8 +192,8 @@ async def test_hostile_checkin_text_is_stored_shown_clipped_and_never_in_content
     assert stored == hostile.strip()
     shown = answer.embeds[0]["fields"][0]["value"]
     assert len(shown) <= 300 and shown.endswith("…")
-    assert "@everyone" not in (answer.content or "")  # only embeds carry it: embeds never ping
-    assert sim.bot.allowed_mentions.everyone is False and sim.bot.allowed_mentions.roles is False
+    assert "@everyone" not in (answer.content or "")  # only the embed carries it
+    assert not answer.message.pinged
 
 
 @pytest.mark.parametrize(
@@ -239,6 +240,7 @@ async def test_checkin_edit_changes_todays(sim):
 
 async def test_blocker_buttons_without_ask_and_without_a_qa_channel(sim):
     alice, bob = sim.member("alice"), sim.member("bob")
+    await sim.bot.remove_cog("Ask")  # a server running without the Q&A capability
     await enrol(sim, alice)
     opened = await sim.slash(alice, "checkin")
     answer = await sim.submit_modal(alice, opened, {"did": "tried RAG", "blockers": "embeddings?"})
@@ -267,17 +269,23 @@ async def test_blocker_goes_to_the_mentors_once_and_to_ask_when_loaded(sim):
     assert "already have this blocker" in again.content
     assert len(sim.messages(qa)) == 1
 
+    # With the Q&A capability loaded, "Ask Mentor" hands the blocker to /ask, privately.
+    answered = await sim.click(alice, answer.message, label="Ask Mentor")
+    assert answered.ephemeral and answered.content
+    assert "/ask is not available" not in answered.content
+    question = await sim.services.db.fetch_value("SELECT question FROM qa_questions")
+    assert question == "tool calls loop"
+
+    # Any cog named "Ask" with ask_from_button(interaction, question) is what it calls.
     asked: list[str] = []
 
-    class Ask:
+    class Ask(commands.Cog):
         async def ask_from_button(self, interaction, question: str) -> None:
             asked.append(question)
             await interaction.response.send_message("thinking about it", ephemeral=True)
 
-    from discord.ext import commands
-
-    cog = type("Ask", (commands.Cog, Ask), {})()
-    await sim.add_cog(cog)
+    await sim.bot.remove_cog("Ask")
+    await sim.add_cog(Ask())
     ask = await sim.click(alice, answer.message, label="Ask Mentor")
     assert asked == ["tool calls loop"] and ask.content == "thinking about it"
 
@@ -288,8 +296,8 @@ async def test_blocker_buttons_still_work_after_a_restart(sim):
     opened = await sim.slash(alice, "checkin")
     answer = await sim.submit_modal(alice, opened, {"did": "x", "blockers": "stuck"})
     await sim.restart_bot()
-    ask = await sim.click(alice, answer.message, label="Ask Mentor")
-    assert "/ask is not available" in ask.content
+    told = await sim.click(alice, answer.message, label="Tell the mentors")
+    assert "no Q&A channel" in told.content
 
 
 # --- /streak ----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ async def test_buddy_request_accept_status_end_and_bad_requests(sim):
     assert robot.ephemeral and "Bots don't check in" in robot.content
     asked = await sim.slash(alice, "buddy request", member=bob)
     assert not asked.ephemeral and asked.content.startswith(f"<@{bob.id}>, <@{alice.id}>")
+    assert asked.message.pinged_user_ids == {bob.id}  # the ping is the point; nobody else
     pending = await sim.slash(bob, "buddy status")
     assert f"Waiting for your answer: <@{alice.id}>" in pending.content
     accepted = await sim.slash(bob, "buddy accept")
@@ -95,6 +96,21 @@ async def test_reminder_by_dm_only_on_days_without_a_checkin_once_across_restart
     assert len(sim.dms(alice)) == 2
 
 
+async def test_a_reminder_that_failed_is_retried_after_a_back_off_and_sent_once(sim):
+    alice = sim.member("alice")
+    await enrol(sim, alice)
+    await sim.slash(alice, "remind on", time="18:00")
+    sim.fail_next("POST", "/channels/{channel_id}/messages", status=503)
+    await at(sim, 2026, 3, 2, 18, 0)
+    sim.take_problems()
+    assert sim.dms(alice) == []
+    await at(sim, 2026, 3, 2, 18, 0, 30)  # still backing off
+    assert sim.dms(alice) == []
+    await at(sim, 2026, 3, 2, 18, 1)
+    await at(sim, 2026, 3, 2, 18, 2)
+    assert len(sim.dms(alice)) == 1
+
+
 async def test_bad_reminder_settings(sim):
     alice = sim.member("alice")
     before = await sim.slash(alice, "remind on")
@@ -124,6 +140,7 @@ async def test_closed_dms_fall_back_to_a_mention_and_stop_after_three_days(sim):
     posted = [m for m in sim.messages(channel) if m.author_id == sim.server.state.bot_user.id]
     assert len(posted) == 3
     assert all(m.content.startswith(f"<@{alice.id}> Time for today's check-in") for m in posted)
+    assert all(m.pinged_user_ids == {alice.id} and not m.pinged_role_ids for m in posted)
     assert "reminders are now off" in posted[-1].content
     assert await sim.services.db.fetch_value("SELECT remind_time FROM roadmap_members") is None
 
@@ -155,6 +172,7 @@ async def test_weekly_digest_once_per_week_late_after_downtime_never_twice(sim):
     assert digests() == []
     await at(sim, 2026, 3, 9, 8, 30)
     (posted,) = digests()
+    assert not posted.pinged
     embed = posted.embeds[0]
     assert embed["title"] == "Weekly digest · 02 Mar - 08 Mar 2026"
     assert "**8** check-ins from **2** of 2 members" in embed["description"]

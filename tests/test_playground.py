@@ -80,7 +80,7 @@ async def test_buttons_selects_forms_files_and_scheduled_posts(sim, tmp_path):
         scripted(
             [
                 "/probe buttons",
-                "select 4 t3",
+                "select 5 t3",
                 "3",
                 "read chapter 3",
                 "",
@@ -96,7 +96,10 @@ async def test_buttons_selects_forms_files_and_scheduled_posts(sim, tmp_path):
     )
     await playground.run()
     text = "\n".join(output)
-    assert "[1] (Confirm)\n  [2] (Later)\n  [3] (Explain)\n  [4] <choose: t1, t2, t3>" in text
+    assert (
+        "[1] (Confirm)\n  [2] (Later)\n  [3] (Explain)\n  [4] (Break)\n  [5] <choose: t1, t2"
+        in text
+    )
     assert "Picked t3." in text
     assert "== form: A note ==" in text
     assert "Noted: read chapter 3 (no mood)" in text

@@ -40,7 +40,7 @@ def test_builtin_roadmap_is_valid_and_shaped_as_the_issue_asks() -> None:
     assert foundations <= ai & ml  # the tracks share the foundations...
     assert {"rag-app", "agent-framework", "deploy-llm-app"} <= ai - ml  # ...and then differ
     assert {"feature-engineering", "hyperparameter-tuning"} <= ml - ai
-    assert validate_content() == [f"roadmap: {roadmap.summary()}"]
+    assert f"roadmap: {roadmap.summary()}" in validate_content()
 
 
 def _builtin_text() -> str:

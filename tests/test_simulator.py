@@ -43,7 +43,8 @@ async def test_a_deferred_answer_is_waited_for(sim, probe):
 async def test_buttons_selects_and_modals(sim, probe):
     alice = sim.member("alice")
     r = await sim.slash(alice, "probe buttons")
-    assert [c["label"] for c in r.components[0]["components"]] == ["Confirm", "Later", "Explain"]
+    labels = [c["label"] for c in r.components[0]["components"]]
+    assert labels == ["Confirm", "Later", "Explain", "Break"]
 
     picked = await sim.select(alice, r.message, custom_id="probe:pick", values=["t2"])
     assert picked.content == "Picked t2."
@@ -91,6 +92,37 @@ async def test_user_role_and_channel_options_arrive_resolved(sim, probe):
         channel=sim.guild.channel("qa"),
     )
     assert r.content == "bob / reviewer / qa"
+
+
+async def test_sub_command_groups_and_every_plain_option_type(sim, probe):
+    alice, bob = sim.member("alice"), sim.member("bob")
+    r = await sim.slash(alice, "probe admin grade", score=7, weight=0.5, final=True, who=bob)
+    assert r.content == "bob: 7 x 0.5 final=True level=junior"
+    role = await sim.slash(
+        alice, "probe admin grade", score=0, weight=2, final=False, who=sim.guild.role("reviewer")
+    )
+    assert role.content.startswith("reviewer: 0 x 2.0")
+    with pytest.raises(InvalidInvocation, match=r"0\.\.10"):
+        await sim.slash(alice, "probe admin grade", score=11, weight=1, final=True, who=bob)
+    with pytest.raises(InvalidInvocation, match="1-20 characters"):
+        await sim.slash(
+            alice, "probe admin grade", score=1, weight=1, final=True, who=bob, level="x" * 21
+        )
+    with pytest.raises(InvalidInvocation, match="needs a sub-command"):
+        await sim.slash(alice, "probe admin")
+
+
+async def test_errors_in_buttons_and_forms_are_answered_too(sim, probe, caplog):
+    alice = sim.member("alice")
+    card = await sim.slash(alice, "probe buttons")
+    broken = await sim.click(alice, card.message, label="Break")
+    assert broken.ephemeral and broken.content.startswith("Something went wrong (ref ")
+    form = await sim.click(alice, card.message, label="Explain")
+    failed = await sim.submit_modal(alice, form, {"Your note": "explode"})
+    assert failed.ephemeral and failed.content.startswith("Something went wrong (ref ")
+    logged = " ".join(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    for reply in (broken, failed):
+        assert reply.content.split("ref ")[1][:6] in logged
 
 
 async def test_autocomplete_returns_the_choices(sim, probe):
@@ -177,6 +209,21 @@ async def test_restart_keeps_the_database_and_the_simulator(sim):
     assert "America/New_York" in r.embeds[0]["fields"][2]["value"]
 
 
+async def test_a_persistent_button_works_after_a_restart(sim, probe):
+    alice = sim.member("alice")
+    offer = await sim.slash(alice, "probe offer", item=42)
+    await sim.restart_bot()
+    await sim.add_cog(ProbeCog(sim.bot))  # as setup_hook would load it again
+    r = await sim.click(alice, offer.message, label="Claim")
+    assert r.content == "Claimed 42."
+
+
+async def test_the_original_response_can_be_fetched_and_edited(sim, probe):
+    r = await sim.slash(sim.member("alice"), "probe count")
+    assert r.content == "1 2"
+    assert r.message.edits == 1
+
+
 async def test_the_scheduler_runs_on_the_simulated_clock(sim):
     ticks = []
 
@@ -219,3 +266,39 @@ async def test_an_unknown_route_is_recorded_for_the_fixture_to_fail(sim):
 async def test_the_api_needs_the_bot_token(sim):
     status, _ = await sim.api("GET", "/users/@me", token=False)
     assert status == 401
+
+
+async def test_pings_are_recorded_as_discord_would_send_them(sim, probe):
+    alice, bob = sim.member("alice"), sim.member("bob")
+    quiet = await sim.slash(alice, "probe echo", text=f"hi <@{bob.id}> @everyone", public=True)
+    assert not quiet.message.pinged  # the bot's default allowed_mentions is none
+
+    status, body = await sim.api(
+        "POST", f"/channels/{sim.guild.channel('qa')}/messages", {"content": f"<@{bob.id}>"}
+    )
+    loud = sim.server.state.messages[int(body["id"])]
+    assert status == 200 and loud.pinged_user_ids == {bob.id}  # no allowed_mentions: pings
+
+
+async def test_a_command_used_inside_a_thread(sim, probe):
+    mod, rita = sim.member("mo", moderator=True), sim.member("rita")
+    await sim.slash(mod, "probe post", member=rita)
+    [thread] = sim.threads(sim.guild.channel("challenges"))
+    r = await sim.slash(
+        rita, "probe echo", text="in the thread", public=True, in_channel=int(thread["id"])
+    )
+    assert r.message.channel_id == int(thread["id"])
+    assert sim.messages(int(thread["id"]))[-1].content == "in the thread"
+
+
+async def test_a_deleted_thread_is_gone_for_the_bot_too(sim, probe):
+    mod, rita = sim.member("mo", moderator=True), sim.member("rita")
+    await sim.slash(mod, "probe post", member=rita)
+    challenges = sim.guild.channel("challenges")
+    thread_id = int(sim.threads(challenges)[0]["id"])
+    assert sim.bot.get_channel(thread_id) is not None
+    await sim.delete_channel(thread_id)
+    assert sim.threads(challenges) == [] and sim.messages(thread_id) == []
+    assert sim.bot.get_guild(sim.guild.id).get_thread(thread_id) is None
+    status, body = await sim.api("POST", f"/channels/{thread_id}/messages", {"content": "x"})
+    assert (status, body["code"]) == (404, 10003)

@@ -178,6 +178,14 @@ async def test_modal_text_input_label_over_45(sim):
     max_length_error(errors, 45)
 
 
+async def test_modal_text_input_in_a_label_may_have_a_null_label(sim):
+    text = {"type": 4, "custom_id": "note", "style": 1, "label": None}
+    labelled = {"type": 18, "label": "Your note", "component": text}
+    data = {"custom_id": "m", "title": "A note", "components": [labelled]}
+    status, _ = await respond(sim, interaction(sim), 9, data)
+    assert status == 200
+
+
 async def test_more_than_25_autocomplete_choices(sim):
     choices = [{"name": f"c{i}", "value": f"c{i}"} for i in range(26)]
     status, body = await respond(sim, interaction(sim, AUTOCOMPLETE), 8, {"choices": choices})

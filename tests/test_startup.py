@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import extension_names
 from bot.simulator import Simulator
+from bot.simulator.process import BotProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,26 +44,18 @@ async def run_bot(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Pro
     )
 
 
-async def test_run_with_a_token_logs_in_and_reaches_ready(tmp_path, server):
-    env = bot_env(
-        tmp_path,
-        DISCORD_TOKEN=server.state.token,
-        DISCORD_API_URL=server.api_url,
-        LOG_LEVEL="INFO",
-    )
-    process = await run_bot(tmp_path, env)
+async def test_run_with_a_token_logs_in_reaches_ready_and_answers(tmp_path, server):
+    bot = await BotProcess.start(server, tmp_path)
     try:
-        await asyncio.wait_for(server.gateway.ready.wait(), 30)
-        lines = []
-        while not any("has connected to Gateway" in line for line in lines):
-            line = await asyncio.wait_for(process.stderr.readline(), 10)
-            assert line, "the bot exited before it connected:\n" + "".join(lines)
-            lines.append(line.decode())
+        await bot.wait_for_log("has connected to Gateway", within=30)
+        assert (tmp_path / "mentor.db").exists()  # migrated before connecting
+        assert {c["name"] for c in server.state.global_commands} >= {"config", "ping"}
+        alice = server.add_member(next(iter(server.state.guilds.values())), "alice")
+        reply = await server.slash(alice, "ping")
+        assert reply.ephemeral and reply.content.startswith("Pong.")
     finally:
-        process.terminate()
-        await process.wait()
+        await bot.stop()
     assert server.gateway.identifies == 1
-    assert (tmp_path / "mentor.db").exists()  # migrated before connecting
     assert not server.state.problems
 
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.clock import Clock, to_db_time
 from bot.db import Database
+
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes after each failed attempt, at most an hour.
+
+    A server whose channel is gone costs Discord one refused request per retry; Discord
+    bans bots that make too many, so failures back off instead of retrying every tick.
+    """
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
 class ScheduledPosts:
     """Claim a post before sending it; mark it sent after, or release it if sending failed.
 
     A claim is an `INSERT` on the primary key (guild, kind, period), so two ticks, two
-    processes or a restart can never both win the same post.
+    processes or a restart can never both win the same post. A released post can be
+    claimed again once its back-off has passed.
     """
 
     def __init__(self, db: Database, clock: Clock) -> None:
@@ -19,10 +34,14 @@ class ScheduledPosts:
 
     async def claim(self, guild_id: int, kind: str, period: str) -> bool:
         """True when this caller now owns the post and must send it."""
+        now = to_db_time(self.clock.now())
         changed = await self.db.execute(
             "INSERT INTO scheduled_posts (guild_id, kind, period, status, claimed_at) "
-            "VALUES (?, ?, ?, 'claimed', ?) ON CONFLICT DO NOTHING",
-            (guild_id, kind, period, to_db_time(self.clock.now())),
+            "VALUES (?, ?, ?, 'claimed', ?) "
+            "ON CONFLICT (guild_id, kind, period) DO UPDATE SET claimed_at = excluded.claimed_at,"
+            " retry_at = NULL "
+            "WHERE status = 'claimed' AND retry_at IS NOT NULL AND retry_at <= excluded.claimed_at",
+            (guild_id, kind, period, now),
         )
         return changed == 1
 
@@ -36,12 +55,35 @@ class ScheduledPosts:
         )
 
     async def release(self, guild_id: int, kind: str, period: str) -> None:
-        """Give a claimed post back (sending failed), so a later tick tries again."""
-        await self.db.execute(
-            "DELETE FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ? "
+        """Give a claimed post back (sending failed): a later tick tries again after a back-off."""
+        row = await self.db.fetch_one(
+            "SELECT attempts FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ? "
             "AND status = 'claimed'",
             (guild_id, kind, period),
         )
+        if row is None:
+            return
+        attempts = row["attempts"] + 1
+        await self.db.execute(
+            "UPDATE scheduled_posts SET attempts = ?, retry_at = ? "
+            "WHERE guild_id = ? AND kind = ? AND period = ? AND status = 'claimed'",
+            (
+                attempts,
+                to_db_time(self.clock.now() + retry_delay(attempts)),
+                guild_id,
+                kind,
+                period,
+            ),
+        )
+
+    async def is_open(self, guild_id: int, kind: str, period: str) -> bool:
+        """True when nobody holds the post: never claimed, or given back and due a retry."""
+        held = await self.db.fetch_value(
+            "SELECT 1 FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ? "
+            "AND (status = 'sent' OR retry_at IS NULL OR retry_at > ?)",
+            (guild_id, kind, period, to_db_time(self.clock.now())),
+        )
+        return held is None
 
     async def was_sent(self, guild_id: int, kind: str, period: str) -> bool:
         status = await self.db.fetch_value(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from bot.simulator.server import Simulator
 
 KEPT_FLAGS = EPHEMERAL | LOADING  # flags set at creation that an edit cannot change
+USER_MENTION = re.compile(r"<@!?(\d+)>")
+ROLE_MENTION = re.compile(r"<@&(\d+)>")
 
 
 def check_message(payload: dict[str, Any], uploads: list[Upload], *, ephemeral: bool) -> None:
@@ -91,13 +94,40 @@ def create_message(
     flags = (payload.get("flags") or 0) | fields.pop("flags", 0)
     message = sim.state.add_message(channel.id, author_id, flags=flags, **fields)
     apply_fields(sim, message, payload, uploads)
+    record_pings(message, payload)
     return message
+
+
+def record_pings(message: SimMessage, payload: dict[str, Any]) -> None:
+    """Who Discord would notify: mentions in the content that `allowed_mentions` lets through.
+
+    No `allowed_mentions` at all means everything mentioned is pinged, as on Discord.
+    """
+    allowed = payload.get("allowed_mentions")
+    content = message.content
+    users = {int(u) for u in USER_MENTION.findall(content)}
+    roles = {int(r) for r in ROLE_MENTION.findall(content)}
+    everyone = "@everyone" in content or "@here" in content
+    if allowed is None:
+        message.pinged_user_ids, message.pinged_role_ids = users, roles
+        message.pinged_everyone = everyone
+        return
+    parse = set(allowed.get("parse") or [])
+    listed_users = {int(u) for u in allowed.get("users") or []}
+    listed_roles = {int(r) for r in allowed.get("roles") or []}
+    message.pinged_user_ids = users if "users" in parse else users & listed_users
+    message.pinged_role_ids = roles if "roles" in parse else roles & listed_roles
+    message.pinged_everyone = everyone and "everyone" in parse
 
 
 def edit_message(
     sim: Simulator, message: SimMessage, payload: dict[str, Any], uploads: list[Upload]
 ) -> None:
+    """Apply an edit. Filling a deferred ("thinking") response is its first real post."""
+    was_loading = message.loading
     apply_fields(sim, message, payload, uploads)
+    if was_loading:
+        record_pings(message, payload)
     if "flags" in payload and payload["flags"] is not None:
         message.flags = (message.flags & KEPT_FLAGS) | (payload["flags"] & ~KEPT_FLAGS)
     message.flags &= ~LOADING
@@ -276,6 +306,7 @@ class ChannelRoutes:
         self.state.messages[starter.id] = starter
         thread.message_count += 1
         apply_fields(self.sim, starter, first, uploads)
+        record_pings(starter, first)
         data = await self._announce(thread)
         data["message"] = self.render(starter)
         return json_response(data, 201)

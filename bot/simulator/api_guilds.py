@@ -138,7 +138,7 @@ class GuildRoutes:
         return member
 
     async def get_guild(self, request: web.Request) -> web.Response:
-        data = payloads.guild_create(self.state, self.guild(request), members=False)
+        data = payloads.guild_create(self.state, self.guild(request))
         for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at"):
             data.pop(key, None)
         return json_response(data)
@@ -214,7 +214,14 @@ def _check_commands(commands: list[dict[str, Any]]) -> dict[str, Any]:
         problems = []
         name = command.get("name", "")
         chat_input = command.get("type", 1) == 1
-        if not COMMAND_NAME.match(name) or (chat_input and name != name.lower()):
+        # Slash commands: lowercase, no spaces. User and message commands (context menus)
+        # may use any 1-32 characters, spaces and capitals included.
+        valid = (
+            COMMAND_NAME.match(name) and name == name.lower()
+            if chat_input
+            else 1 <= len(name) <= 32 and name == name.strip()
+        )
+        if not valid:
             problems.append(("name", "APPLICATION_COMMAND_INVALID_NAME", "Invalid name"))
         if len(command.get("description", "")) > COMMAND_DESCRIPTION:
             problems.append(("description", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer"))

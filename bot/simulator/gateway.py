@@ -27,12 +27,14 @@ DISPATCH, HEARTBEAT, IDENTIFY, RESUME, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0
 HEARTBEAT_INTERVAL_MS = 41_250
 REPLAY_BUFFER = 5_000
 GUILDS_INTENT = 1 << 0
+PRESENCES_INTENT = 1 << 8
 # Events and the intent they need (None: always sent).
 EVENT_INTENTS: dict[str, int | None] = {
     "GUILD_CREATE": GUILDS_INTENT,
     "GUILD_DELETE": GUILDS_INTENT,
     "CHANNEL_CREATE": GUILDS_INTENT,
     "CHANNEL_UPDATE": GUILDS_INTENT,
+    "CHANNEL_DELETE": GUILDS_INTENT,
     "THREAD_CREATE": GUILDS_INTENT,
     "THREAD_UPDATE": GUILDS_INTENT,
     "THREAD_DELETE": GUILDS_INTENT,
@@ -71,7 +73,9 @@ class Gateway:
         self.heartbeats = 0
         self.ready = asyncio.Event()
         self.resumed = asyncio.Event()
-        self.guild_members_in_ready = True
+        # Send every member in GUILD_CREATE even without the presence intent (a worst case,
+        # for the memory benchmark).
+        self.all_members_in_guild_create = False
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(max_msg_size=0, autoping=True)
@@ -102,7 +106,9 @@ class Gateway:
                 session.socket = None
         return socket
 
-    async def _identify(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> None:
+    async def _identify(
+        self, socket: web.WebSocketResponse, data: dict[str, Any]
+    ) -> GatewaySession | None:
         if data.get("token") != self.state.token:
             await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
             return None
@@ -135,7 +141,10 @@ class Gateway:
         await self._send_dispatch(session, "READY", ready)
         for guild in guilds:
             if session.wants("GUILD_CREATE"):
-                data = payloads.guild_create(self.state, guild, members=self.guild_members_in_ready)
+                everyone = self.all_members_in_guild_create or bool(
+                    session.intents & PRESENCES_INTENT
+                )
+                data = payloads.guild_create(self.state, guild, all_members=everyone)
                 await self._send_dispatch(session, "GUILD_CREATE", data)
         self.ready.set()
         return session
@@ -147,7 +156,9 @@ class Gateway:
         shard_id, count = session.shard
         return [g for g in guilds if (g.id >> 22) % count == shard_id]
 
-    async def _resume(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> None:
+    async def _resume(
+        self, socket: web.WebSocketResponse, data: dict[str, Any]
+    ) -> GatewaySession | None:
         session = self.sessions.get(data.get("session_id") or "")
         if session is None or data.get("token") != self.state.token:
             await socket.send_str(json.dumps({"op": INVALID_SESSION, "d": False}))

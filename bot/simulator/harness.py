@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -26,6 +25,7 @@ from bot.config import Settings
 from bot.db import open_database
 from bot.simulator import invocations, payloads
 from bot.simulator.redirect import discord_pointed_at
+from bot.simulator.reply import Reply, UnansweredInteraction, reply_for
 from bot.simulator.server import Simulator
 from bot.simulator.state import (
     APPLICATION_COMMAND,
@@ -55,56 +55,6 @@ READY_TIMEOUT = 10.0
 SEEN_TIMEOUT = 5.0
 HANDLER_TIMEOUT = 15.0
 GUILD_READY_TIMEOUT = 0.02  # discord.py waits this long for more GUILD_CREATEs before READY
-
-
-class UnansweredInteraction(AssertionError):
-    """The bot never answered: Discord would show "The application did not respond"."""
-
-
-@dataclass
-class Reply:
-    """What the member saw after an interaction: a message, a modal, choices, or nothing."""
-
-    interaction: SimInteraction
-    message: SimMessage | None
-    followups: list[SimMessage] = field(default_factory=list)
-    modal: dict[str, Any] | None = None
-    choices: list[dict[str, Any]] | None = None
-
-    @property
-    def content(self) -> str | None:
-        return self.message.content if self.message else None
-
-    @property
-    def embeds(self) -> list[dict[str, Any]]:
-        return self.message.embeds if self.message else []
-
-    @property
-    def components(self) -> list[dict[str, Any]]:
-        return self.message.components if self.message else []
-
-    @property
-    def files(self) -> list[tuple[str, bytes]]:
-        return self.message.files if self.message else []
-
-    @property
-    def ephemeral(self) -> bool:
-        return bool(self.message and self.message.ephemeral)
-
-    @property
-    def deferred(self) -> bool:
-        return self.interaction.deferred
-
-    @property
-    def text(self) -> str:
-        """Content, embed titles, descriptions and fields in one string, for assertions."""
-        parts = [self.content or ""]
-        for embed in self.embeds:
-            parts += [embed.get("title") or "", embed.get("description") or ""]
-            for item in embed.get("fields") or []:
-                parts += [item.get("name") or "", item.get("value") or ""]
-            parts.append((embed.get("footer") or {}).get("text") or "")
-        return "\n".join(p for p in parts if p)
 
 
 class SimHarness:
@@ -149,7 +99,7 @@ class SimHarness:
         await self.bot.tree.sync()
 
     async def start_bot(self) -> None:
-        db = await open_database(self.settings.database_path)
+        db = await open_database(self.settings.database_path, self.settings.database_synchronous)
         self.services = build_services(
             self.settings, db, self.clock, build_llm_client(self.settings)
         )
@@ -232,6 +182,17 @@ class SimHarness:
         if role_id not in roles:
             roles.append(role_id)
 
+    async def delete_channel(self, channel_id: int) -> None:
+        """A moderator deletes a channel or thread; returns once the bot has heard of it."""
+        await self.server.delete_channel(channel_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SEEN_TIMEOUT
+        guild = self.bot.get_guild(self.guild.id)
+        while guild is not None and guild.get_channel_or_thread(channel_id) is not None:
+            if loop.time() > deadline:
+                raise TimeoutError(f"the bot still sees channel {channel_id}")
+            await asyncio.sleep(0.001)
+
     def close_dms(self, user: SimUser) -> None:
         """From now on DMs to `user` fail with 50007, as with "allow DMs" turned off."""
         user.dms_closed = True
@@ -294,6 +255,28 @@ class SimHarness:
         """Drop the websocket and wait until the bot has resumed its session."""
         await self.server.drop_gateway()
         await asyncio.wait_for(self.server.gateway.resumed.wait(), READY_TIMEOUT)
+
+    async def expire_session(self) -> None:
+        """Drop the connection and forget the session: the bot must IDENTIFY again."""
+        identified = self.server.gateway.identifies
+
+        async def identify_now(shard_id: int | None, *, initial: bool = False) -> None:
+            """Skip the 5 s discord.py waits before a repeated IDENTIFY (Discord's limit)."""
+
+        self.bot.before_identify_hook = identify_now  # type: ignore[method-assign]
+        try:
+            self.server.gateway.sessions.clear()
+            await self.server.drop_gateway()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + READY_TIMEOUT
+            while self.server.gateway.identifies == identified or not self.bot.get_guild(
+                self.guild.id
+            ):
+                if loop.time() > deadline:
+                    raise TimeoutError("the bot did not identify again")
+                await asyncio.sleep(0.002)
+        finally:
+            del self.bot.before_identify_hook
 
     # --- interactions ----------------------------------------------------------------------------
 
@@ -395,7 +378,7 @@ class SimHarness:
                 f"the bot never answered interaction {interaction.id} "
                 f"(Discord shows 'The application did not respond'); refused calls: {errors}"
             )
-        return self._reply(interaction)
+        return reply_for(self.server.state, interaction)
 
     def _seen(self, interaction: SimInteraction) -> bool:
         """The bot parsed the interaction (so its handler task exists or has run)."""
@@ -420,20 +403,3 @@ class SimHarness:
             if remaining <= 0:
                 raise TimeoutError(f"interaction handlers still running: {busy}")
             await asyncio.wait(busy, timeout=remaining)
-
-    def _reply(self, interaction: SimInteraction) -> Reply:
-        messages = self.server.state.messages
-        followups = [messages[i] for i in interaction.followup_ids if not messages[i].deleted]
-        original = messages.get(interaction.original_id or 0)
-        if original is not None and original.deleted:
-            original = None
-        message = original
-        if followups and (interaction.response_type == 6 or message is None):
-            message = followups[0]
-        return Reply(
-            interaction,
-            message,
-            followups,
-            modal=interaction.modal,
-            choices=interaction.choices,
-        )

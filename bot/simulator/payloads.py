@@ -178,7 +178,10 @@ def resolved_channel(state: SimState, c: SimChannel, permissions: int) -> dict[s
     return data
 
 
-def guild_create(state: SimState, g: SimGuild, *, members: bool = True) -> dict[str, Any]:
+def guild_create(state: SimState, g: SimGuild, *, all_members: bool = False) -> dict[str, Any]:
+    """GUILD_CREATE. Discord lists every member only for bots with the presence intent;
+    others get their own member (and voice members, which the simulator has none of)."""
+    listed = list(g.members) if all_members else [state.bot_user.id]
     channels = [state.channels[c] for c in g.channel_ids]
     threads = [
         c for c in state.channels.values() if c.guild_id == g.id and c.is_thread and not c.archived
@@ -221,7 +224,7 @@ def guild_create(state: SimState, g: SimGuild, *, members: bool = True) -> dict[
         "unavailable": False,
         "member_count": len(g.members),
         "voice_states": [],
-        "members": [member(state, g, u) for u in g.members] if members else [],
+        "members": [member(state, g, u) for u in listed],
         "channels": [channel(state, c) for c in channels],
         "threads": [channel(state, t) for t in threads],
         "presences": [],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -9,13 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.simulator import payloads
+from bot.simulator import invocations, payloads
 from bot.simulator.api import API_PREFIX, Fault, build_app, normalise
 from bot.simulator.api_channels import ChannelRoutes
 from bot.simulator.api_guilds import GuildRoutes
 from bot.simulator.api_interactions import InteractionRoutes
 from bot.simulator.gateway import Gateway
+from bot.simulator.reply import Reply, UnansweredInteraction, reply_for
 from bot.simulator.state import (
+    APPLICATION_COMMAND,
     GUILD_FORUM,
     MANAGE_GUILD,
     SimGuild,
@@ -109,6 +112,22 @@ class Simulator:
         self.state.add_member(guild, user, role_ids)
         return user
 
+    async def delete_channel(self, channel_id: int) -> None:
+        """Someone deletes a channel or thread: it is gone, and the bot is told over the gateway."""
+        channel = self.state.channels.pop(channel_id)
+        for message in self.state.messages.values():
+            if message.channel_id == channel_id:
+                message.deleted = True
+        guild = self.state.guild_of(channel)
+        if guild is not None and channel_id in guild.channel_ids:
+            guild.channel_ids.remove(channel_id)
+            guild.channel_names = {n: c for n, c in guild.channel_names.items() if c != channel_id}
+        data = payloads.channel(self.state, channel)
+        if channel.is_thread:
+            data = {k: data[k] for k in ("id", "type", "guild_id", "parent_id")}
+        event = "THREAD_DELETE" if channel.is_thread else "CHANNEL_DELETE"
+        await self.gateway.dispatch(event, data, channel.guild_id)
+
     # --- faults ---------------------------------------------------------------------------
 
     def fail_next(
@@ -169,3 +188,29 @@ class Simulator:
         interaction.payload = payloads.interaction(self.state, interaction, data, message_data)
         await self.gateway.dispatch("INTERACTION_CREATE", interaction.payload, interaction.guild_id)
         return interaction
+
+    async def slash(
+        self,
+        user: SimUser,
+        command: str,
+        *,
+        guild: SimGuild | None = None,
+        channel_id: int | None = None,
+        within: float = 10.0,
+        **options: Any,
+    ) -> Reply:
+        """Send /command to whichever bot is connected, in any process, and wait for its answer.
+
+        Only what reaches the simulator over HTTP is seen, so this waits for the call that
+        completes the answer (the response, or the edit or follow-up after a defer). The
+        in-process `SimHarness.slash` also waits for the bot's handler to finish.
+        """
+        guild = guild or next(iter(self.state.guilds.values()))
+        data = invocations.command_data(self.state, self.base_url, guild, command, options)
+        channel = channel_id or guild.channel("general")
+        interaction = await self.send_interaction(APPLICATION_COMMAND, user, guild, channel, data)
+        try:
+            await asyncio.wait_for(interaction.answered.wait(), within)
+        except TimeoutError:
+            raise UnansweredInteraction(f"no answer to /{command} within {within} s") from None
+        return reply_for(self.state, interaction)

@@ -156,6 +156,14 @@ class SimMessage:
     edited_at: datetime | None = None
     deleted: bool = False
     edits: int = 0
+    pinged_user_ids: set[int] = field(default_factory=set)
+    pinged_role_ids: set[int] = field(default_factory=set)
+    pinged_everyone: bool = False
+
+    @property
+    def pinged(self) -> bool:
+        """Whether posting this notified anyone (Discord pings on creation, not on edits)."""
+        return bool(self.pinged_user_ids or self.pinged_role_ids or self.pinged_everyone)
 
     @property
     def files(self) -> list[tuple[str, bytes]]:

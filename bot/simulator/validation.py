@@ -182,7 +182,8 @@ def _check_text_input(
     errors: FormErrors, path: tuple[str | int, ...], item: dict[str, Any]
 ) -> None:
     errors.required((*path, "custom_id"), item.get("custom_id"), CUSTOM_ID)
-    if item.get("label") is not None:  # optional (null) inside a Label component
+    # Nullable: inside a Label component (what discord.py 2.6+ sends) it is null.
+    if item.get("label") is not None:
         errors.required((*path, "label"), item.get("label"), INPUT_LABEL)
     errors.max_length((*path, "value"), item.get("value"), INPUT_VALUE)
     errors.max_length((*path, "placeholder"), item.get("placeholder"), INPUT_PLACEHOLDER)

@@ -8,6 +8,9 @@ from typing import Any
 import discord
 
 from bot.ui.errors import report_error
+from bot.ui.replies import reply
+
+SHUTTING_DOWN = "Mentor is restarting right now. Try again in a minute; nothing was changed."
 
 
 class MentorView(discord.ui.View):
@@ -22,6 +25,9 @@ class MentorView(discord.ui.View):
         self.message: discord.Message | discord.InteractionMessage | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not getattr(interaction.client, "accepting_interactions", True):
+            await interaction.response.send_message(SHUTTING_DOWN, ephemeral=True)
+            return False
         if self.owner_id is not None and interaction.user.id != self.owner_id:
             await interaction.response.send_message(
                 "These buttons belong to someone else's command.", ephemeral=True
@@ -42,6 +48,24 @@ class MentorView(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await report_error(interaction, error)
+
+
+class ReportsErrors:
+    """Mixed into a persistent button (before `discord.ui.DynamicItem`): `handle` does the
+    work, any error becomes the same short reply as a command's, and once shutdown has
+    begun the press is refused like a new command."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if not getattr(interaction.client, "accepting_interactions", True):
+            await reply(interaction, SHUTTING_DOWN)
+            return
+        try:
+            await self.handle(interaction)
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
 
 
 class MentorModal(discord.ui.Modal):

@@ -59,10 +59,15 @@ def describe(error: Exception) -> str | None:
 
 
 async def report_error(interaction: discord.Interaction, error: Exception) -> None:
-    """Reply ephemerally: the reason for an expected error, a reference for a bug."""
+    """Reply ephemerally: the reason for an expected error, a reference for a bug.
+
+    The outcome ("refused" or "error") and the reference are left in `interaction.extras`
+    for the tree's one log line per command, so the member's ref matches that line.
+    """
     message = describe(error)
+    interaction.extras["outcome"] = "refused" if message is not None else "error"
     if message is None:
-        ref = new_ref()
+        ref = interaction.extras.setdefault("ref", new_ref())
         name = interaction.command.qualified_name if interaction.command else interaction.type.name
         log.error(
             "Unexpected error (ref %s) in %s by user %s in guild %s",

@@ -10,6 +10,13 @@ NO_PINGS = discord.AllowedMentions.none()
 MESSAGE_LIMIT = 2000
 
 
+def ping_only(user_id: int) -> discord.AllowedMentions:
+    """Mentions that notify this one member and nobody else (no roles, no @everyone)."""
+    return discord.AllowedMentions(
+        everyone=False, roles=False, replied_user=False, users=[discord.Object(user_id)]
+    )
+
+
 def clip(text: str, limit: int) -> str:
     """Cut `text` to `limit` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

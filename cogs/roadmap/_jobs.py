@@ -85,9 +85,11 @@ class RoadmapJobs(commands.Cog):
 
     async def reminders(self, now: datetime) -> None:
         for reminder in await self.roadmap.reminders.due(now, self.batch):
-            if not await self.posts.claim(reminder.guild_id, REMIND_KIND, reminder.period):
-                await self.roadmap.reminders.skip(reminder)
-                continue
+            key = (reminder.guild_id, REMIND_KIND, reminder.period)
+            if not await self.posts.claim(*key):
+                if await self.posts.was_sent(*key):  # sent before a restart: move on
+                    await self.roadmap.reminders.skip(reminder)
+                continue  # a failed try backing off: a later tick retries it
             await self._send_reminder(reminder)
 
     async def _send_reminder(self, reminder: ReminderDue) -> None:
@@ -107,7 +109,7 @@ class RoadmapJobs(commands.Cog):
                 )
         except Undelivered:
             log.info("Reminder for user %s undelivered", reminder.user_id)
-            await self.posts.release(*key)
+            await self.posts.mark_sent(*key)  # nothing more to try for this day
             await self.roadmap.reminders.finish(reminder, delivered_by_dm=False)
             return
         except discord.HTTPException:
@@ -121,8 +123,10 @@ class RoadmapJobs(commands.Cog):
 
     async def nudges(self, now: datetime) -> None:
         for nudge in await self.roadmap.reminders.due_nudges(now, self.batch):
-            if not await self.posts.claim(nudge.guild_id, NUDGE_KIND, nudge.period):
-                await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
+            key = (nudge.guild_id, NUDGE_KIND, nudge.period)
+            if not await self.posts.claim(*key):
+                if await self.posts.was_sent(*key):
+                    await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
                 continue
             await self._send_nudge(nudge)
 

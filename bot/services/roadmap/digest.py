@@ -1,7 +1,8 @@
 """The weekly digest: which servers are due one, and what last week looked like.
 
 A server is due once its Monday digest time (its own time zone) has passed and the post for
-the week just ended has not been claimed. After downtime only the latest week is posted.
+the week just ended is open (never claimed, or given back after a failure and due a retry).
+After downtime only the latest week is posted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.clock import Clock, from_db_time
 from bot.db import Database
 from bot.services.roadmap.catalog import RoadmapCatalog
 from bot.services.roadmap.dates import at_local, local_date, local_midnight, monday, week_key
+from bot.services.scheduled_posts import ScheduledPosts
 from bot.timezones import parse_time_of_day
 
 DIGEST_KIND = "roadmap:digest"
@@ -53,10 +55,13 @@ class Digest:
 
 
 class DigestService:
-    def __init__(self, db: Database, clock: Clock, catalog: RoadmapCatalog) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, catalog: RoadmapCatalog, posts: ScheduledPosts
+    ) -> None:
         self.db = db
         self.clock = clock
         self.catalog = catalog
+        self.posts = posts
 
     async def due(self, now: datetime) -> list[DigestDue]:
         rows = await self.db.fetch_all(
@@ -75,11 +80,7 @@ class DigestService:
             if from_db_time(row["first_enrolled"]) >= local_midnight(this_monday, zone):
                 continue  # nobody was on the roadmap during the week it would summarise
             item = DigestDue(row["guild_id"], row["checkin_channel_id"], this_monday - timedelta(7))
-            claimed = await self.db.fetch_value(
-                "SELECT 1 FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ?",
-                (item.guild_id, DIGEST_KIND, item.period),
-            )
-            if claimed is None:
+            if await self.posts.is_open(item.guild_id, DIGEST_KIND, item.period):
                 due.append(item)
         return due
 

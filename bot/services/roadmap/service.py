@@ -60,7 +60,7 @@ class RoadmapService:
             settings.roadmap_reminder_default_time,
             settings.roadmap_reminder_max_misses,
         )
-        self.digest = DigestService(db, clock, self.catalog)
+        self.digest = DigestService(db, clock, self.catalog, posts)
         self.roles = RoleService(db, clock, posts)
         self.maintenance = MaintenanceService(db, clock, self.catalog, rules)
 

@@ -1,4 +1,9 @@
-"""Run `python -m bot run` as a separate process against a simulator, as in production."""
+"""`python -m bot run` as a separate process against a simulator, as in production.
+
+For tests and benchmarks that need the bot in its own process (start-up, kill and restart,
+memory): `bot = await BotProcess.start(sim, folder)`, `await bot.wait_for_log("Connected as")`,
+then drive it with `await sim.slash(...)` and `await bot.stop()`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.simulator import Simulator
+from bot.simulator.server import Simulator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class BotProcess:
@@ -79,7 +84,15 @@ class BotProcess:
         return values["VmRSS"], values["VmHWM"]
 
     async def stop(self) -> None:
+        """SIGTERM, then wait for the exit."""
         if self.process.returncode is None:
             self.process.terminate()
+            await self.process.wait()
+        self._reader.cancel()
+
+    async def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill would end it."""
+        if self.process.returncode is None:
+            self.process.kill()
             await self.process.wait()
         self._reader.cancel()

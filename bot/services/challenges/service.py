@@ -1,0 +1,168 @@
+"""The challenge capability as one service: its parts, the Q&A contract and privacy."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Database
+from bot.services.challenges.bank import ChallengeBank
+from bot.services.challenges.daily import DailyService
+from bot.services.challenges.model import Challenge, MonthTop
+from bot.services.challenges.points import PointsService
+from bot.services.challenges.submissions import SubmissionService
+from bot.services.challenges.timeutil import previous_month
+from bot.services.challenges.weekly import WeeklyService
+from bot.services.contracts import OpenChallenge
+from bot.services.guild_settings import GuildSettingsService
+from bot.services.scheduled_posts import ScheduledPosts
+
+MONTH_TOP_KIND = "challenge:month-top"
+
+# (table, column) pairs holding a member's id; the order respects foreign keys.
+MEMBER_TABLES = (
+    ("weekly_score_overrides", "user_id"),
+    ("daily_hints", "user_id"),
+    ("daily_answers", "user_id"),
+    ("challenge_points", "user_id"),
+    ("challenge_submissions", "user_id"),
+)
+GUILD_TABLES = (
+    "weekly_score_overrides",
+    "daily_answers",
+    "challenge_points",
+    "challenge_submissions",
+    "weekly_challenges",
+    "challenge_disabled",
+    "challenge_custom",
+)
+# A moderator's id on rows that belong to the server: anonymised, not deleted.
+ACTOR_COLUMNS = (
+    ("weekly_score_overrides", "moderator_id"),
+    ("challenge_submissions", "reviewer_id"),
+    ("weekly_challenges", "created_by"),
+    ("challenge_custom", "created_by"),
+    ("challenge_disabled", "disabled_by"),
+)
+
+
+class ChallengeService:
+    """Daily and weekly challenges, the bank, points. Implements `MemberDataSource`."""
+
+    privacy_section = "challenges"
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        guild_settings: GuildSettingsService,
+        scheduled_posts: ScheduledPosts,
+        shipped: tuple[Challenge, ...],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.guild_settings = guild_settings
+        self.scheduled_posts = scheduled_posts
+        self.bank = ChallengeBank(db, clock, settings, shipped)
+        self.daily = DailyService(
+            db, clock, settings, self.bank, guild_settings, scheduled_posts, rng
+        )
+        self.weekly = WeeklyService(db, clock, settings, guild_settings)
+        self.submissions = SubmissionService(db, clock, settings, self.daily, self.weekly)
+        self.points = PointsService(db, clock, guild_settings)
+
+    # --- Contracts ------------------------------------------------------------------
+
+    async def open_challenges(self, guild_id: int) -> list[OpenChallenge]:
+        """What members are answering right now, so `/ask` does not give it away."""
+        found: list[OpenChallenge] = []
+        post = await self.daily.open_post(guild_id)
+        if post is not None:
+            c = post.challenge
+            text = c.prompt
+            answer = None
+            if c.is_quiz:
+                text += "\nOptions: " + " | ".join(c.options)
+                answer = f"{c.correct_option}. {c.explanation}"
+            found.append(OpenChallenge("daily", c.title, text, answer))
+        weekly = await self.weekly.open_weekly(guild_id)
+        if weekly is not None and weekly.accepts_submissions(self.clock.now()):
+            found.append(
+                OpenChallenge("weekly", weekly.title, f"{weekly.brief}\n{weekly.rules}", None)
+            )
+        return found
+
+    async def due_month_tops(self, now: datetime) -> list[MonthTop]:
+        """Servers whose previous month's top members have not been posted yet."""
+        due = []
+        for gs in await self.guild_settings.all_configured():
+            if gs.challenge_channel_id is None:
+                continue
+            month = previous_month(now, gs.zone)
+            if not await self.scheduled_posts.is_open(gs.guild_id, MONTH_TOP_KIND, month):
+                continue
+            standings = await self.points.month_standings(
+                gs.guild_id, month, self.settings.challenge_month_top
+            )
+            due.append(MonthTop(gs.guild_id, gs.challenge_channel_id, month, tuple(standings)))
+        return due
+
+    # --- Personal data (MemberDataSource) -----------------------------------------
+
+    async def export_member(self, user_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        queries = {
+            "daily_answers": "SELECT a.guild_id, p.day, p.challenge_id, a.option_index,"
+            " a.correct, a.used_hint, a.answered_at FROM daily_answers a"
+            " JOIN daily_posts p ON p.id = a.post_id WHERE a.user_id = ? ORDER BY a.answered_at",
+            "hints": "SELECT p.guild_id, p.day, p.challenge_id, h.shown_at FROM daily_hints h"
+            " JOIN daily_posts p ON p.id = h.post_id WHERE h.user_id = ? ORDER BY h.shown_at",
+            "submissions": "SELECT guild_id, kind, ref, link, notes, status, points, comment,"
+            " submitted_at, updated_at, reviewed_at FROM challenge_submissions"
+            " WHERE user_id = ? ORDER BY submitted_at",
+            "points": "SELECT guild_id, source, ref, topic, points, awarded_at"
+            " FROM challenge_points WHERE user_id = ? ORDER BY awarded_at",
+            "score_overrides": "SELECT guild_id, submission_id, old_points, new_points, reason,"
+            " created_at FROM weekly_score_overrides WHERE user_id = ? ORDER BY created_at",
+        }
+        for name, sql in queries.items():
+            data[name] = [dict(row) for row in await self.db.fetch_all(sql, (user_id,))]
+        return data
+
+    async def delete_member(self, user_id: int) -> int:
+        """Erase the member's answers, hints, submissions, points and override records.
+
+        Daily answer counts on posts stay as anonymous totals; where the member acted as
+        a moderator or reviewer, their id is replaced by 0.
+        """
+        removed = 0
+        async with self.db.transaction() as conn:
+            for table, column in MEMBER_TABLES:
+                cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+                removed += cursor.rowcount
+            for table, column in ACTOR_COLUMNS:
+                await conn.execute(
+                    f"UPDATE {table} SET {column} = 0 WHERE {column} = ?", (user_id,)
+                )
+        return removed
+
+    async def delete_guild(self, guild_id: int) -> int:
+        removed = 0
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM daily_hints WHERE post_id IN"
+                " (SELECT id FROM daily_posts WHERE guild_id = ?)",
+                (guild_id,),
+            )
+            for table in GUILD_TABLES:
+                cursor = await conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+                removed += cursor.rowcount
+            cursor = await conn.execute("DELETE FROM daily_posts WHERE guild_id = ?", (guild_id,))
+            removed += cursor.rowcount
+        return removed

@@ -1,0 +1,474 @@
+"""The knowledge base: shipped and server documents, their chunks, and FTS5 retrieval."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.clock import Clock, from_db_time, to_db_time
+from bot.db import Database
+from bot.errors import DomainError, NotFound
+from bot.services.qa.documents import (
+    SHIPPED_DIR,
+    TITLE_LIMIT,
+    Document,
+    chunk_document,
+    content_hash,
+    load_shipped_documents,
+    normalize_text,
+    parse_document,
+    slugify,
+)
+from bot.services.qa.fts import (
+    match_expression,
+    query_terms,
+    scope_filter,
+    scope_token,
+    term_coverage,
+)
+
+log = logging.getLogger(__name__)
+
+SHIPPED_GUILD = 0
+# bm25 scores every row a query matches, so a query is kept to its rarest terms while
+# their document frequencies add up to at most this many rows (the rarest term always
+# stays). The terms cut are the most common ones: low IDF, so they add little to bm25,
+# yet they cost the most to score. A small knowledge base never reaches the budget.
+RANK_BUDGET_ROWS = 300
+DF_CACHE_SIZE = 4096
+UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
+SOURCES = ("shipped", "server", "promoted")
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: int
+    slug: str
+    title: str
+    section: str
+    text: str
+    score: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The passages found for a question, best first; `coverage` is of the best one."""
+
+    terms: tuple[str, ...]
+    passages: tuple[Passage, ...]
+    coverage: float
+
+    @property
+    def top_score(self) -> float | None:
+        return self.passages[0].score if self.passages else None
+
+    def covers(self, min_coverage: float) -> bool:
+        return bool(self.passages) and self.coverage >= min_coverage
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: int
+    guild_id: int
+    slug: str
+    title: str
+    source: str
+    sections: int
+    chars: int
+    updated_at: datetime
+    created_by: int | None
+
+    @property
+    def shipped(self) -> bool:
+        return self.guild_id == SHIPPED_GUILD
+
+
+@dataclass(frozen=True)
+class SavedDocument:
+    info: DocumentInfo
+    replaced: bool
+    chunks: int
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+
+
+DOC_COLUMNS = (
+    "d.id, d.guild_id, d.slug, d.title, d.source, d.created_by, d.updated_at,"
+    " length(d.body) AS chars,"
+    " (SELECT count(DISTINCT section) FROM qa_chunks c WHERE c.document_id = d.id) AS sections"
+)
+
+
+def _info(row: aiosqlite.Row) -> DocumentInfo:
+    return DocumentInfo(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        slug=row["slug"],
+        title=row["title"],
+        source=row["source"],
+        sections=row["sections"],
+        chars=row["chars"],
+        updated_at=from_db_time(row["updated_at"]),
+        created_by=row["created_by"],
+    )
+
+
+def check_upload(filename: str, size: int, max_bytes: int) -> None:
+    """Refuse an attachment by its name and size, before downloading it."""
+    if not filename.lower().endswith(UPLOAD_SUFFIXES):
+        raise DomainError("Attach a Markdown (.md) or plain text (.txt) file.")
+    if size > max_bytes:
+        raise DomainError(
+            f"That file is {size:,} bytes; documents can be up to {max_bytes:,} bytes. "
+            "Split it into several documents."
+        )
+
+
+def decode_upload(filename: str, data: bytes, max_bytes: int) -> str:
+    """The text of an uploaded `.md`/`.txt` file; refuses other types, binaries and non-UTF-8."""
+    check_upload(filename, len(data), max_bytes)
+    if b"\x00" in data:
+        raise DomainError("That file looks binary, not text: attach a .md or .txt file.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DomainError("That file is not UTF-8 text: save it as UTF-8 and try again.") from None
+    if not text.strip():
+        raise DomainError("That file is empty.")
+    return text
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        chunk_chars: int,
+        max_documents: int,
+        doc_max_bytes: int,
+        shipped_dir: Path = SHIPPED_DIR,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.chunk_chars = chunk_chars
+        self.max_documents = max_documents
+        self.doc_max_bytes = doc_max_bytes
+        self.shipped_dir = shipped_dir
+        self._df: dict[str, int] = {}  # term -> chunks containing it; cleared on every write
+
+    # --- Shipped documents --------------------------------------------------------
+
+    async def sync_shipped(self) -> SyncReport:
+        """Index the shipped documents that changed since the last start; drop removed ones.
+
+        Unchanged documents cost one hash comparison, so start-up stays fast.
+        """
+        documents = load_shipped_documents(self.shipped_dir)
+        rows = await self.db.fetch_all(
+            "SELECT slug, content_hash FROM qa_documents WHERE guild_id = ?", (SHIPPED_GUILD,)
+        )
+        stored = {row["slug"]: row["content_hash"] for row in rows}
+        changed = [d for d in documents if stored.get(d.slug) != d.content_hash]
+        gone = sorted(set(stored) - {d.slug for d in documents})
+        if changed or gone:
+            async with self.db.transaction() as conn:
+                for document in changed:
+                    await self._store(conn, SHIPPED_GUILD, document, "shipped", None)
+                for slug in gone:
+                    await conn.execute(
+                        "DELETE FROM qa_documents WHERE guild_id = ? AND slug = ?",
+                        (SHIPPED_GUILD, slug),
+                    )
+                await self._bump(conn, SHIPPED_GUILD)
+            self._df.clear()
+            log.info("Knowledge base: indexed %d shipped documents", len(changed))
+        added = sum(1 for d in changed if d.slug not in stored)
+        return SyncReport(added, len(changed) - added, len(gone), len(documents) - len(changed))
+
+    # --- Server documents ---------------------------------------------------------
+
+    async def add_document(
+        self,
+        guild_id: int,
+        text: str,
+        *,
+        user_id: int,
+        title: str | None = None,
+        fallback_title: str | None = None,
+        source: str = "server",
+        slug: str | None = None,
+    ) -> SavedDocument:
+        """Add a server document, or replace the one with the same title (same slug).
+
+        `title` overrides the document's own `# heading`; `fallback_title` is used only
+        when it has none.
+        """
+        if source not in ("server", "promoted"):
+            raise ValueError(f"unknown source {source!r}")
+        if len(text.encode("utf-8")) > self.doc_max_bytes:
+            raise DomainError(
+                f"Documents can be up to {self.doc_max_bytes:,} bytes; split this one into several."
+            )
+        if not normalize_text(text):
+            raise DomainError("The document is empty.")
+        title = " ".join((title or "").split())[:TITLE_LIMIT] or None
+        parsed = parse_document(text, slug="", fallback_title=title or fallback_title)
+        if title is not None:
+            parsed = replace(parsed, title=title)
+        slug = slug or slugify(parsed.title) or f"doc-{content_hash(parsed.title)[:8]}"
+        document = replace(parsed, slug=slug)
+        shipped = await self.db.fetch_value(
+            "SELECT 1 FROM qa_documents WHERE guild_id = ? AND slug = ?", (SHIPPED_GUILD, slug)
+        )
+        if shipped:
+            raise DomainError(
+                f"'{document.title}' is the name of a shipped document; give yours another title."
+            )
+        async with self.db.transaction() as conn:
+            existing = await (
+                await conn.execute(
+                    "SELECT id FROM qa_documents WHERE guild_id = ? AND slug = ?", (guild_id, slug)
+                )
+            ).fetchone()
+            if existing is None:
+                count = await (
+                    await conn.execute(
+                        "SELECT count(*) FROM qa_documents WHERE guild_id = ?", (guild_id,)
+                    )
+                ).fetchone()
+                if count[0] >= self.max_documents:
+                    raise DomainError(
+                        f"This server has {count[0]} documents, the most allowed; "
+                        "remove one with /kb remove first."
+                    )
+            chunks = await self._store(conn, guild_id, document, source, user_id)
+            await self._bump(conn, guild_id)
+        self._df.clear()
+        info = await self._find(guild_id, slug)
+        assert info is not None
+        return SavedDocument(info=info, replaced=existing is not None, chunks=chunks)
+
+    async def remove_document(self, guild_id: int, slug: str) -> DocumentInfo:
+        info = await self._find(guild_id, slug)
+        if info is None:
+            raise NotFound(f"This server has no document '{slug[:60]}'. See /kb list.")
+        if info.shipped:
+            raise DomainError("Shipped documents come with the bot and can't be removed.")
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM qa_documents WHERE id = ?", (info.id,))
+            await self._bump(conn, guild_id)
+        self._df.clear()
+        return info
+
+    async def list_documents(self, guild_id: int) -> list[DocumentInfo]:
+        """The shipped documents, then this server's, each group by title."""
+        rows = await self.db.fetch_all(
+            f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.guild_id IN (?, ?) "
+            "ORDER BY d.guild_id != ?, d.title COLLATE NOCASE",
+            (SHIPPED_GUILD, guild_id, SHIPPED_GUILD),
+        )
+        return [_info(row) for row in rows]
+
+    async def get_document(self, guild_id: int, slug: str) -> tuple[DocumentInfo, list[str]]:
+        """A document this server can see, with its section headings in order."""
+        info = await self._find(guild_id, slug)
+        if info is None:
+            raise NotFound(f"There is no document '{slug[:60]}' here. See /kb list.")
+        rows = await self.db.fetch_all(
+            "SELECT section FROM qa_chunks WHERE document_id = ? ORDER BY position", (info.id,)
+        )
+        return info, list(dict.fromkeys(row["section"] for row in rows))
+
+    async def get_section_text(self, guild_id: int, slug: str, section: str) -> str:
+        info = await self._find(guild_id, slug)
+        if info is None:
+            raise NotFound(f"There is no document '{slug[:60]}' here.")
+        rows = await self.db.fetch_all(
+            "SELECT body FROM qa_chunks WHERE document_id = ? AND section = ? ORDER BY position",
+            (info.id, section),
+        )
+        return "\n\n".join(row["body"] for row in rows)
+
+    async def search_slugs(self, guild_id: int, text: str, limit: int = 25) -> list[DocumentInfo]:
+        """Documents whose slug or title contains `text`, for autocomplete."""
+        pattern = f"%{text.strip().lower()[:60]}%"
+        rows = await self.db.fetch_all(
+            f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.guild_id IN (?, ?) "
+            "AND (d.slug LIKE ? OR lower(d.title) LIKE ?) "
+            "ORDER BY d.guild_id = ?, d.title COLLATE NOCASE LIMIT ?",
+            (SHIPPED_GUILD, guild_id, pattern, pattern, SHIPPED_GUILD, limit),
+        )
+        return [_info(row) for row in rows]
+
+    async def counts(self, guild_id: int) -> tuple[int, int]:
+        """(documents, chunks) this server can search."""
+        row = await self.db.fetch_one(
+            "SELECT count(DISTINCT d.id), count(c.id) FROM qa_documents d "
+            "LEFT JOIN qa_chunks c ON c.document_id = d.id WHERE d.guild_id IN (?, ?)",
+            (SHIPPED_GUILD, guild_id),
+        )
+        return (row[0], row[1]) if row else (0, 0)
+
+    # --- Retrieval ----------------------------------------------------------------
+
+    async def search(self, guild_id: int, text: str, limit: int) -> Retrieval:
+        """The best `limit` passages for `text` among the shipped and this server's documents."""
+        terms = query_terms(text)
+        if not terms:
+            return Retrieval((), (), 0.0)
+        chosen = await self._rank_terms(terms)
+        if not chosen:
+            return Retrieval(tuple(terms), (), 0.0)
+        expression = f"({match_expression(chosen)}) AND {scope_filter(guild_id)}"
+        rows = await self.db.fetch_all(
+            "SELECT c.id, c.title, c.section, c.body, d.slug, d.source, hit.rank "
+            "FROM (SELECT rowid, rank FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ? "
+            "      ORDER BY rank LIMIT ?) AS hit "
+            "JOIN qa_chunks c ON c.id = hit.rowid "
+            "JOIN qa_documents d ON d.id = c.document_id "
+            "ORDER BY hit.rank",
+            (expression, limit),
+        )
+        passages = tuple(
+            Passage(
+                chunk_id=row["id"],
+                slug=row["slug"],
+                title=row["title"],
+                section=row["section"],
+                text=row["body"],
+                score=-float(row["rank"]),
+                source=row["source"],
+            )
+            for row in rows
+        )
+        coverage = 0.0
+        if passages:
+            best = passages[0]
+            coverage = term_coverage(terms, f"{best.title} {best.section} {best.text}")
+        return Retrieval(tuple(terms), passages, coverage)
+
+    async def _rank_terms(self, terms: list[str]) -> list[str]:
+        """The terms worth ranking on: rarest first, within RANK_BUDGET_ROWS; unknown
+        terms dropped."""
+        missing = [t for t in terms if t not in self._df]
+        if missing:
+            if len(self._df) + len(missing) > DF_CACHE_SIZE:
+                self._df.clear()
+            counts = await self.db.fetch_one(
+                "SELECT "
+                + ", ".join(
+                    "(SELECT count(*) FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ?)"
+                    for _ in missing
+                ),
+                [match_expression([t]) for t in missing],
+            )
+            self._df.update(zip(missing, counts or (), strict=True))
+        chosen: list[str] = []
+        total = 0
+        for df, term in sorted((self._df[t], t) for t in terms):
+            if df == 0:
+                continue
+            if chosen and total + df > RANK_BUDGET_ROWS:
+                break
+            chosen.append(term)
+            total += df
+        return chosen
+
+    async def version(self, guild_id: int) -> str:
+        """Changes whenever the shipped documents or this server's documents change."""
+        rows = await self.db.fetch_all(
+            "SELECT guild_id, version FROM qa_kb_versions WHERE guild_id IN (?, ?)",
+            (SHIPPED_GUILD, guild_id),
+        )
+        versions = {row["guild_id"]: row["version"] for row in rows}
+        return f"{versions.get(SHIPPED_GUILD, 0)}.{versions.get(guild_id, 0)}"
+
+    # --- Privacy ------------------------------------------------------------------
+
+    async def documents_by(self, user_id: int) -> list[DocumentInfo]:
+        rows = await self.db.fetch_all(
+            f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.created_by = ? ORDER BY d.id",
+            (user_id,),
+        )
+        return [_info(row) for row in rows]
+
+    async def delete_guild(self, conn: aiosqlite.Connection, guild_id: int) -> int:
+        """Inside the caller's transaction: drop a server's documents and its version row."""
+        if guild_id == SHIPPED_GUILD:
+            return 0
+        cursor = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
+        await conn.execute("DELETE FROM qa_kb_versions WHERE guild_id = ?", (guild_id,))
+        self._df.clear()
+        return cursor.rowcount
+
+    # --- Internals ----------------------------------------------------------------
+
+    async def _find(self, guild_id: int, slug: str) -> DocumentInfo | None:
+        row = await self.db.fetch_one(
+            f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.guild_id IN (?, ?) AND d.slug = ? "
+            "ORDER BY d.guild_id = ? LIMIT 1",
+            (SHIPPED_GUILD, guild_id, slug.strip().lower(), SHIPPED_GUILD),
+        )
+        return None if row is None else _info(row)
+
+    async def _store(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        document: Document,
+        source: str,
+        user_id: int | None,
+    ) -> int:
+        now = to_db_time(self.clock.now())
+        cursor = await conn.execute(
+            "INSERT INTO qa_documents (guild_id, slug, title, source, content_hash, body,"
+            " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id, slug) DO UPDATE SET title = excluded.title,"
+            " source = excluded.source, content_hash = excluded.content_hash,"
+            " body = excluded.body, created_by = excluded.created_by,"
+            " updated_at = excluded.updated_at "
+            "RETURNING id",
+            (
+                guild_id,
+                document.slug,
+                document.title,
+                source,
+                document.content_hash,
+                document.body,
+                user_id,
+                now,
+                now,
+            ),
+        )
+        document_id = (await cursor.fetchone())[0]
+        await conn.execute("DELETE FROM qa_chunks WHERE document_id = ?", (document_id,))
+        chunks = chunk_document(document, self.chunk_chars)
+        await conn.executemany(
+            "INSERT INTO qa_chunks (document_id, position, title, section, body, scope) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (document_id, c.position, document.title, c.section, c.text, scope_token(guild_id))
+                for c in chunks
+            ],
+        )
+        return len(chunks)
+
+    async def _bump(self, conn: aiosqlite.Connection, guild_id: int) -> None:
+        self._df.clear()
+        await conn.execute(
+            "INSERT INTO qa_kb_versions (guild_id, version) VALUES (?, 1) "
+            "ON CONFLICT (guild_id) DO UPDATE SET version = version + 1",
+            (guild_id,),
+        )

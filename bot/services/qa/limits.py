@@ -1,0 +1,149 @@
+"""The rate limit and the daily token budgets, with per-server overrides by moderators.
+
+The checks run inside the transaction that records a question, so two questions sent at
+once cannot both slip under a limit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import aiosqlite
+
+from bot.clock import Clock, from_db_time, to_db_time
+from bot.config import Settings
+from bot.db import Database
+from bot.errors import DomainError, RateLimited
+from bot.services.qa.models import Limits
+
+MAX_BUDGET = 100_000_000
+
+
+def day_start(when: datetime) -> datetime:
+    """Midnight UTC of `when`'s day: budgets are per UTC day."""
+    return when.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def format_wait(seconds: float) -> str:
+    """'in 3 min', 'in 2 h 5 min': how long until a member may ask again."""
+    minutes = max(1, int(seconds + 59) // 60)
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"in {hours} h {rest} min" if rest else f"in {hours} h"
+
+
+class QALimits:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+
+    async def get(self, guild_id: int) -> Limits:
+        """The limits in force in this server: the settings, or its overrides."""
+        row = await self.db.fetch_one(
+            "SELECT member_daily_tokens, guild_daily_tokens FROM qa_guild_limits"
+            " WHERE guild_id = ?",
+            (guild_id,),
+        )
+        member = row["member_daily_tokens"] if row else None
+        guild = row["guild_daily_tokens"] if row else None
+        return Limits(
+            rate_count=self.settings.qa_rate_count,
+            rate_window_minutes=self.settings.qa_rate_window_minutes,
+            member_daily_tokens=self.settings.qa_member_daily_tokens if member is None else member,
+            guild_daily_tokens=self.settings.qa_guild_daily_tokens if guild is None else guild,
+            member_overridden=member is not None,
+            guild_overridden=guild is not None,
+        )
+
+    async def set(
+        self,
+        guild_id: int,
+        moderator_id: int,
+        *,
+        member_daily_tokens: int | None,
+        guild_daily_tokens: int | None,
+        reset: bool = False,
+    ) -> Limits:
+        """Override the daily token budgets for one server (0 means no limit)."""
+        for value in (member_daily_tokens, guild_daily_tokens):
+            if value is not None and not 0 <= value <= 100_000_000:
+                raise DomainError(
+                    "Budgets are a number of tokens from 0 (no limit) to 100,000,000."
+                )
+        now = to_db_time(self.clock.now())
+        if reset:
+            await self.db.execute("DELETE FROM qa_guild_limits WHERE guild_id = ?", (guild_id,))
+            return await self.get(guild_id)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO qa_guild_limits (guild_id, updated_by, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET updated_by = excluded.updated_by,"
+                " updated_at = excluded.updated_at",
+                (guild_id, moderator_id, now),
+            )
+            if member_daily_tokens is not None:
+                await conn.execute(
+                    "UPDATE qa_guild_limits SET member_daily_tokens = ? WHERE guild_id = ?",
+                    (member_daily_tokens, guild_id),
+                )
+            if guild_daily_tokens is not None:
+                await conn.execute(
+                    "UPDATE qa_guild_limits SET guild_daily_tokens = ? WHERE guild_id = ?",
+                    (guild_daily_tokens, guild_id),
+                )
+        return await self.get(guild_id)
+
+    async def check_rate(
+        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
+    ) -> None:
+        """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window."""
+        window = timedelta(minutes=self.settings.qa_rate_window_minutes)
+        rows = await (
+            await conn.execute(
+                "SELECT created_at FROM qa_questions WHERE guild_id = ? AND user_id = ?"
+                " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
+                (guild_id, user_id, to_db_time(now - window), self.settings.qa_rate_count),
+            )
+        ).fetchall()
+        if len(rows) >= self.settings.qa_rate_count:
+            oldest = from_db_time(rows[-1][0])
+            wait = (oldest + window - now).total_seconds()
+            raise RateLimited(
+                f"You've asked {len(rows)} questions in the last "
+                f"{self.settings.qa_rate_window_minutes} minutes. "
+                f"You can ask again {format_wait(wait)}.",
+                wait,
+            )
+
+    async def check_budgets(
+        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
+    ) -> None:
+        """Refuse (RateLimited) when the member or the server used today's tokens."""
+        limits = await self.get(guild_id)
+        day = to_db_time(day_start(now))
+        wait = (day_start(now) + timedelta(days=1) - now).total_seconds()
+        row = await (
+            await conn.execute(
+                "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
+                " coalesce(sum(CASE WHEN user_id = ?"
+                "   THEN prompt_tokens + completion_tokens END), 0)"
+                " FROM qa_questions WHERE guild_id = ? AND created_at >= ?",
+                (user_id, guild_id, day),
+            )
+        ).fetchone()
+        guild_used, member_used = row[0], row[1]
+        if limits.member_daily_tokens and member_used >= limits.member_daily_tokens:
+            raise RateLimited(
+                f"You've used today's question budget ({limits.member_daily_tokens:,} tokens). "
+                f"It resets at midnight UTC: you can ask again {format_wait(wait)}.",
+                wait,
+            )
+        if limits.guild_daily_tokens and guild_used >= limits.guild_daily_tokens:
+            raise RateLimited(
+                "This server has used today's question budget "
+                f"({limits.guild_daily_tokens:,} tokens). It resets at midnight UTC: "
+                f"you can ask again {format_wait(wait)}.",
+                wait,
+            )

@@ -1,0 +1,514 @@
+"""/challenge: daily quizzes and tasks, weekly challenges, the bank, points and standings."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import MentorBot
+from bot.errors import DomainError
+from bot.services.challenges.daily import DAILY_KIND
+from bot.services.challenges.model import (
+    PHASE_LABELS,
+    TOPIC_LABELS,
+    DueDaily,
+    MonthTop,
+    ReviewOutcome,
+    Weekly,
+)
+from bot.services.challenges.service import MONTH_TOP_KIND
+from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
+from bot.ui.checks import moderator_only
+from bot.ui.direct_messages import send_dm_quietly
+from bot.ui.pager import embed_list_loader, reply_paged
+from bot.ui.replies import clip, ping_only, reply
+from cogs.challenges._embeds import (
+    bank_pages,
+    daily_embed,
+    leaderboard_pages,
+    month_top_embed,
+    practice_embed,
+    results_embed,
+    stats_embed,
+    weekly_embed,
+)
+from cogs.challenges._live import LiveCounts
+from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
+from cogs.challenges._views import (
+    DYNAMIC_ITEMS,
+    ReviewQueueView,
+    daily_view,
+    practice_view,
+)
+
+log = logging.getLogger(__name__)
+
+PHASE_CHOICES = [
+    app_commands.Choice(name=label, value=p.value) for p, label in PHASE_LABELS.items()
+]
+TOPIC_CHOICES = [app_commands.Choice(name=label, value=t) for t, label in TOPIC_LABELS.items()]
+DIFFICULTY_CHOICES = [
+    app_commands.Choice(name=d.title(), value=d) for d in ("easy", "medium", "hard")
+]
+KIND_CHOICES = [
+    app_commands.Choice(name="Quiz (options, one correct)", value="quiz"),
+    app_commands.Choice(name="Task (answered with a link)", value="task"),
+]
+PERIOD_CHOICES = [
+    app_commands.Choice(name="This week", value="week"),
+    app_commands.Choice(name="This month", value="month"),
+    app_commands.Choice(name="All time", value="all"),
+]
+WHICH_CHOICES = [
+    app_commands.Choice(name="Weekly challenge", value="weekly"),
+    app_commands.Choice(name="Today's daily task", value="daily"),
+]
+THREAD_ARCHIVE_MINUTES = 1440
+JOBS = ("daily", "weekly-start", "weekly-results", "month-top")
+
+
+@app_commands.guild_only()
+class ChallengesCog(
+    commands.GroupCog, group_name="challenge", description="Daily and weekly challenges"
+):
+    bank = app_commands.Group(name="bank", description="Moderators: the challenge bank")
+    weekly = app_commands.Group(name="weekly", description="Weekly challenges")
+
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        self.challenges = bot.services.challenges
+        self.live_counts = LiveCounts(
+            bot.services.settings.challenge_count_edit_seconds, self._edit_counts
+        )
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        scheduler = self.services.scheduler
+        scheduler.add_job("challenges:daily", self.post_due_dailies)
+        scheduler.add_job("challenges:weekly-start", self.start_due_weeklies)
+        scheduler.add_job("challenges:weekly-results", self.post_due_results)
+        scheduler.add_job("challenges:month-top", self.post_due_month_tops)
+
+    async def cog_unload(self) -> None:
+        for name in JOBS:
+            self.services.scheduler.remove_job(f"challenges:{name}")
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        await self.live_counts.close()
+
+    # --- Scheduled posts ------------------------------------------------------------
+
+    def _channel(self, channel_id: int, guild_id: int) -> discord.PartialMessageable:
+        return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+
+    async def _thread(self, message: discord.Message, name: str) -> int | None:
+        try:
+            thread = await message.create_thread(
+                name=clip(name, 100), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+        except discord.HTTPException:
+            log.warning("Could not open a thread under message %s", message.id, exc_info=True)
+            return None
+        return thread.id
+
+    async def post_due_dailies(self, now: datetime) -> None:
+        for due in await self.challenges.daily.due(now):
+            await self.post_daily(due)
+
+    async def post_daily(self, due: DueDaily) -> bool:
+        """Claim, post and record one server's daily challenge; False if not posted."""
+        posts = self.services.scheduled_posts
+        if not await posts.claim(due.guild_id, DAILY_KIND, due.day):
+            return False
+        try:
+            post = await self.challenges.daily.prepare(due.guild_id, due.day)
+            closes = self.services.clock.now() + timedelta(
+                hours=self.services.settings.challenge_daily_open_hours
+            )
+            message = await self._channel(due.channel_id, due.guild_id).send(
+                embed=daily_embed(post, closes), view=daily_view(post)
+            )
+        except (discord.HTTPException, DomainError):
+            await posts.release(due.guild_id, DAILY_KIND, due.day)
+            log.warning("Daily challenge for guild %s not posted", due.guild_id, exc_info=True)
+            return False
+        thread_id = await self._thread(message, f"Daily {due.day}: {post.challenge.title}")
+        await self.challenges.daily.record_posted(post.id, due.channel_id, message.id, thread_id)
+        await posts.mark_sent(due.guild_id, DAILY_KIND, due.day, message.id)
+        return True
+
+    async def _edit_counts(self, post_id: int) -> None:
+        post = await self.challenges.daily.get_any(post_id)
+        if post.channel_id is None or post.message_id is None:
+            return
+        message = self._channel(post.channel_id, post.guild_id).get_partial_message(post.message_id)
+        await message.edit(embed=daily_embed(post))
+
+    async def start_due_weeklies(self, now: datetime) -> None:
+        for weekly in await self.challenges.weekly.due_starts(now):
+            await self.start_weekly_if_due(weekly)
+
+    async def start_weekly_if_due(self, weekly: Weekly) -> bool:
+        """Post a weekly challenge whose start has come, exactly once."""
+        now = self.services.clock.now()
+        if weekly.status != "scheduled" or weekly.starts_at > now:
+            return False
+        gs = await self.services.guild_settings.get(weekly.guild_id)
+        if gs.challenge_channel_id is None:
+            log.warning("Weekly %s: guild %s has no challenge channel", weekly.id, weekly.guild_id)
+            return False
+        posts = self.services.scheduled_posts
+        period = str(weekly.id)
+        if not await posts.claim(weekly.guild_id, START_KIND, period):
+            return False
+        opened = Weekly(**{**weekly.__dict__, "status": "open"})
+        try:
+            message = await self._channel(gs.challenge_channel_id, weekly.guild_id).send(
+                embed=weekly_embed(opened)
+            )
+        except discord.HTTPException:
+            await posts.release(weekly.guild_id, START_KIND, period)
+            log.warning("Weekly %s not posted", weekly.id, exc_info=True)
+            return False
+        thread_id = await self._thread(message, f"Weekly: {weekly.title}")
+        await self.challenges.weekly.mark_started(
+            weekly.id, gs.challenge_channel_id, message.id, thread_id
+        )
+        await posts.mark_sent(weekly.guild_id, START_KIND, period, message.id)
+        return True
+
+    async def post_due_results(self, now: datetime) -> None:
+        for weekly in await self.challenges.weekly.due_results(now):
+            await self.post_results(weekly)
+
+    async def post_results(self, weekly: Weekly) -> bool:
+        posts = self.services.scheduled_posts
+        period = str(weekly.id)
+        if not await posts.claim(weekly.guild_id, RESULTS_KIND, period):
+            return False
+        results = await self.challenges.weekly.close(weekly.guild_id, weekly.id)
+        channel_id = weekly.channel_id
+        if channel_id is None:
+            channel_id = (
+                await self.services.guild_settings.get(weekly.guild_id)
+            ).challenge_channel_id
+        try:
+            if channel_id is None:
+                raise DomainError("no challenge channel")
+            message = await self._channel(channel_id, weekly.guild_id).send(
+                embed=results_embed(results)
+            )
+        except (discord.HTTPException, DomainError):
+            await posts.release(weekly.guild_id, RESULTS_KIND, period)
+            log.warning("Results of weekly %s not posted", weekly.id, exc_info=True)
+            return False
+        await self.challenges.weekly.mark_results_posted(weekly.id)
+        await posts.mark_sent(weekly.guild_id, RESULTS_KIND, period, message.id)
+        await self._edit_weekly_post(results.weekly)
+        return True
+
+    async def _edit_weekly_post(self, weekly: Weekly) -> None:
+        if weekly.channel_id is None or weekly.message_id is None:
+            return
+        try:
+            await (
+                self._channel(weekly.channel_id, weekly.guild_id)
+                .get_partial_message(weekly.message_id)
+                .edit(embed=weekly_embed(weekly))
+            )
+        except discord.HTTPException:
+            log.info("Could not update weekly post %s", weekly.message_id, exc_info=True)
+
+    async def post_due_month_tops(self, now: datetime) -> None:
+        for top in await self.challenges.due_month_tops(now):
+            await self.post_month_top(top)
+
+    async def post_month_top(self, top: MonthTop) -> bool:
+        posts = self.services.scheduled_posts
+        if not await posts.claim(top.guild_id, MONTH_TOP_KIND, top.month):
+            return False
+        if not top.standings:
+            await posts.mark_sent(top.guild_id, MONTH_TOP_KIND, top.month, None)
+            return False
+        try:
+            message = await self._channel(top.channel_id, top.guild_id).send(
+                embed=month_top_embed(top.month, top.standings)
+            )
+        except discord.HTTPException:
+            await posts.release(top.guild_id, MONTH_TOP_KIND, top.month)
+            log.warning("Month top for guild %s not posted", top.guild_id, exc_info=True)
+            return False
+        await posts.mark_sent(top.guild_id, MONTH_TOP_KIND, top.month, message.id)
+        return True
+
+    async def tell_member(self, guild_id: int, outcome: ReviewOutcome) -> str:
+        """DM the member the verdict; fall back to a mention in the challenge's thread."""
+        s = outcome.submission
+        if s.status == "accepted":
+            text = f"Your submission to '{outcome.title}' was accepted: +{s.points} points."
+        else:
+            text = f"Your submission to '{outcome.title}' was not accepted this time."
+        if s.comment:
+            text += f"\nModerator's comment: {s.comment}"
+        if await send_dm_quietly(self.bot, s.user_id, content=clip(text, 2000)):
+            return "the member was told by DM"
+        if outcome.thread_id is None:
+            return "the member could not be told (DMs closed, no thread)"
+        try:
+            await self._channel(outcome.thread_id, guild_id).send(
+                clip(f"<@{s.user_id}> {text}", 2000),
+                allowed_mentions=ping_only(s.user_id),
+            )
+        except discord.HTTPException:
+            return "the member could not be told (DMs closed, thread unavailable)"
+        return "DMs are closed, so the member was mentioned in the thread"
+
+    # --- Member commands -------------------------------------------------------------
+
+    @app_commands.command(name="today", description="Show today's challenge and the weekly one")
+    async def today(self, interaction: discord.Interaction) -> None:
+        post = await self.challenges.daily.open_post(interaction.guild_id)
+        weekly = await self.challenges.weekly.open_weekly(interaction.guild_id)
+        embeds = []
+        view = discord.utils.MISSING
+        if post is not None:
+            embeds.append(daily_embed(post))
+            view = daily_view(post)
+        if weekly is not None:
+            embeds.append(weekly_embed(weekly))
+        if not embeds:
+            gs = await self.services.guild_settings.get(interaction.guild_id)
+            await reply(
+                interaction,
+                "No challenge is open right now. The next daily challenge comes at "
+                f"{gs.daily_challenge_time} ({gs.timezone}); meanwhile try /challenge practice.",
+            )
+            return
+        await reply(interaction, embeds=embeds, view=view)
+
+    @app_commands.command(name="practice", description="A private practice quiz, no points")
+    @app_commands.describe(phase="Roadmap phase (default: yours)", topic="Only this topic")
+    @app_commands.choices(phase=PHASE_CHOICES, topic=TOPIC_CHOICES)
+    async def practice(
+        self,
+        interaction: discord.Interaction,
+        phase: str | None = None,
+        topic: str | None = None,
+    ) -> None:
+        phase = phase or await self._member_phase(interaction)
+        challenge = await self.challenges.daily.practice(interaction.guild_id, phase, topic)
+        await reply(interaction, embed=practice_embed(challenge), view=practice_view(challenge))
+
+    async def _member_phase(self, interaction: discord.Interaction) -> str:
+        """The member's roadmap phase when a roadmap service offers it; else foundations."""
+        source = getattr(self.services, "roadmap", None)
+        if source is not None and hasattr(source, "member_context"):
+            try:
+                context = await source.member_context(interaction.guild_id, interaction.user.id)
+            except DomainError:
+                context = None
+            if context is not None and context.phase in {p.value for p in PHASE_LABELS}:
+                return context.phase
+        return "foundations"
+
+    @app_commands.command(name="submit", description="Answer a task or the weekly challenge")
+    @app_commands.describe(which="Which challenge (default: whichever is open)")
+    @app_commands.choices(which=WHICH_CHOICES)
+    async def submit(self, interaction: discord.Interaction, which: str | None = None) -> None:
+        kind, ref, title, existing = await self.challenges.submissions.target(
+            interaction.guild_id, interaction.user.id, which
+        )
+        if existing is not None and existing.status != "pending":
+            await reply(interaction, f"Your submission to '{title}' was already {existing.status}.")
+            return
+        await interaction.response.send_modal(SubmitModal(kind, ref, title, existing))
+
+    @app_commands.command(name="leaderboard", description="Challenge points: week, month, all")
+    @app_commands.choices(period=PERIOD_CHOICES)
+    async def leaderboard(self, interaction: discord.Interaction, period: str = "week") -> None:
+        standings = await self.challenges.points.leaderboard(interaction.guild_id, period)
+        pages = leaderboard_pages(standings, period, self.services.settings.challenge_page_size)
+        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
+
+    @app_commands.command(name="stats", description="Points, streak and topics of a member")
+    @app_commands.describe(member="Whose stats (default: yours)")
+    async def stats(
+        self, interaction: discord.Interaction, member: discord.Member | None = None
+    ) -> None:
+        target = member or interaction.user
+        result = await self.challenges.points.stats(interaction.guild_id, target.id)
+        await reply(interaction, embed=stats_embed(result, target.display_name))
+
+    @app_commands.command(name="review", description="Moderators: review daily task answers")
+    @moderator_only()
+    async def review(self, interaction: discord.Interaction) -> None:
+        await self._review_queue(interaction, "daily", None)
+
+    async def _review_queue(
+        self, interaction: discord.Interaction, kind: str, ref: str | None
+    ) -> None:
+        submissions = await self.challenges.submissions.queue(
+            interaction.guild_id, kind, ref, include_reviewed=kind == "weekly"
+        )
+        if not submissions:
+            await reply(interaction, "Nothing to review right now.")
+            return
+        titles = {}
+        for s in submissions:
+            titles[s.id] = (await self.challenges.submissions.title_of(s))[0]
+        view = ReviewQueueView(submissions, titles, interaction.user.id)
+        await reply(interaction, embed=view.embed(), view=view)
+
+    # --- The bank (moderators) ---------------------------------------------------------
+
+    @bank.command(name="add", description="Add a challenge to this server's bank")
+    @app_commands.describe(id="Short id: lower-case letters, digits, dashes (3-40)")
+    @app_commands.choices(
+        kind=KIND_CHOICES, phase=PHASE_CHOICES, topic=TOPIC_CHOICES, difficulty=DIFFICULTY_CHOICES
+    )
+    @moderator_only()
+    async def bank_add(
+        self,
+        interaction: discord.Interaction,
+        id: app_commands.Range[str, 3, 40],
+        kind: str,
+        phase: str,
+        topic: str,
+        difficulty: str,
+    ) -> None:
+        fields = {"id": id.strip(), "kind": kind, "phase": phase, "topic": topic}
+        fields["difficulty"] = difficulty
+        await interaction.response.send_modal(AddChallengeModal(fields))
+
+    @bank.command(name="import", description="Import challenges from a .json or .toml file")
+    @moderator_only()
+    async def bank_import(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        limit = self.services.settings.challenge_import_max_bytes
+        if file.size > limit:
+            await reply(interaction, f"That file is {file.size:,} bytes; the limit is {limit:,}.")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        added = await self.challenges.bank.import_file(
+            interaction.guild_id, interaction.user.id, file.filename, data
+        )
+        await reply(
+            interaction,
+            clip(f"Imported {len(added)} challenges: " + ", ".join(c.id for c in added), 2000),
+        )
+
+    @bank.command(name="disable", description="Stop a challenge from being posted here")
+    @app_commands.describe(id="The challenge id (autocompletes)")
+    @moderator_only()
+    async def bank_disable(self, interaction: discord.Interaction, id: str) -> None:
+        challenge = await self.challenges.bank.disable(
+            interaction.guild_id, interaction.user.id, id
+        )
+        await reply(interaction, f"Disabled `{challenge.id}` ({challenge.title}).")
+
+    @bank_disable.autocomplete("id")
+    async def bank_id_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        ids = await self.challenges.bank.ids_matching(interaction.guild_id, current)
+        return [app_commands.Choice(name=i, value=i) for i in ids]
+
+    @bank.command(name="list", description="Browse the challenge bank")
+    @app_commands.choices(phase=PHASE_CHOICES, topic=TOPIC_CHOICES, difficulty=DIFFICULTY_CHOICES)
+    @moderator_only()
+    async def bank_list(
+        self,
+        interaction: discord.Interaction,
+        phase: str | None = None,
+        topic: str | None = None,
+        difficulty: str | None = None,
+    ) -> None:
+        entries = await self.challenges.bank.search(
+            interaction.guild_id, phase=phase, topic=topic, difficulty=difficulty
+        )
+        filters = " · ".join(f for f in (phase, topic, difficulty) if f)
+        pages = bank_pages(entries, self.services.settings.challenge_page_size, filters)
+        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
+
+    # --- Weekly challenges (moderators) ---------------------------------------------------
+
+    @weekly.command(name="create", description="Moderators: post a weekly challenge")
+    @moderator_only()
+    async def weekly_create(self, interaction: discord.Interaction) -> None:
+        gs = await self.services.guild_settings.get(interaction.guild_id)
+        if gs.challenge_channel_id is None:
+            await reply(
+                interaction,
+                "No challenge channel is set: set one with /config channel kind:Challenges first.",
+            )
+            return
+        await interaction.response.send_modal(WeeklyCreateModal(gs.timezone))
+
+    @weekly.command(name="review", description="Moderators: review weekly submissions")
+    @moderator_only()
+    async def weekly_review(self, interaction: discord.Interaction) -> None:
+        weekly = await self.challenges.weekly.latest(interaction.guild_id)
+        await self._review_queue(interaction, "weekly", str(weekly.id))
+
+    @weekly.command(name="extend", description="Moderators: move the deadline later")
+    @app_commands.describe(deadline="New deadline, YYYY-MM-DD HH:MM in the server's time zone")
+    @moderator_only()
+    async def weekly_extend(self, interaction: discord.Interaction, deadline: str) -> None:
+        weekly = await self.challenges.weekly.extend(interaction.guild_id, deadline)
+        await self._edit_weekly_post(weekly)
+        await reply(
+            interaction,
+            f"'{weekly.title}' now closes <t:{int(weekly.deadline.timestamp())}:F>.",
+        )
+
+    @weekly.command(name="cancel", description="Moderators: cancel the running weekly challenge")
+    @moderator_only()
+    async def weekly_cancel(self, interaction: discord.Interaction) -> None:
+        weekly, withdrawn = await self.challenges.weekly.cancel(interaction.guild_id)
+        await self._edit_weekly_post(weekly)
+        note = f" Points withdrawn from {withdrawn} members." if withdrawn else ""
+        await reply(interaction, f"Cancelled '{weekly.title}'.{note}")
+
+    @weekly.command(name="override", description="Moderators: change an accepted score")
+    @app_commands.describe(
+        submission="Submission number (#)", points="New points, 1-100", reason="Why (logged)"
+    )
+    @moderator_only()
+    async def weekly_override(
+        self,
+        interaction: discord.Interaction,
+        submission: app_commands.Range[int, 1],
+        points: app_commands.Range[int, 1, 100],
+        reason: app_commands.Range[str, 1, 300],
+    ) -> None:
+        override = await self.challenges.weekly.override(
+            interaction.guild_id, submission, interaction.user.id, points, reason
+        )
+        await reply(
+            interaction,
+            f"Submission #{override.submission_id} of <@{override.user_id}>: "
+            f"{override.old_points} -> {override.new_points} points (logged).",
+        )
+
+    @weekly.command(name="overrides", description="Moderators: the log of score overrides")
+    @moderator_only()
+    async def weekly_overrides(self, interaction: discord.Interaction) -> None:
+        overrides = await self.challenges.weekly.overrides(interaction.guild_id)
+        if not overrides:
+            await reply(interaction, "No score has been overridden.")
+            return
+        lines = [
+            f"<t:{int(o.created_at.timestamp())}:d> #{o.submission_id} <@{o.user_id}> "
+            f"{o.old_points} -> {o.new_points} by <@{o.moderator_id}>: {clip(o.reason, 80)}"
+            for o in overrides
+        ]
+        await reply(interaction, clip("\n".join(lines), 2000))
+
+
+async def setup(bot: MentorBot) -> None:
+    await bot.add_cog(ChallengesCog(bot))

@@ -1,0 +1,261 @@
+"""Buttons of the challenge capability. Persistent ones are DynamicItems: their custom id
+carries the state (`chal:<action>:...`), so they keep working after a restart."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.services.challenges.model import Challenge, DailyPost, Submission
+from bot.ui.base import MentorView, ReportsErrors
+from bot.ui.checks import ensure_moderator
+from bot.ui.replies import clip, reply
+from cogs.challenges._embeds import LETTERS, submission_embed
+
+if TYPE_CHECKING:
+    from bot.app import MentorBot
+
+LABEL_LIMIT = 80
+
+
+def _bot(interaction: discord.Interaction) -> MentorBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+def _guild_id(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:
+        raise discord.app_commands.NoPrivateMessage()
+    return interaction.guild_id
+
+
+class AnswerButton(
+    ReportsErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"chal:ans:(?P<post>[0-9]{1,19}):(?P<option>[0-4])",
+):
+    """One option of a daily quiz."""
+
+    def __init__(self, post_id: int, option: int, label: str = "Answer") -> None:
+        self.post_id = post_id
+        self.option = option
+        super().__init__(
+            discord.ui.Button(
+                label=clip(label, LABEL_LIMIT),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"chal:ans:{post_id}:{option}",
+                row=0,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> AnswerButton:
+        return cls(int(match["post"]), int(match["option"]), item.label or "Answer")
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        bot = _bot(interaction)
+        result = await bot.services.challenges.daily.answer(
+            _guild_id(interaction), self.post_id, interaction.user.id, self.option
+        )
+        if result.correct:
+            text = f"Correct, +{result.points} points!"
+            if result.explanation:
+                text += f"\n{result.explanation}"
+        else:
+            text = (
+                f"Not this time: you picked '{result.chosen}'. "
+                f"The right answer is **{result.right_answer}**.\n{result.explanation}"
+            )
+        await reply(interaction, text)
+        cog = bot.get_cog("ChallengesCog")
+        if cog is not None:
+            cog.live_counts.touch(self.post_id)  # type: ignore[attr-defined]
+
+
+class HintButton(
+    ReportsErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"chal:hint:(?P<post>[0-9]{1,19})",
+):
+    def __init__(self, post_id: int) -> None:
+        self.post_id = post_id
+        super().__init__(
+            discord.ui.Button(
+                label="Hint",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"chal:hint:{post_id}",
+                row=1,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> HintButton:
+        return cls(int(match["post"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        bot = _bot(interaction)
+        challenge, costs = await bot.services.challenges.daily.hint(
+            _guild_id(interaction), self.post_id, interaction.user.id
+        )
+        note = ""
+        if costs and challenge.is_quiz:
+            note = (
+                f"\n(A correct answer now earns {bot.services.settings.challenge_hint_points}"
+                f" points instead of {bot.services.settings.challenge_daily_points}.)"
+            )
+        await reply(interaction, f"Hint: {challenge.hint}{note}")
+
+
+class PracticeButton(
+    ReportsErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"chal:prac:(?P<challenge>[a-z0-9-]{3,40}):(?P<option>[0-4])",
+):
+    """An option of a private practice quiz: graded from the bank, no points."""
+
+    def __init__(self, challenge_id: str, option: int, label: str = "Answer") -> None:
+        self.challenge_id = challenge_id
+        self.option = option
+        super().__init__(
+            discord.ui.Button(
+                label=clip(label, LABEL_LIMIT),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"chal:prac:{challenge_id}:{option}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> PracticeButton:
+        return cls(match["challenge"], int(match["option"]), item.label or "Answer")
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        result = await _bot(interaction).services.challenges.daily.check_practice(
+            _guild_id(interaction), self.challenge_id, self.option
+        )
+        if result.correct:
+            text = f"Correct! {result.explanation}"
+        else:
+            text = f"Not quite: the answer is **{result.right_answer}**.\n{result.explanation}"
+        await reply(interaction, text + "\nRun `/challenge practice` again for another.")
+
+
+class ReviewButton(
+    ReportsErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"chal:rev:(?P<verdict>[ar]):(?P<submission>[0-9]{1,19})",
+):
+    """Accept or reject a submission: opens a modal for the points and comment."""
+
+    def __init__(self, verdict: str, submission_id: int) -> None:
+        self.verdict = verdict
+        self.submission_id = submission_id
+        accept = verdict == "a"
+        super().__init__(
+            discord.ui.Button(
+                label="Accept" if accept else "Reject",
+                style=discord.ButtonStyle.success if accept else discord.ButtonStyle.danger,
+                custom_id=f"chal:rev:{verdict}:{submission_id}",
+                row=0,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> ReviewButton:
+        return cls(match["verdict"], int(match["submission"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        from cogs.challenges._modals import ReviewModal
+
+        await ensure_moderator(interaction)
+        submission = await _bot(interaction).services.challenges.submissions.get(
+            _guild_id(interaction), self.submission_id
+        )
+        if submission.status != "pending":
+            await reply(interaction, f"This submission was already {submission.status}.")
+            return
+        await interaction.response.send_modal(ReviewModal(submission, accept=self.verdict == "a"))
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    AnswerButton,
+    HintButton,
+    PracticeButton,
+    ReviewButton,
+)
+
+
+def daily_view(post: DailyPost) -> discord.ui.View:
+    """The buttons under a daily post: one per option (quiz) and a Hint."""
+    view = discord.ui.View(timeout=None)
+    challenge = post.challenge
+    if challenge.is_quiz:
+        for n, index in enumerate(challenge.display_order):
+            label = f"{LETTERS[n]}. {challenge.options[index]}"
+            view.add_item(AnswerButton(post.id, index, label))
+    view.add_item(HintButton(post.id))
+    return view
+
+
+def practice_view(challenge: Challenge) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for n, index in enumerate(challenge.display_order):
+        label = f"{LETTERS[n]}. {challenge.options[index]}"
+        view.add_item(PracticeButton(challenge.id, index, label))
+    return view
+
+
+class ReviewQueueView(MentorView):
+    """One submission at a time with Accept / Reject (persistent) and Previous / Next."""
+
+    def __init__(self, submissions: list[Submission], titles: dict[int, str], owner_id: int):
+        super().__init__(owner_id=owner_id, timeout=900)
+        self.submissions = submissions
+        self.titles = titles
+        self.index = 0
+        self._rebuild()
+
+    def embed(self) -> discord.Embed:
+        submission = self.submissions[self.index]
+        return submission_embed(
+            submission, self.titles[submission.id], self.index, len(self.submissions)
+        )
+
+    def _rebuild(self) -> None:
+        self.clear_items()
+        submission = self.submissions[self.index]
+        if submission.status == "pending":
+            self.add_item(ReviewButton("a", submission.id))
+            self.add_item(ReviewButton("r", submission.id))
+        previous = discord.ui.Button(
+            label="Previous", style=discord.ButtonStyle.secondary, disabled=self.index == 0, row=1
+        )
+        following = discord.ui.Button(
+            label="Next",
+            style=discord.ButtonStyle.secondary,
+            disabled=self.index >= len(self.submissions) - 1,
+            row=1,
+        )
+        previous.callback = self._previous
+        following.callback = self._next
+        self.add_item(previous)
+        self.add_item(following)
+
+    async def _previous(self, interaction: discord.Interaction) -> None:
+        await self._move(interaction, -1)
+
+    async def _next(self, interaction: discord.Interaction) -> None:
+        await self._move(interaction, 1)
+
+    async def _move(self, interaction: discord.Interaction, step: int) -> None:
+        self.index = min(max(0, self.index + step), len(self.submissions) - 1)
+        self._rebuild()
+        await interaction.response.edit_message(embed=self.embed(), view=self)

@@ -1,0 +1,124 @@
+"""/privacy export and /privacy delete; erasing a server's data after the bot leaves it."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import MentorBot
+from bot.services.privacy import DeletionReport
+from bot.ui.confirm import ConfirmView
+from bot.ui.replies import reply
+
+log = logging.getLogger(__name__)
+
+ERASE_WARNING = (
+    "**Erase everything Mentor stores about you?**\n"
+    "This removes your roadmap progress, check-ins and streaks, challenge answers and "
+    "points, portfolio review requests and the reviews you wrote, and your questions, in "
+    "every server Mentor shares with you. Totals that name nobody (such as how many "
+    "answers a challenge had) stay. It cannot be undone; run `/privacy export` first if "
+    "you want a copy."
+)
+
+
+def describe_erasure(report: DeletionReport) -> str:
+    if report.failed_sections:
+        failed = ", ".join(report.failed_sections)
+        return (
+            f"Erased {report.rows} record(s), but {failed} could not be erased just now. "
+            "Nothing else is left; run `/privacy delete` again in a few minutes to finish."
+        )
+    if report.rows == 0:
+        return "There was nothing stored about you to erase."
+    return (
+        f"Done: erased {report.rows} record(s) about you. If you use Mentor again, it "
+        "starts afresh."
+    )
+
+
+class PrivacyCog(
+    commands.GroupCog,
+    group_name="privacy",
+    description="See or erase what Mentor stores about you",
+):
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+        self.privacy = bot.services.privacy
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        scheduler = self.bot.services.scheduler
+        scheduler.add_job("privacy:guild-erasure", self._erase_departed_guilds)
+        scheduler.add_job("privacy:qa-retention", self._purge_qa_logs)
+
+    async def cog_unload(self) -> None:
+        self.bot.services.scheduler.remove_job("privacy:guild-erasure")
+        self.bot.services.scheduler.remove_job("privacy:qa-retention")
+
+    @app_commands.command(name="export", description="Get a file of all Mentor stores about you")
+    async def export(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        export = await self.privacy.export_file(interaction.user.id)
+        note = " (gzip-compressed: it is large)" if export.compressed else ""
+        await reply(
+            interaction,
+            f"Here is everything Mentor stores about you, as JSON{note}. Only you can see this.",
+            file=discord.File(io.BytesIO(export.data), filename=export.filename),
+        )
+
+    @app_commands.command(name="delete", description="Erase everything Mentor stores about you")
+    async def delete(self, interaction: discord.Interaction) -> None:
+        async def erase(confirm: discord.Interaction) -> None:
+            await confirm.response.edit_message(content="Erasing your data…", view=None)
+            report = await self.privacy.delete_member(confirm.user.id)
+            await confirm.edit_original_response(content=describe_erasure(report))
+
+        view = ConfirmView(
+            interaction.user.id,
+            "Erase my data",
+            erase,
+            cancelled="Cancelled: nothing was erased.",
+        )
+        await reply(interaction, ERASE_WARNING, view=view)
+        view.message = await interaction.original_response()
+
+    # --- Servers the bot leaves and rejoins --------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_left(guild.id)
+        log.info(
+            "Removed from server %s; its data is erased in %d day(s) unless Mentor is added back",
+            guild.id,
+            self.bot.services.settings.guild_data_grace_days,
+        )
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_present([guild.id])
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_present([guild.id])
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await self.privacy.guild_present([guild.id for guild in self.bot.guilds])
+
+    # --- Scheduled jobs ----------------------------------------------------------------
+
+    async def _erase_departed_guilds(self, now: datetime) -> None:
+        await self.privacy.purge_departed_guilds(now)
+
+    async def _purge_qa_logs(self, now: datetime) -> None:
+        await self.privacy.purge_qa_logs(now)
+
+
+async def setup(bot: MentorBot) -> None:
+    await bot.add_cog(PrivacyCog(bot))

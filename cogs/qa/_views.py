@@ -1,0 +1,210 @@
+"""Buttons and modals of Q&A. The buttons are DynamicItems, so they work after a restart."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.ui.base import MentorModal, ReportsErrors
+
+if TYPE_CHECKING:
+    from cogs.qa._ask import AskCog
+    from cogs.qa._kb import KbCog
+
+COG_NAME = "Ask"
+
+
+def _cog(interaction: discord.Interaction) -> AskCog:
+    cog = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
+    if cog is None:
+        raise RuntimeError("the Ask cog is not loaded")
+    return cog
+
+
+class StopButton(
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:stop:(?P<id>\d+)"
+):
+    def __init__(self, question_id: int) -> None:
+        self.question_id = question_id
+        super().__init__(
+            discord.ui.Button(
+                label="Stop",
+                emoji="⏹️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"qa:stop:{question_id}",
+            ),
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> StopButton:
+        return cls(int(match["id"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).stop_answer(interaction, self.question_id)
+
+
+class VoteButton(
+    ReportsErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"qa:vote:(?P<id>\d+):(?P<way>up|down)",
+):
+    def __init__(self, question_id: int, up: bool, count: int = 0) -> None:
+        self.question_id = question_id
+        super().__init__(
+            discord.ui.Button(
+                label=str(count) if count else None,
+                emoji="👍" if up else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"qa:vote:{question_id}:{'up' if up else 'down'}",
+            ),
+        )
+        self.up = up
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> VoteButton:
+        return cls(int(match["id"]), match["way"] == "up")
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).vote(interaction, self.question_id, self.up)
+
+
+class FollowUpButton(
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:follow:(?P<id>\d+)"
+):
+    def __init__(self, question_id: int) -> None:
+        self.question_id = question_id
+        super().__init__(
+            discord.ui.Button(
+                label="Follow up",
+                emoji="🧵",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"qa:follow:{question_id}",
+            ),
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> FollowUpButton:
+        return cls(int(match["id"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).follow_up(interaction, self.question_id)
+
+
+class MentorButton(
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"qa:mentor:(?P<id>\d+)"
+):
+    def __init__(self, question_id: int, *, done: bool = False) -> None:
+        self.question_id = question_id
+        super().__init__(
+            discord.ui.Button(
+                label="Sent to the mentors" if done else "Ask a mentor",
+                emoji="🙋",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"qa:mentor:{question_id}",
+                disabled=done,
+            ),
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> MentorButton:
+        return cls(int(match["id"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).escalate(interaction, self.question_id)
+
+
+DYNAMIC_ITEMS = (StopButton, VoteButton, FollowUpButton, MentorButton)
+
+
+def stop_view(question_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(StopButton(question_id))
+    return view
+
+
+def answer_view(
+    question_id: int,
+    *,
+    up: int = 0,
+    down: int = 0,
+    follow_up: bool = True,
+    escalated: bool = False,
+) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(question_id, True, up))
+    view.add_item(VoteButton(question_id, False, down))
+    if follow_up:
+        view.add_item(FollowUpButton(question_id))
+    view.add_item(MentorButton(question_id, done=escalated))
+    return view
+
+
+def has_button(message: discord.Message | None, prefix: str) -> bool:
+    """Whether `message` carries a button whose custom id starts with `prefix`."""
+    if message is None:
+        return False
+    for row in message.components:
+        for child in getattr(row, "children", []):
+            if (getattr(child, "custom_id", None) or "").startswith(prefix):
+                return True
+    return False
+
+
+def button_disabled(message: discord.Message | None, prefix: str) -> bool:
+    if message is None:
+        return False
+    for row in message.components:
+        for child in getattr(row, "children", []):
+            if (getattr(child, "custom_id", None) or "").startswith(prefix):
+                return bool(getattr(child, "disabled", False))
+    return False
+
+
+class AddDocumentModal(MentorModal, title="Add a knowledge-base document"):
+    doc_title: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Title", max_length=100, placeholder="e.g. Our study-group rules"
+    )
+    content: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Text (Markdown; ## headings make sections)",
+        style=discord.TextStyle.paragraph,
+        max_length=4000,
+    )
+
+    def __init__(self, cog: KbCog) -> None:
+        super().__init__()
+        self.cog = cog
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.cog.save_document(
+            interaction, self.content.value, title=self.doc_title.value, filename=None
+        )
+
+
+class PromoteModal(MentorModal, title="Promote to knowledge base"):
+    doc_title: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="The question this answers", max_length=90
+    )
+    content: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="The answer", style=discord.TextStyle.paragraph, max_length=4000
+    )
+
+    def __init__(self, cog: AskCog, answer: str, question: str = "") -> None:
+        super().__init__()
+        self.cog = cog
+        self.content.default = answer[:4000]
+        self.doc_title.default = question[:90] or None
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.cog.save_promoted(
+            interaction, title=self.doc_title.value, answer=self.content.value, question_id=None
+        )

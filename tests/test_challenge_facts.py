@@ -1,0 +1,208 @@
+"""The bank's checkable facts, recomputed: each quiz's correct option must match the code."""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import io
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from itertools import product
+
+import numpy as np
+import pytest
+
+from bot.services.challenges import load_shipped
+
+BANK = {c.id: c for c in load_shipped()}
+
+
+def printed(source: str) -> str:
+    """What running `source` prints (the snippets shown to members, run as they are)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source, {})
+    return out.getvalue().strip()
+
+
+def snippet(challenge_id: str) -> str:
+    prompt = BANK[challenge_id].prompt
+    return prompt.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def finally_result() -> str:
+    namespace: dict = {}
+    exec(snippet("py-return-in-finally"), namespace)
+    return repr(namespace["f"]())
+
+
+def prob_shared_birthday(n: int) -> float:
+    return 1 - math.prod((365 - k) / 365 for k in range(n))
+
+
+def smallest_birthday_group() -> str:
+    return str(next(n for n in range(2, 366) if prob_shared_birthday(n) > 0.5))
+
+
+def pandas_rows() -> str:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"x": range(10)})
+    return f"{len(df.loc[0:2])} and {len(df.iloc[0:2])}"
+
+
+def pandas_mean() -> str:
+    pd = pytest.importorskip("pandas")
+    return str(pd.Series([1, None, 3]).mean())
+
+
+def pandas_groupby() -> str:
+    pytest.importorskip("pandas")
+    return printed(snippet("pd-groupby-sum"))
+
+
+def pandas_merge() -> str:
+    pd = pytest.importorskip("pandas")
+    a = pd.DataFrame({"key": [1, 2, 3]})
+    b = pd.DataFrame({"key": [2, 3, 4]})
+    return str(len(a.merge(b, on="key", how="inner")))
+
+
+def softmax(values: list[float]) -> list[float]:
+    exps = np.exp(np.array(values) - max(values))
+    return [float(p) for p in exps / exps.sum()]
+
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+def two_dice_seven() -> str:
+    hits = sum(1 for a, b in product(range(1, 7), repeat=2) if a + b == 7)
+    return str(Fraction(hits, 36))
+
+
+def bayes() -> str:
+    p = 0.01 * 0.99 / (0.01 * 0.99 + 0.99 * 0.05)
+    return f"About {round(p * 100)}%"
+
+
+def y_equals_x_squared_correlation() -> str:
+    x = np.linspace(-1, 1, 200_001)
+    return str(round(float(np.corrcoef(x, x**2)[0, 1]), 6) + 0.0).replace("0.0", "0")
+
+
+def conv_output() -> str:
+    size = (32 - 5 + 2 * 0) // 1 + 1
+    return f"{size}x{size}"
+
+
+def linear_params() -> str:
+    return f"{128 * 10 + 10:,}"
+
+
+def heappop() -> str:
+    data = [5, 1, 4]
+    heapq.heapify(data)
+    return str(heapq.heappop(data))
+
+
+# id -> a function computing the text of the option that must be marked correct
+CHECKS: dict[str, Callable[[], str]] = {
+    "py-mutable-default": lambda: printed(snippet("py-mutable-default")),
+    "py-is-vs-equals": lambda: printed(snippet("py-is-vs-equals")),
+    "py-nested-list-multiply": lambda: printed(snippet("py-nested-list-multiply")),
+    "py-dict-order": lambda: repr(list({"b": 1, "a": 2})),
+    "py-generator-exhausted": lambda: printed(snippet("py-generator-exhausted")),
+    "py-late-binding-closures": lambda: printed(snippet("py-late-binding-closures")),
+    "py-floor-division-negative": lambda: f"{-7 // 2} {-7 % 2}",
+    "py-float-sum": lambda: str(0.1 + 0.2 == 0.3),
+    "py-set-of-equal-numbers": lambda: str(len({1, 1.0, True})),  # noqa: B033
+    "py-shared-class-attribute": lambda: printed(snippet("py-shared-class-attribute")),
+    "py-return-in-finally": finally_result,
+    "py-slice-step": lambda: repr("abcdef"[1:5:2]),
+    "py-sorted-key-reverse": lambda: repr(sorted(["bb", "a", "ccc"], key=len, reverse=True)),
+    "dsa-binary-search-steps": lambda: f"About {math.floor(math.log2(1_000_000)) + 1}",
+    "dsa-heap-pop": heappop,
+    "stats-two-dice-seven": two_dice_seven,
+    "stats-at-least-one-six": lambda: f"About {1 - (5 / 6) ** 4:.2f}",
+    "stats-bayes-screening": bayes,
+    "stats-variance-scaling": lambda: str(
+        round(float(np.var(3 * np.array([-2.0, 2.0]) + 5)))  # X = +-2 has variance 4
+    ),
+    "stats-expected-flips": lambda: str(round(sum(k * 0.5**k for k in range(1, 200)))),
+    "stats-birthday-problem": smallest_birthday_group,
+    "stats-zero-correlation": y_equals_x_squared_correlation,
+    "la-matmul-shape": lambda: "x".join(map(str, (np.ones((3, 4)) @ np.ones((4, 2))).shape)),
+    "la-dot-product": lambda: str(int(np.dot([1, 2, 3], [4, 5, 6]))),
+    "la-determinant-2x2": lambda: str(round(np.linalg.det([[2, 1], [4, 3]]))),
+    "la-singular-matrix": lambda: (
+        f"Rank {np.linalg.matrix_rank([[1, 2], [2, 4]])}, "
+        + ("invertible" if round(np.linalg.det([[1, 2], [2, 4]]), 9) else "not invertible")
+    ),
+    "la-orthogonal-vectors": lambda: next(
+        str(v).replace(" ", ", ").replace(",,", ",")
+        for v in ([-2, 1], [2, 1], [1, 2], [2, 4])
+        if np.dot([1, 2], v) == 0
+    ),
+    "la-diagonal-eigenvalues": lambda: " and ".join(
+        str(int(v)) for v in sorted(np.linalg.eigvals([[2, 0], [0, 3]]))
+    ),
+    "la-vector-norm": lambda: str(int(np.linalg.norm([3, 4]))),
+    "np-broadcast-shape": lambda: str((np.zeros((3, 1)) + np.zeros((1, 4))).shape),
+    "np-slice-is-view": lambda: printed(snippet("np-slice-is-view")),
+    "np-sum-axis": lambda: str(np.array([[1, 2], [3, 4]]).sum(axis=0)),
+    "np-nan-not-equal": lambda: str(np.nan == np.nan),
+    "np-true-division": lambda: (
+        "Floating point" if (np.array([1, 2, 3]) / 2).dtype.kind == "f" else "Integer"
+    ),
+    "ml-precision-from-counts": lambda: f"{40 / (40 + 10):.2f}",
+    "ml-recall-from-counts": lambda: f"About {40 / (40 + 20):.2f}",
+    "ml-f1-score": lambda: f"About {2 * 0.5 * 1.0 / 1.5:.2f}",
+    "ml-sigmoid-at-zero": lambda: str(sigmoid(0)),
+    "ml-log-loss-half": lambda: f"About {-math.log(0.5):.3f}",
+    "pd-loc-vs-iloc": pandas_rows,
+    "pd-mean-skips-nan": pandas_mean,
+    "pd-groupby-sum": pandas_groupby,
+    "pd-inner-merge": pandas_merge,
+    "dl-relu-negative": lambda: str(max(0, -3)),
+    "dl-conv-output-size": conv_output,
+    "dl-linear-parameters": linear_params,
+    "dl-softmax-sum": lambda: str([round(p, 2) for p in softmax([2, 2, 2, 2])]),
+    "dl-steps-per-epoch": lambda: str(10_000 // 100),
+    "tf-head-dimension": lambda: str(512 // 8),
+    "rag-cosine-orthogonal": lambda: str(
+        int(np.dot([1, 0], [0, 1]) / (np.linalg.norm([1, 0]) * np.linalg.norm([0, 1])))
+    ),
+    "llm-context-window": lambda: f"About {16_000 - 15_500} tokens",
+}
+
+
+@pytest.mark.parametrize("challenge_id", sorted(CHECKS))
+def test_correct_option_matches_the_computed_answer(challenge_id: str) -> None:
+    challenge = BANK[challenge_id]
+    assert challenge.correct_option == CHECKS[challenge_id]()
+
+
+@pytest.mark.parametrize("challenge_id", sorted(CHECKS))
+def test_no_other_option_matches_the_computed_answer(challenge_id: str) -> None:
+    expected = CHECKS[challenge_id]()
+    others = [
+        o for i, o in enumerate(BANK[challenge_id].options) if i != BANK[challenge_id].correct_index
+    ]
+    assert expected not in others
+
+
+def exact_value(option: str) -> Fraction | None:
+    """The number an option states exactly ("2/3", "Exactly 4/6", "1,290"), else None."""
+    text = option.removeprefix("Exactly ").replace(",", "")
+    try:
+        return Fraction(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("challenge_id", sorted(c.id for c in BANK.values() if c.options))
+def test_no_two_options_state_the_same_number(challenge_id: str) -> None:
+    values = [v for v in map(exact_value, BANK[challenge_id].options) if v is not None]
+    assert len(values) == len(set(values)), BANK[challenge_id].options

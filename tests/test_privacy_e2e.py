@@ -1,0 +1,207 @@
+"""/privacy export and /privacy delete end to end, and a server's data after the bot leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import timedelta
+
+import pytest
+
+from bot.services.guild_settings import ChannelKind
+from bot.simulator import payloads
+from bot.simulator.harness import SimHarness
+from bot.simulator.invocations import InvalidInvocation
+from tests.fakes_ops import FakeNotesSource, FakeQA
+
+
+async def bot_removed(sim: SimHarness) -> None:
+    """Discord tells the bot it was removed from the server (GUILD_DELETE, not an outage)."""
+    await sim.server.gateway.dispatch("GUILD_DELETE", {"id": str(sim.guild.id)}, sim.guild.id)
+    await wait_until(lambda: sim.bot.get_guild(sim.guild.id) is None)
+
+
+async def bot_added_back(sim: SimHarness) -> None:
+    data = payloads.guild_create(sim.server.state, sim.guild)
+    del data["unavailable"]  # a join, not a server coming back from an outage
+    await sim.server.gateway.dispatch("GUILD_CREATE", data, sim.guild.id)
+    await wait_until(lambda: sim.bot.get_guild(sim.guild.id) is not None)
+
+
+async def wait_until(condition, within: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.02)  # let the listeners that fired with it finish their write
+
+
+@pytest.fixture
+def notes(sim: SimHarness) -> FakeNotesSource:
+    """A capability plugged into the running bot's services, as real ones are."""
+    source = FakeNotesSource()
+    sim.services.fake_notes = source  # type: ignore[attr-defined]
+    return source
+
+
+async def test_export_sends_only_the_member_their_own_data(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice, bob = sim.member("alice"), sim.member("bob")
+    notes.add(sim.guild.id, alice.id, "alice's note <@&1> @everyone")
+    notes.add(sim.guild.id, bob.id, "bob's note")
+
+    r = await sim.slash(alice, "privacy export")
+
+    assert r.ephemeral and r.deferred
+    [(filename, data)] = r.files
+    assert filename.endswith(".json") and str(alice.id) in filename
+    document = json.loads(data)
+    assert document["user_id"] == str(alice.id)
+    assert document["sections"]["notes"]["notes"][0]["text"].startswith("alice's note")
+    assert "portfolio" in document["sections"]  # a real capability found on its own
+    assert "bob's note" not in data.decode()
+
+
+async def test_an_export_too_big_for_discord_is_refused_with_the_way_out(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice = sim.member("alice")
+    sim.settings.privacy_export_max_bytes = 64 * 1024
+    notes.add(sim.guild.id, alice.id, os.urandom(150_000).hex())
+
+    r = await sim.slash(alice, "privacy export")
+
+    assert r.ephemeral and not r.files
+    assert "python -m bot export-member" in r.content
+    assert "Something went wrong" not in r.content
+
+
+async def test_delete_asks_first_and_cancel_keeps_everything(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice = sim.member("alice")
+    notes.add(sim.guild.id, alice.id, "keep me")
+
+    r = await sim.slash(alice, "privacy delete")
+    assert r.ephemeral and "cannot be undone" in r.content
+    labels = [c["label"] for row in r.components for c in row["components"]]
+    assert labels == ["Erase my data", "Cancel"]
+    assert len(notes.notes) == 1  # nothing happens before the click
+
+    cancelled = await sim.click(alice, r.message, label="Cancel")
+    assert "nothing was erased" in cancelled.content
+    assert len(notes.notes) == 1
+    with pytest.raises(InvalidInvocation):
+        await sim.click(alice, r.message, label="Erase my data")
+
+
+async def test_confirmed_delete_erases_the_member_everywhere(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice, bob = sim.member("alice"), sim.member("bob")
+    notes.add(sim.guild.id, alice.id, "one")
+    notes.add(sim.guild.id + 1, alice.id, "in another server")
+    notes.add(sim.guild.id, bob.id, "bob stays")
+
+    r = await sim.slash(alice, "privacy delete")
+    done = await sim.click(alice, r.message, label="Erase my data")
+
+    assert "erased 2 record(s)" in done.content
+    assert done.components == []
+    assert [(u, t) for _, u, t in notes.notes] == [(bob.id, "bob stays")]
+    export = json.loads((await sim.slash(alice, "privacy export")).files[0][1])
+    assert export["sections"]["notes"] == {"notes": []}
+
+
+async def test_clicking_erase_twice_erases_once_and_says_so(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice = sim.member("alice")
+    notes.add(sim.guild.id, alice.id, "one")
+    r = await sim.slash(alice, "privacy delete")
+
+    first, second = await asyncio.gather(
+        sim.click(alice, r.message, label="Erase my data"),
+        sim.click(alice, r.message, label="Erase my data"),
+    )
+
+    answers = sorted([first.content, second.content])
+    assert answers[0] == "Already handled: see the message above."
+    assert "erased 1 record(s)" in answers[1]
+    assert notes.notes == []
+
+
+async def test_a_second_confirmed_delete_finds_nothing_left(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice = sim.member("alice")
+    notes.add(sim.guild.id, alice.id, "one")
+    one = await sim.slash(alice, "privacy delete")
+    two = await sim.slash(alice, "privacy delete")
+    await sim.click(alice, one.message, label="Erase my data")
+    again = await sim.click(alice, two.message, label="Erase my data")
+    assert again.content == "There was nothing stored about you to erase."
+
+
+async def test_only_the_member_who_asked_can_confirm(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice, mallory = sim.member("alice"), sim.member("mallory")
+    notes.add(sim.guild.id, alice.id, "mine")
+    r = await sim.slash(alice, "privacy delete")
+    refused = await sim.click(mallory, r.message, label="Erase my data")
+    assert refused.ephemeral and "someone else's" in refused.content
+    assert len(notes.notes) == 1
+
+
+async def test_a_source_that_fails_is_named_and_the_rest_erased(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    alice = sim.member("alice")
+    notes.add(sim.guild.id, alice.id, "one")
+    sim.services.broken = FakeNotesSource("broken", fail_on_delete=True)  # type: ignore[attr-defined]
+    r = await sim.slash(alice, "privacy delete")
+    done = await sim.click(alice, r.message, label="Erase my data")
+    assert "broken could not be erased" in done.content
+    assert notes.notes == []
+
+
+async def test_a_server_that_removes_the_bot_is_erased_after_the_grace_period(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    guild_id = sim.guild.id
+    notes.add(guild_id, sim.member("alice").id, "server data")
+    await sim.services.guild_settings.set_channel(guild_id, ChannelKind.CHALLENGE, 42)
+    await bot_removed(sim)
+    assert await sim.services.privacy.departed_at(guild_id) == sim.clock.now()
+
+    await sim.advance(days=sim.settings.guild_data_grace_days - 1)
+    assert notes.notes and (await sim.services.guild_settings.get(guild_id)).challenge_channel_id
+    await sim.advance(days=1, minutes=1)
+    assert notes.notes == []
+    assert (await sim.services.guild_settings.get(guild_id)).challenge_channel_id is None
+
+
+async def test_adding_the_bot_back_in_time_keeps_the_data(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    notes.add(sim.guild.id, sim.member("alice").id, "server data")
+    await bot_removed(sim)
+    await sim.advance(days=2)
+    await bot_added_back(sim)
+    await sim.advance(days=60)
+    assert len(notes.notes) == 1
+    assert await sim.services.privacy.departed_at(sim.guild.id) is None
+
+
+async def test_the_scheduler_purges_old_questions(sim: SimHarness) -> None:
+    now = sim.clock.now()
+    qa = FakeQA([now - timedelta(days=200), now - timedelta(days=5)])
+    sim.services.qa = qa  # type: ignore[attr-defined]
+    await sim.run_scheduler()
+    assert qa.asked_at == [now - timedelta(days=5)]
+    await sim.advance(days=86)
+    assert qa.asked_at == []
