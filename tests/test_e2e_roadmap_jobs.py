@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from bot.simulator.state import MANAGE_ROLES
@@ -267,3 +268,31 @@ async def test_a_role_discord_refuses_is_reported_to_moderators_once(sim):
         sim.server.state.guilds[sim.guild.id].permissions_of(sim.server.state.bot_user.id)
         & MANAGE_ROLES
     )
+
+
+# --- Privacy ------------------------------------------------------------------------------------
+
+
+async def test_privacy_export_and_erase_include_the_roadmap(sim):
+    alice, bob = sim.member("alice"), sim.member("bob")
+    await enrol(sim, alice)
+    await enrol(sim, bob)
+    await sim.slash(alice, "checkin", note="my private notes")
+    await sim.slash(alice, "buddy request", member=bob)
+    await sim.slash(bob, "buddy accept")
+    exported = await sim.slash(alice, "privacy export")
+    [(filename, data)] = exported.files
+    assert filename.endswith(".json")  # small enough not to be gzipped
+    roadmap = json.loads(data)["sections"]["roadmap"]
+    assert roadmap["checkins"][0]["did"] == "my private notes"
+    assert roadmap["memberships"][0]["buddy_id"] == bob.id
+    asked = await sim.slash(alice, "privacy delete")
+    await sim.click(alice, asked.message, label="Erase my data")
+    db = sim.services.db
+    assert await db.fetch_value("SELECT count(*) FROM roadmap_checkins") == 0
+    assert (
+        await db.fetch_value("SELECT count(*) FROM roadmap_members WHERE user_id = ?", (alice.id,))
+        == 0
+    )
+    status = await sim.slash(bob, "buddy status")
+    assert "no buddy yet" in status.content
