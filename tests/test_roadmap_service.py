@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -594,3 +595,31 @@ async def test_privacy_export_and_delete(services: Services) -> None:
     assert (await services.roadmap.buddies.status(G, BOB)).buddy_id is None
     assert await services.roadmap.delete_guild(G) >= 1
     assert await count(services, "roadmap_members") == 0
+
+
+# --- Group commit --------------------------------------------------------------------------
+
+
+async def test_concurrent_checkins_share_transactions_and_fail_alone(services: Services) -> None:
+    users = list(range(200, 230))
+    for user in users:
+        await enrol(services, user=user)
+    checkins = services.roadmap.checkins
+
+    async def one(user: int) -> object:
+        milestone = "feature-engineering" if user % 7 == 0 else "python-core"
+        return await checkins.checkin(
+            G, user if user % 11 else 999, "together", "10", milestone=milestone
+        )
+
+    results = await asyncio.gather(*(one(u) for u in users), return_exceptions=True)
+    refused = [u for u, r in zip(users, results, strict=True) if isinstance(r, Exception)]
+    assert refused == [u for u in users if u % 7 == 0 or u % 11 == 0]
+    assert all(isinstance(r, DomainError) for r in results if isinstance(r, Exception))
+    stored = await services.db.fetch_value("SELECT count(*) FROM roadmap_checkins")
+    assert stored == len(users) - len(refused)
+    assert (
+        await services.db.fetch_value("SELECT count(*) FROM roadmap_milestones") == stored
+    )  # each accepted check-in ticked its milestone; the refused ones nothing
+    assert checkins.writes.batches < len(users)  # they shared transactions
+    assert (await services.roadmap.maintenance.recompute(G, fix=False)).differences == ()

@@ -15,6 +15,7 @@ from bot.services.roadmap.catalog import RoadmapCatalog
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.counters import bump_periods
 from bot.services.roadmap.dates import monday, week_key
+from bot.services.roadmap.group_commit import GroupCommit
 from bot.services.roadmap.member_state import (
     MEMBER_SQL,
     NOT_ENROLLED,
@@ -120,6 +121,7 @@ class CheckinService:
         self.catalog = catalog
         self.rules = rules
         self.limits = limits
+        self.writes = GroupCommit(db)
 
     async def checkin(
         self,
@@ -131,7 +133,11 @@ class CheckinService:
         next_step: str | None = None,
         milestone: str | None = None,
     ) -> CheckinResult:
-        """Store a check-in and move the streak, totals and counters on, in one transaction."""
+        """Store a check-in and move the streak, totals and counters on, in one transaction.
+
+        Check-ins written at the same moment share a transaction (group commit), each in
+        its own savepoint.
+        """
         limit = self.limits.text_max
         did_text = clean_text(did, "what you did", limit, required=True)
         blocker_text = clean_text(blockers, "your blockers", limit)
@@ -246,7 +252,7 @@ class CheckinService:
                 has_blockers=blocker_text is not None,
             )
 
-        return await self.db.run_transaction(work)
+        return await self.writes.submit(work)
 
     async def open_milestones(
         self, guild_id: int, user_id: int, limit: int = 25
