@@ -623,3 +623,20 @@ async def test_concurrent_checkins_share_transactions_and_fail_alone(services: S
     )  # each accepted check-in ticked its milestone; the refused ones nothing
     assert checkins.writes.batches < len(users)  # they shared transactions
     assert (await services.roadmap.maintenance.recompute(G, fix=False)).differences == ()
+
+
+async def test_daily_role_resync_checks_everyone_once_a_day(
+    services: Services, clock: FixedClock
+) -> None:
+    await enrol(services)
+    roles = services.roadmap.roles
+    await roles.set_mapping(G, "phase", 1, 5001)
+    (change,) = await roles.due_changes(clock.now(), 10)
+    await roles.applied(G, ALICE, change.phase_role, change.streak_role)
+    # Someone took the role away by hand; nothing of Mentor's changed, so nothing is dirty.
+    await services.db.execute("UPDATE roadmap_members SET phase_role_id = NULL")
+    clock.advance(hours=1)
+    assert await roles.due_changes(clock.now(), 10) == []  # today's re-sync already ran
+    clock.advance(days=1)
+    (again,) = await roles.due_changes(clock.now(), 10)  # the next day's re-sync finds it
+    assert again.add == (5001,)

@@ -167,6 +167,8 @@ class RoleService:
         day = now.date().isoformat()
         for row in guilds:
             guild_id = row["guild_id"]
+            if not await self.posts.is_open(guild_id, RESYNC_KIND, day):
+                continue  # done today: a read, not a write, on every other tick
             if not await self.posts.claim(guild_id, RESYNC_KIND, day):
                 continue
             await self.db.execute(
