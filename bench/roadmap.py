@@ -32,6 +32,7 @@ from bot.db import open_database
 from bot.services.roadmap.content import load_builtin
 from bot.services.roadmap.dates import period_keys
 from bot.services.roadmap.leaderboard import Board, Period
+from bot.services.roadmap.member_state import parse_db_time
 from bot.wiring import build_services
 from cogs.roadmap._charts import heatmap_png
 
@@ -246,9 +247,13 @@ async def run(path: Path, size_mb: float, runs: int) -> None:
         )
 
         # As the scheduler job does: each minute, find who is due, then record each sent.
+        # (From the first reminder still scheduled, so a reused database measures the same.)
+        first = parse_db_time(
+            await db.fetch_value("SELECT min(remind_next_at) FROM roadmap_members")
+        )
         found, samples = [], []
-        for minute in range(1, min(runs, 600) + 1):
-            clock.set(NOW + timedelta(minutes=minute))
+        for minute in range(min(runs, 600)):
+            clock.set(max(NOW, first) + timedelta(minutes=minute))
             started = time.perf_counter()
             due = await roadmap.reminders.due(clock.now(), 1000)
             samples.append(time.perf_counter() - started)
