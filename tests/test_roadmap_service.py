@@ -640,3 +640,30 @@ async def test_daily_role_resync_checks_everyone_once_a_day(
     clock.advance(days=1)
     (again,) = await roles.due_changes(clock.now(), 10)  # the next day's re-sync finds it
     assert again.add == (5001,)
+
+
+# --- Daylight saving time -------------------------------------------------------------------
+
+
+async def test_dst_change_keeps_daily_streak_and_reminder_local_time(
+    services: Services, clock: FixedClock
+) -> None:
+    await enrol(services, timezone="Europe/Berlin", start_date="2026-03-02")
+    checkins, reminders = services.roadmap.checkins, services.roadmap.reminders
+    # Sat 28 March 23:30 CET, Sun 29 (clocks jump 02:00 -> 03:00) 23:30 CEST, Mon 30 00:30.
+    for when in (
+        datetime(2026, 3, 28, 22, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 21, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 22, 30, tzinfo=UTC),
+    ):
+        clock.set(when)
+        result = await checkins.checkin(G, ALICE, "x")
+    assert result.day == date(2026, 3, 30) and result.streak.current == 3
+    # The reminder stays at 20:00 on the member's clock: 19:00 UTC before, 18:00 UTC after.
+    clock.set(datetime(2026, 3, 27, 12, 0, tzinfo=UTC))
+    settings = await reminders.turn_on(G, ALICE, "20:00")
+    assert settings.next_at == datetime(2026, 3, 27, 19, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 3, 30, 12, 0, tzinfo=UTC))
+    settings = await reminders.turn_on(G, ALICE, "20:00")
+    assert settings.next_at == datetime(2026, 3, 30, 18, 0, tzinfo=UTC)
+    assert (await services.roadmap.maintenance.recompute(G, fix=False)).differences == ()

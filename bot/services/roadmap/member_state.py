@@ -16,7 +16,6 @@ from bot.errors import DomainError, NotFound
 from bot.services.roadmap.dates import DAY, at_local, local_date, local_midnight, parse_date
 from bot.services.roadmap.streaks import (
     Pauses,
-    StreakRules,
     StreakState,
     breaks_at,
     standing,
@@ -265,9 +264,7 @@ def db_time(when: datetime | None) -> str | None:
     return when.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
-def refresh_schedule(
-    conn: sqlite3.Connection, member: MemberRecord, now: datetime, rules: StreakRules
-) -> None:
+def refresh_schedule(conn: sqlite3.Connection, member: MemberRecord, now: datetime) -> None:
     """Recompute every derived instant of a member after a change of zone, goal or pause."""
     member = require_member(conn, member.guild_id, member.user_id)
     pauses = load_pauses(conn, member.guild_id, member.user_id)

@@ -237,7 +237,7 @@ class MemberService:
                 "UPDATE roadmap_members SET paused_on = ? WHERE guild_id = ? AND user_id = ?",
                 (today.isoformat(), guild_id, user_id),
             )
-            refresh_schedule(conn, member, now, self.rules)
+            refresh_schedule(conn, member, now)
             return today
 
         return await self.db.run_transaction(work)
@@ -262,7 +262,7 @@ class MemberService:
                 "WHERE guild_id = ? AND user_id = ?",
                 (days, guild_id, user_id),
             )
-            refresh_schedule(conn, member, now, self.rules)
+            refresh_schedule(conn, member, now)
             return days
 
         return await self.db.run_transaction(work)
@@ -286,7 +286,7 @@ class MemberService:
                 "UPDATE roadmap_members SET timezone = ? WHERE guild_id = ? AND user_id = ?",
                 (zone, guild_id, user_id),
             )
-            refresh_schedule(conn, member, now, self.rules)
+            refresh_schedule(conn, member, now)
             return zone
 
         return await self.db.run_transaction(work)
@@ -302,7 +302,7 @@ class MemberService:
                 "UPDATE roadmap_members SET weekly_goal = ? WHERE guild_id = ? AND user_id = ?",
                 (days, guild_id, user_id),
             )
-            refresh_schedule(conn, member, now, self.rules)
+            refresh_schedule(conn, member, now)
             return days
 
         return await self.db.run_transaction(work)

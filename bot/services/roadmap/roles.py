@@ -69,11 +69,10 @@ def _change(row: sqlite3.Row, roles: RoleMap, now: datetime) -> RoleChange:
 
 
 class RoleService:
-    def __init__(self, db: Database, clock: Clock, posts: ScheduledPosts, phases: int = 4) -> None:
+    def __init__(self, db: Database, clock: Clock, posts: ScheduledPosts) -> None:
         self.db = db
         self.clock = clock
         self.posts = posts
-        self.phases = phases
 
     async def mappings(self, guild_id: int) -> list[RoleMapping]:
         rows = await self.db.fetch_all(
