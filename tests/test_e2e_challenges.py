@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.services.challenges.model import phase_for_month
 from bot.services.guild_settings import ChannelKind
 
 
@@ -379,3 +380,30 @@ async def test_a_persistent_button_is_refused_once_shutdown_began(sim) -> None:
     assert refused.ephemeral and "restarting" in refused.content
     answers = await sim.services.db.fetch_value("SELECT count(*) FROM daily_answers")
     assert answers == 0
+
+
+async def test_practice_follows_the_members_roadmap_phase(sim) -> None:
+    alice = sim.member("alice")
+    # Eight months before the simulator's 2026-03-02: month 9 of the plan, phase 3.
+    started = await sim.slash(alice, "roadmap start", track="ai_engineer", start_date="2025-06-15")
+    assert started.ephemeral and "month 9 of 12" in started.content
+    for _ in range(5):
+        practice = await sim.slash(alice, "challenge practice")
+        custom_id = practice.components[0]["components"][0]["custom_id"]
+        challenge_id = custom_id.split(":")[2]
+        challenge = await sim.services.challenges.bank.get(sim.guild.id, challenge_id)
+        assert challenge.phase == "deep_learning_llms"
+
+
+def test_phase_for_month_follows_the_three_month_phases() -> None:
+    assert [phase_for_month(m).value for m in (1, 3, 4, 6, 7, 9, 10, 12, 15)] == [
+        "foundations",
+        "foundations",
+        "ml_core",
+        "ml_core",
+        "deep_learning_llms",
+        "deep_learning_llms",
+        "production",
+        "production",
+        "production",
+    ]

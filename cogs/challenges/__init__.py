@@ -17,8 +17,10 @@ from bot.services.challenges.model import (
     TOPIC_LABELS,
     DueDaily,
     MonthTop,
+    Phase,
     ReviewOutcome,
     Weekly,
+    phase_for_month,
 )
 from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
@@ -312,9 +314,9 @@ class ChallengesCog(
                 context = await source.member_context(interaction.guild_id, interaction.user.id)
             except DomainError:
                 context = None
-            if context is not None and context.phase in {p.value for p in PHASE_LABELS}:
-                return context.phase
-        return "foundations"
+            if context is not None:
+                return phase_for_month(context.month).value
+        return Phase.FOUNDATIONS.value
 
     @app_commands.command(name="submit", description="Answer a task or the weekly challenge")
     @app_commands.describe(which="Which challenge (default: whichever is open)")

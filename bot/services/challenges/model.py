@@ -15,6 +15,12 @@ class Phase(StrEnum):
     PRODUCTION = "production"
 
 
+def phase_for_month(month: int) -> Phase:
+    """The bank's phase for a month of the 12-month plan: three months a phase."""
+    order = list(Phase)
+    return order[min(max(month - 1, 0) // 3, len(order) - 1)]
+
+
 class Difficulty(StrEnum):
     EASY = "easy"
     MEDIUM = "medium"
