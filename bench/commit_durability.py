@@ -15,9 +15,8 @@ from bot.db import open_database
 
 
 async def commits_per_second(folder: Path, mode: str, count: int) -> float:
-    db = await open_database(folder / f"{mode.lower()}.db")
+    db = await open_database(folder / f"{mode.lower()}.db", mode.lower())
     try:
-        await db.conn.execute(f"PRAGMA synchronous = {mode}")
         started = time.perf_counter()
         for guild_id in range(count):
             await db.execute(

@@ -63,11 +63,11 @@ async def test_a_stuck_scheduler_is_unhealthy(bot: FakeBot, clock: FixedClock) -
 
 
 async def test_a_database_that_takes_no_writes_is_unhealthy(bot: FakeBot) -> None:
-    await bot.services.db.conn.execute("PRAGMA query_only = ON")
+    bot.services.db.writer.execute("PRAGMA query_only = ON")
     try:
         report = await check_health(bot)  # type: ignore[arg-type]
     finally:
-        await bot.services.db.conn.execute("PRAGMA query_only = OFF")
+        bot.services.db.writer.execute("PRAGMA query_only = OFF")
     assert list(report.failures) == ["database"]
     assert "not writable" in report.failures["database"]
 

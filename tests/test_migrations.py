@@ -31,8 +31,10 @@ async def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "fresh.db")
     applied = await db.applied_migrations()
     assert sorted(applied) == [m.version for m in load_migrations()]
-    assert await db.fetch_value("PRAGMA foreign_keys") == 1
+    assert await db.run_transaction(lambda conn: conn.execute("PRAGMA foreign_keys").fetchone()[0])
     assert await db.fetch_value("PRAGMA journal_mode") == "wal"
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await db.fetch_value("INSERT INTO bot_state (key, value) VALUES ('k', 'v') RETURNING 1")
     await db.close()
 
 

@@ -135,7 +135,7 @@ class RoadmapCatalog:
                 )
             return move_phases(conn, guild_id, roadmap)
 
-        moved = await self.db.run_transaction(work)
+        moved = await self.db.run_transaction(work, background=True)
         self._cache[guild_id] = roadmap
         return ImportResult(mode, roadmap, moved)
 

@@ -1,11 +1,13 @@
 """Group commit: concurrent writes of the same kind share one transaction.
 
 When many members check in at once (a reminder wave, a class ending), each check-in
-waiting for its own trip to the database thread and its own commit is what limits
-throughput. Writes submitted while a batch is running are collected and run together in
-the next batch: one trip, one commit, each write inside its own savepoint so a refused or
-failing write is rolled back alone and only its caller sees the error. A caller's result is
-returned only after the commit that holds it, so nothing is reported done that is not.
+waiting for the writer and then paying for its own commit is what limits throughput.
+Writes submitted while the writer is busy are collected and run together in the next
+batch: one transaction, one commit, each write inside its own savepoint so a refused or
+failing write is rolled back alone and only its caller sees the error. A write that
+arrives while the writer is free and nothing waits runs at once, in its own transaction.
+A caller's result is returned only after the commit that holds it, so nothing is reported
+done that is not.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class GroupCommit:
         The batches run in their own task, so a caller that is cancelled never leaves the
         others of its batch without an answer.
         """
+        if not self._pending and not self.db.writing:
+            # Nothing to share a transaction with, and the writer is free: write now.
+            return await self.db.run_transaction(work)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append((work, future))
         if self._flusher is None or self._flusher.done():

@@ -194,7 +194,7 @@ class MaintenanceService:
                             fixed += 1
                 return fixed, notes
 
-            fixed, notes = await self.db.run_transaction(work)
+            fixed, notes = await self.db.run_transaction(work, background=True)
             repaired += fixed
             found.extend(notes)
         return RecomputeReport(len(keys), repaired, tuple(found[:SHOWN_DIFFERENCES]))

@@ -1,7 +1,7 @@
 """A member's row, read and derived inside a write transaction (plain sqlite3, one thread).
 
-Write paths run as synchronous functions on the database thread (`Database.run_transaction`)
-so a whole check-in costs one trip; these helpers are what they share.
+Write paths run as synchronous functions on the writer connection (`Database.run_transaction`),
+so a whole check-in is one transaction in one call; these helpers are what they share.
 """
 
 from __future__ import annotations

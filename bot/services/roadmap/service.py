@@ -71,9 +71,13 @@ class RoadmapService:
         return await self.db.run_read(lambda conn: privacy.export_member(conn, user_id))
 
     async def delete_member(self, user_id: int) -> int:
-        return await self.db.run_transaction(lambda conn: privacy.delete_member(conn, user_id))
+        return await self.db.run_transaction(
+            lambda conn: privacy.delete_member(conn, user_id), background=True
+        )
 
     async def delete_guild(self, guild_id: int) -> int:
-        removed = await self.db.run_transaction(lambda conn: privacy.delete_guild(conn, guild_id))
+        removed = await self.db.run_transaction(
+            lambda conn: privacy.delete_guild(conn, guild_id), background=True
+        )
         self.catalog.forget(guild_id)
         return removed
