@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 async def create_bot(settings: Settings, *, background: bool = True) -> MentorBot:
     """Open and migrate the database, build the services, and the bot around them.
 
-    `background` starts the scheduler and the sync-on-change of slash commands (`run`).
+    `background` starts the scheduler and the sync-on-change of slash commands, and moves
+    what exists at ready out of the garbage collector's way (`run`).
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
@@ -97,6 +98,7 @@ async def create_bot(settings: Settings, *, background: bool = True) -> MentorBo
         services,
         start_scheduler=background,
         sync_commands=background and settings.auto_sync_commands,
+        freeze_gc=background,
     )
 
 

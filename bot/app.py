@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import pkgutil
 from typing import Any
@@ -44,6 +45,7 @@ class MentorBot(commands.Bot):
         *,
         start_scheduler: bool = True,
         sync_commands: bool = False,
+        freeze_gc: bool = False,
         **options: Any,
     ) -> None:
         options.setdefault("intents", bot_intents())
@@ -57,6 +59,7 @@ class MentorBot(commands.Bot):
         self.services = services
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
+        self._freeze_gc = freeze_gc  # the long-running process only: see on_ready
         # False once shutdown begins: the tree and views then refuse new work politely.
         self.accepting_interactions = True
         services.metrics.watch(
@@ -116,3 +119,10 @@ class MentorBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))
+        if self._freeze_gc:
+            # Modules, cogs and the servers' caches live as long as the process: move them
+            # out of the garbage collector's way, so a full collection scans only what came
+            # after (on a 2-core machine, 60-90 ms pauses in the middle of answers otherwise).
+            gc.collect()
+            gc.freeze()
+            self._freeze_gc = False

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.db import Database
@@ -91,6 +92,24 @@ def clean_text(value: str | None, label: str, maximum: int, required: bool = Fal
     return text
 
 
+@cache
+def member_update_sql(changed: tuple[str, ...]) -> str:
+    """The check-in's update of the member row, assigning only the columns that changed.
+
+    SQLite rewrites an index entry whenever one of its columns is assigned, even to the same
+    value; a second check-in on the same day leaves the streak columns, and so the
+    leaderboard and schedule indexes, untouched.
+    """
+    assignments = [f"{name} = ?" for name in changed]
+    assignments += [
+        "checkins_total = checkins_total + 1",
+        "checkin_days = checkin_days + ?",
+        "minutes_total = minutes_total + ?",
+        "milestones_done = milestones_done + ?",
+    ]
+    return f"UPDATE roadmap_members SET {', '.join(assignments)} WHERE guild_id = ? AND user_id = ?"
+
+
 def _record(row: sqlite3.Row) -> CheckinRecord:
     return CheckinRecord(
         id=row["id"],
@@ -152,7 +171,10 @@ class CheckinService:
         rules, per_day = self.rules, self.limits.per_day_max
 
         def work(conn: sqlite3.Connection) -> CheckinResult:
-            member = require_member(conn, guild_id, user_id)
+            stored = conn.execute(MEMBER_SQL, (guild_id, user_id)).fetchone()
+            if stored is None:
+                raise NotFound(NOT_ENROLLED)
+            member = member_from_row(stored)
             require_active(member)
             day = member.today(now)
             today_count = conn.execute(
@@ -195,28 +217,29 @@ class CheckinService:
                     entered = phase_name(roadmap, change.phase_after)
             state = step.state
             new_day = int(today_count == 0)
+            derived = {
+                "current_streak": state.current,
+                "best_streak": state.best,
+                "freezes": state.freezes,
+                "last_date": state.last_date.isoformat() if state.last_date else None,
+                "last_at": db_time(state.last_at),
+                "run_start": state.run_start.isoformat() if state.run_start else None,
+                "week_days": state.week_days,
+                "alive_until": db_time(alive_until(member, state, pauses)),
+                "phase": phase,
+                "nudge_due_at": db_time(nudge_due(member, state, pauses)),
+                "roles_dirty": roles_dirty(
+                    member, load_role_map(conn, guild_id), phase, state.current
+                ),
+            }
+            changed = tuple(name for name, value in derived.items() if stored[name] != value)
             conn.execute(
-                "UPDATE roadmap_members SET current_streak = ?, best_streak = ?, freezes = ?, "
-                "last_date = ?, last_at = ?, run_start = ?, week_days = ?, alive_until = ?, "
-                "checkins_total = checkins_total + 1, checkin_days = checkin_days + ?, "
-                "minutes_total = minutes_total + ?, milestones_done = milestones_done + ?, "
-                "phase = ?, nudge_due_at = ?, roles_dirty = ? "
-                "WHERE guild_id = ? AND user_id = ?",
+                member_update_sql(changed),
                 (
-                    state.current,
-                    state.best,
-                    state.freezes,
-                    state.last_date.isoformat() if state.last_date else None,
-                    db_time(state.last_at),
-                    state.run_start.isoformat() if state.run_start else None,
-                    state.week_days,
-                    db_time(alive_until(member, state, pauses)),
+                    *(derived[name] for name in changed),
                     new_day,
                     spent,
                     delta,
-                    phase,
-                    db_time(nudge_due(member, state, pauses)),
-                    roles_dirty(member, load_role_map(conn, guild_id), phase, state.current),
                     guild_id,
                     user_id,
                 ),
