@@ -2,9 +2,11 @@
 
 The bot runs as `python -m bot run` in its own process against the simulator in this one.
 Latency is measured from the simulator sending INTERACTION_CREATE to the simulator receiving
-the answer that completes it (the response, or the edit after a defer). Each command gets a
-closed-loop phase (fixed concurrency: throughput, p50, p99) and an open-loop phase (a fixed
-rate: p50, p99). The first command is the baseline (the no-op /ping by default).
+the answer that completes it (the response, or the edit after a defer). Each command gets
+`--rounds` closed-loop phases (fixed concurrency: throughput, p50, p99), alternating with
+the other commands, and an open-loop phase (a fixed rate: p50, p99). The first command is
+the baseline (the no-op /ping by default); each other command's throughput is compared with
+the baseline's round by round, and the median of those ratios is printed.
 
     python -m bench.interactions
     python -m bench.interactions --command "/ping" --command "/checkin note:read chapter 3" \\
@@ -133,21 +135,35 @@ async def main(args: argparse.Namespace) -> None:
                 for member in members:
                     await driver.invoke(member, *driver.options(line))
             print(f"{'phase':<46} {'rate':>10} {'p50':>10} {'p99':>10} {'mean':>10} fail")
-            throughput = {}
             for line in args.command:
                 await driver.closed_loop(line, 200, args.concurrency)  # warm up
-                # The simulator keeps every call it served; keep its full garbage collections
-                # (100+ ms with that history) out of the bot's measured latencies.
+            # Closed loops in alternating rounds (/ping, /checkin, /ping, ...), so a slow
+            # spell of this shared machine weighs on both commands alike.
+            rates: dict[str, list[float]] = {line: [] for line in args.command}
+            for _ in range(args.rounds):
+                for line in args.command:
+                    # The simulator keeps every call it served; keep its full garbage
+                    # collections (100+ ms with that history) out of the bot's latencies.
+                    gc.collect()
+                    gc.freeze()
+                    phase = await driver.closed_loop(line, args.count, args.concurrency)
+                    rates[line].append(phase.rate)
+                    print(phase.row(), flush=True)
+            for line in args.command:
                 gc.collect()
                 gc.freeze()
-                phase = await driver.closed_loop(line, args.count, args.concurrency)
-                throughput[line] = phase.rate
-                print(phase.row(), flush=True)
                 print((await driver.open_loop(line, args.rate, args.seconds)).row(), flush=True)
             baseline = args.command[0]
             for line in args.command[1:]:
-                share = throughput[line] / throughput[baseline] * 100
-                print(f"{line} throughput: {share:.0f}% of {baseline}")
+                paired = [
+                    ours / base * 100
+                    for ours, base in zip(rates[line], rates[baseline], strict=True)
+                ]
+                print(
+                    f"{line} throughput: {statistics.median(paired):.0f}% of {baseline} "
+                    f"(median of {len(paired)} rounds: "
+                    f"{', '.join(f'{share:.0f}%' for share in paired)})"
+                )
             if sim.state.problems:
                 print(f"Refused by the simulator: {len(sim.state.problems)} calls")
         finally:
@@ -161,10 +177,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--setup", action="append", default=[], help="run once per member")
     parser.add_argument("--setup-once", action="append", default=[], help="run once as a moderator")
     parser.add_argument("--count", type=int, default=2000, help="interactions per closed loop")
+    parser.add_argument("--rounds", type=int, default=3, help="closed loops per command")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop interactions/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="open-loop duration")
-    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--members", type=int, default=1000)
     parser.add_argument(
         "--checkin",
         action="store_true",

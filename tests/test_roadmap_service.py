@@ -240,6 +240,8 @@ async def test_hostile_text_is_stored_whole(services: Services) -> None:
         ("ok", "-5", "not a duration"),
         ("ok", "lots", "not a duration"),
         ("ok", "25h", "at most 1440"),
+        ("ok", "99999", "at most 1440"),
+        ("ok", "\u00b2", "not a duration"),  # a superscript two: a digit to str.isdigit
     ],
 )
 async def test_bad_checkins_are_refused_and_nothing_written(

@@ -88,6 +88,9 @@ def _time(text: str | None) -> datetime | None:
 
 
 def member_from_row(row: Any) -> MemberRecord:
+    """A member from a MEMBER_SQL row (a sqlite3.Row, or a dict made of one)."""
+    if not isinstance(row, dict):  # a Row's lookups by name scan its columns: read them once
+        row = dict(zip(row.keys(), row, strict=True))
     streak = StreakState(
         current=row["current_streak"],
         best=row["best_streak"],
