@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import sqlite3
 from collections import Counter
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, WriteSession
 from bot.errors import DomainError, NotFound
 from bot.services.challenges.answers import AnswerWriter, PendingAnswer
 from bot.services.challenges.bank import ChallengeBank
@@ -228,7 +227,7 @@ class DailyService:
             raise NotFound("That daily challenge no longer exists.")
         return await self._from_row(row)
 
-    async def _from_row(self, row: aiosqlite.Row) -> DailyPost:
+    async def _from_row(self, row: sqlite3.Row) -> DailyPost:
         challenge = await self.bank.get(row["guild_id"], row["challenge_id"])
         return DailyPost(
             id=row["id"],
@@ -360,12 +359,12 @@ class DailyService:
         )
 
 
-async def _value(conn: aiosqlite.Connection, sql: str, *params: object) -> object:
+async def _value(conn: WriteSession, sql: str, *params: object) -> object:
     async with conn.execute(sql, params) as cursor:
         row = await cursor.fetchone()
     return None if row is None else row[0]
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, *params: object) -> list[aiosqlite.Row]:
+async def _rows(conn: WriteSession, sql: str, *params: object) -> list[sqlite3.Row]:
     async with conn.execute(sql, params) as cursor:
         return list(await cursor.fetchall())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
-
-import aiosqlite
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
@@ -26,7 +25,7 @@ WEEKLY_COLUMNS = (
 )
 
 
-def weekly_from_row(row: aiosqlite.Row) -> Weekly:
+def weekly_from_row(row: sqlite3.Row) -> Weekly:
     return Weekly(
         id=row["id"],
         guild_id=row["guild_id"],

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, WriteSession
 from bot.errors import NotFound
 from bot.services.portfolio.models import Request, Review
 from bot.services.portfolio.rubric import Rubric
@@ -72,7 +70,7 @@ class PortfolioBase:
         return None if row is None else Review.from_row(row)
 
 
-async def load_in(conn: aiosqlite.Connection, guild_id: int, request_id: int) -> Request:
+async def load_in(conn: WriteSession, guild_id: int, request_id: int) -> Request:
     """Load a request inside an open transaction."""
     async with conn.execute(SELECT_REQUEST, (request_id, guild_id)) as cursor:
         row = await cursor.fetchone()

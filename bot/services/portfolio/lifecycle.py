@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.clock import to_db_time
+from bot.db import WriteSession
 from bot.errors import DomainError, PermissionDenied
 from bot.services.portfolio import refusals
 from bot.services.portfolio.base import PortfolioBase, load_in
@@ -348,9 +347,7 @@ class Lifecycle(PortfolioBase):
                 f"limit is {self.rules.max_open}. Withdraw one or wait for its review first."
             )
 
-    async def _check_limit_in(
-        self, conn: aiosqlite.Connection, guild_id: int, owner_id: int
-    ) -> None:
+    async def _check_limit_in(self, conn: WriteSession, guild_id: int, owner_id: int) -> None:
         async with conn.execute(
             "SELECT id FROM portfolio_requests WHERE owner_id = ? AND guild_id = ? "
             f"AND status IN {ACTIVE_SQL} ORDER BY id",
@@ -358,9 +355,7 @@ class Lifecycle(PortfolioBase):
         ) as cursor:
             self._check_limit([row[0] for row in await cursor.fetchall()])
 
-    async def _credit(
-        self, conn: aiosqlite.Connection, guild_id: int, owner_id: int, now: datetime
-    ) -> int:
+    async def _credit(self, conn: WriteSession, guild_id: int, owner_id: int, now: datetime) -> int:
         """Give to get: reviews this member gave others in the window, up to the cap."""
         async with conn.execute(
             "SELECT count(*) FROM portfolio_reviews WHERE guild_id = ? AND reviewer_id = ? "
@@ -371,7 +366,7 @@ class Lifecycle(PortfolioBase):
         return min(given, self.rules.credit_max_reviews)
 
     async def _check_resubmittable(
-        self, conn: aiosqlite.Connection | None, previous: Request, actor: Actor
+        self, conn: WriteSession | None, previous: Request, actor: Actor
     ) -> None:
         sql = (
             "SELECT max(round) FROM portfolio_requests WHERE (id = ? OR root_id = ?) "

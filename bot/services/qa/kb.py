@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-import aiosqlite
-
 from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database
+from bot.db import Database, WriteSession
 from bot.errors import DomainError, NotFound
 from bot.services.qa.documents import (
     SHIPPED_DIR,
@@ -110,7 +109,7 @@ DOC_COLUMNS = (
 )
 
 
-def _info(row: aiosqlite.Row) -> DocumentInfo:
+def _info(row: sqlite3.Row) -> DocumentInfo:
     return DocumentInfo(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -404,7 +403,7 @@ class KnowledgeBase:
         )
         return [_info(row) for row in rows]
 
-    async def delete_guild(self, conn: aiosqlite.Connection, guild_id: int) -> int:
+    async def delete_guild(self, conn: WriteSession, guild_id: int) -> int:
         """Inside the caller's transaction: drop a server's documents and its version row."""
         if guild_id == SHIPPED_GUILD:
             return 0
@@ -425,7 +424,7 @@ class KnowledgeBase:
 
     async def _store(
         self,
-        conn: aiosqlite.Connection,
+        conn: WriteSession,
         guild_id: int,
         document: Document,
         source: str,
@@ -465,7 +464,7 @@ class KnowledgeBase:
         )
         return len(chunks)
 
-    async def _bump(self, conn: aiosqlite.Connection, guild_id: int) -> None:
+    async def _bump(self, conn: WriteSession, guild_id: int) -> None:
         self._df.clear()
         await conn.execute(
             "INSERT INTO qa_kb_versions (guild_id, version) VALUES (?, 1) "

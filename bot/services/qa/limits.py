@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, WriteSession
 from bot.errors import DomainError, RateLimited
 from bot.services.qa.models import Limits
 
@@ -96,7 +94,7 @@ class QALimits:
         return await self.get(guild_id)
 
     async def check_rate(
-        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
+        self, conn: WriteSession, guild_id: int, user_id: int, now: datetime
     ) -> None:
         """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window."""
         window = timedelta(minutes=self.settings.qa_rate_window_minutes)
@@ -118,7 +116,7 @@ class QALimits:
             )
 
     async def check_budgets(
-        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
+        self, conn: WriteSession, guild_id: int, user_id: int, now: datetime
     ) -> None:
         """Refuse (RateLimited) when the member or the server used today's tokens."""
         limits = await self.get(guild_id)
