@@ -1,6 +1,6 @@
 """What `PRAGMA synchronous = FULL` costs per commit, against NORMAL, on this disk.
 
-Run from the repository root: `python bench/commit_durability.py [COMMITS]`.
+Run from the repository root: `python -m bench.commit_durability [COMMITS]`.
 """
 
 from __future__ import annotations

@@ -425,7 +425,7 @@ def _open_writer(path: Path, synchronous: str) -> sqlite3.Connection:
         #   replays the WAL;
         # - a power cut or kernel panic can lose the last commits under NORMAL, which
         #   fsyncs the WAL only at checkpoints. FULL fsyncs at every COMMIT and survives
-        #   that too, at about a third of the commit rate (bench/commit_durability.py).
+        #   that too, at about half the commit rate (bench/commit_durability.py).
         # DATABASE_SYNCHRONOUS chooses (deploy/README.md, "Stopping, crashes and durability").
         conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS_LEVELS[synchronous]}")
         conn.execute("PRAGMA foreign_keys = ON")
