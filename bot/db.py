@@ -157,7 +157,6 @@ class Database:
         self.reader = reader
         self.writer = writer
         self.path = path
-        self.synchronous = synchronous
         self._writer_thread = writer_thread
         self._writer_busy = threading.Lock()  # held by whichever thread uses the writer
         self._write_lock = asyncio.Lock()  # one write transaction at a time

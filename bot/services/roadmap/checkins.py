@@ -29,6 +29,7 @@ from bot.services.roadmap.member_state import (
     nudge_due,
     require_active,
     require_member,
+    require_member_values,
     roles_dirty,
 )
 from bot.services.roadmap.members import phase_name, summary_of, week_days_of
@@ -69,21 +70,16 @@ def parse_minutes(text: str | None, maximum: int) -> int:
     """'45', '45m', '1h', '1h30', '1.5h' -> minutes; empty -> 0."""
     if text is None or not text.strip():
         return 0
-    plain = text.isascii() and text.isdigit() and len(text) <= 5  # the common case: "45"
-    minutes = int(text) if plain else _parse_duration(text)
-    if minutes > maximum:
-        raise DomainError(f"A check-in can log at most {maximum} minutes.")
-    return minutes
-
-
-def _parse_duration(text: str) -> int:
     match = DURATION.match(text)
     if match is None or (match.group(1) is None and match.group(2) is None):
         raise DomainError(
             f"'{text.strip()[:20]}' is not a duration: write minutes like 45, or 1h30."
         )
     hours = float(match.group(1).replace(",", ".")) if match.group(1) else 0.0
-    return round(hours * 60) + (int(match.group(2)) if match.group(2) else 0)
+    minutes = round(hours * 60) + (int(match.group(2)) if match.group(2) else 0)
+    if minutes > maximum:
+        raise DomainError(f"A check-in can log at most {maximum} minutes.")
+    return minutes
 
 
 def clean_text(value: str | None, label: str, maximum: int, required: bool = False) -> str | None:
@@ -176,10 +172,7 @@ class CheckinService:
         rules, per_day = self.rules, self.limits.per_day_max
 
         def work(conn: sqlite3.Connection) -> CheckinResult:
-            row = conn.execute(MEMBER_SQL, (guild_id, user_id)).fetchone()
-            if row is None:
-                raise NotFound(NOT_ENROLLED)
-            stored = dict(zip(row.keys(), row, strict=True))
+            stored = require_member_values(conn, guild_id, user_id)
             member = member_from_row(stored)
             require_active(member)
             day = member.today(now)

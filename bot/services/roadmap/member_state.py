@@ -134,11 +134,16 @@ def load_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Member
     return None if row is None else member_from_row(row)
 
 
-def require_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MemberRecord:
-    member = load_member(conn, guild_id, user_id)
-    if member is None:
+def require_member_values(conn: sqlite3.Connection, guild_id: int, user_id: int) -> dict[str, Any]:
+    """The member's MEMBER_SQL row as a dict, as stored (for comparing before an update)."""
+    row = conn.execute(MEMBER_SQL, (guild_id, user_id)).fetchone()
+    if row is None:
         raise NotFound(NOT_ENROLLED)
-    return member
+    return dict(zip(row.keys(), row, strict=True))
+
+
+def require_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MemberRecord:
+    return member_from_row(require_member_values(conn, guild_id, user_id))
 
 
 def require_active(member: MemberRecord) -> None:

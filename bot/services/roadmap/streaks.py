@@ -150,16 +150,7 @@ def apply_checkin(
     last_at = at if state.last_at is None else max(state.last_at, at)
     if state.last_date is not None and day <= state.last_date:
         outcome = Outcome.SAME_DAY if day == state.last_date else Outcome.EARLIER
-        same = StreakState(
-            state.current,
-            state.best,
-            state.freezes,
-            state.last_date,
-            last_at,
-            state.run_start,
-            state.week_days,
-        )
-        return Step(same, outcome)
+        return Step(replace(state, last_at=last_at), outcome)
 
     missed = 0
     if state.last_date is None:
