@@ -19,7 +19,7 @@ import discord
 from bot.app import MentorBot
 from bot.clock import SystemClock
 from bot.config import Settings, load_settings
-from bot.db import Database, load_migrations, open_database
+from bot.db import connect, load_migrations
 from bot.errors import StartupError
 from bot.health import HealthServer
 from bot.logs import configure_logging
@@ -31,10 +31,20 @@ from bot.permissions import (
     required_permissions,
 )
 from bot.runlock import RunLock
-from bot.services.backups import backup_database, daily_backup_name, restore_database
+from bot.services.backups import (
+    PG_DUMP_ADVICE,
+    backup_database,
+    daily_backup_name,
+    restore_database,
+)
 from bot.services.command_sync import payload_hash
 from bot.simulator.redirect import point_discord_at
-from bot.wiring import build_llm_client, build_services, validate_content
+from bot.wiring import (
+    build_llm_client,
+    build_services,
+    open_configured_database,
+    validate_content,
+)
 
 log = logging.getLogger("bot")
 
@@ -92,7 +102,7 @@ async def create_bot(settings: Settings, *, background: bool = True) -> MentorBo
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
-    db = await open_database(settings.database_path, settings.database_synchronous)
+    db = await open_configured_database(settings)
     services = build_services(settings, db, SystemClock(), build_llm_client(settings))
     return MentorBot(
         services,
@@ -111,7 +121,9 @@ async def close_bot(bot: MentorBot) -> None:
 
 async def run(settings: Settings) -> None:
     token = settings.require_token()
-    with RunLock(settings.database_path, "the bot is running"):
+    # One process owns a SQLite file; PostgreSQL serves several (shard clusters).
+    lock = RunLock(settings.database_path, "the bot is running") if settings.on_sqlite else None
+    with lock or contextlib.nullcontext():
         bot = await create_bot(settings)
         try:
             await serve(bot, token)
@@ -176,24 +188,27 @@ async def serve(bot: MentorBot, token: str) -> None:
 
 
 async def migrate(settings: Settings) -> None:
-    db = await open_database(settings.database_path, settings.database_synchronous)
+    db = await open_configured_database(settings)
+    count = len(db.migrations())
     await db.close()
-    print(f"Database {settings.database_path} is up to date ({len(load_migrations())} migrations).")
+    print(f"Database {db.description} is up to date ({count} migrations).")
 
 
 async def check(settings: Settings) -> None:
     print(f"Settings: OK (LLM {'on' if settings.llm_enabled else 'off: retrieval-only answers'})")
-    migrations = load_migrations()
-    if settings.database_path.exists():
-        db = await Database.open(settings.database_path)
+    target = settings.database_target
+    engine = "sqlite" if settings.on_sqlite else "postgres"
+    migrations = load_migrations(engine)
+    if settings.on_sqlite and not settings.database_path.exists():
+        print(f"Database {settings.database_path}: not created yet (made on first run)")
+    else:
+        db = await connect(target, pool_size=1)
         try:
             pending = await db.pending_migrations(migrations)
         finally:
             await db.close()
         state = f"{len(pending)} migration(s) pending" if pending else "up to date"
-        print(f"Database {settings.database_path}: OK ({state})")
-    else:
-        print(f"Database {settings.database_path}: not created yet (made on first run)")
+        print(f"Database {db.description}: OK ({state})")
     print(f"Migrations: OK ({len(migrations)} files)")
     for line in validate_content():
         print(f"Content: {line}")
@@ -239,6 +254,8 @@ def invite(settings: Settings, client_id: int | None) -> None:
 
 
 def backup(settings: Settings, path: Path) -> None:
+    if not settings.on_sqlite:
+        raise StartupError(PG_DUMP_ADVICE)
     dest = path / daily_backup_name(SystemClock().now()) if path.is_dir() else path
     result = backup_database(settings.database_path, dest)
     print(
@@ -248,6 +265,8 @@ def backup(settings: Settings, path: Path) -> None:
 
 
 def restore(settings: Settings, path: Path) -> None:
+    if not settings.on_sqlite:
+        raise StartupError(PG_DUMP_ADVICE)
     with RunLock(settings.database_path, "a restore is in progress"):
         result = restore_database(path, settings.database_path, SystemClock().now())
     pending = result.check.pending_migrations
@@ -263,7 +282,7 @@ def restore(settings: Settings, path: Path) -> None:
 
 
 async def export_member(settings: Settings, user_id: int, path: Path | None) -> None:
-    db = await open_database(settings.database_path, settings.database_synchronous)
+    db = await open_configured_database(settings)
     try:
         services = build_services(settings, db, SystemClock())
         export = await services.privacy.export_member(user_id)

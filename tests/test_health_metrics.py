@@ -63,11 +63,12 @@ async def test_a_stuck_scheduler_is_unhealthy(bot: FakeBot, clock: FixedClock) -
 
 
 async def test_a_database_that_takes_no_writes_is_unhealthy(bot: FakeBot) -> None:
-    bot.services.db.writer.execute("PRAGMA query_only = ON")
+    db = bot.services.db
+    await db.execute("ALTER TABLE bot_state RENAME TO bot_state_away")
     try:
         report = await check_health(bot)  # type: ignore[arg-type]
     finally:
-        bot.services.db.writer.execute("PRAGMA query_only = OFF")
+        await db.execute("ALTER TABLE bot_state_away RENAME TO bot_state")
     assert list(report.failures) == ["database"]
     assert "not writable" in report.failures["database"]
 

@@ -36,11 +36,11 @@ class ScheduledPosts:
         """True when this caller now owns the post and must send it."""
         now = to_db_time(self.clock.now())
         changed = await self.db.execute(
-            "INSERT INTO scheduled_posts (guild_id, kind, period, status, claimed_at) "
+            "INSERT INTO scheduled_posts AS p (guild_id, kind, period, status, claimed_at) "
             "VALUES (?, ?, ?, 'claimed', ?) "
             "ON CONFLICT (guild_id, kind, period) DO UPDATE SET claimed_at = excluded.claimed_at,"
-            " retry_at = NULL "
-            "WHERE status = 'claimed' AND retry_at IS NOT NULL AND retry_at <= excluded.claimed_at",
+            " retry_at = NULL WHERE p.status = 'claimed' AND p.retry_at IS NOT NULL"
+            " AND p.retry_at <= excluded.claimed_at",
             (guild_id, kind, period, now),
         )
         return changed == 1

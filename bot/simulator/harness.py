@@ -22,7 +22,6 @@ from discord.ext import commands
 from bot.app import MentorBot
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.db import open_database
 from bot.simulator import invocations, payloads
 from bot.simulator.redirect import discord_pointed_at
 from bot.simulator.reply import Reply, UnansweredInteraction, reply_for
@@ -38,7 +37,7 @@ from bot.simulator.state import (
     SimMessage,
     SimUser,
 )
-from bot.wiring import Services, build_llm_client, build_services
+from bot.wiring import Services, build_llm_client, build_services, open_configured_database
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ class SimHarness:
         await self.bot.tree.sync()
 
     async def start_bot(self) -> None:
-        db = await open_database(self.settings.database_path, self.settings.database_synchronous)
+        db = await open_configured_database(self.settings)
         self.services = build_services(
             self.settings, db, self.clock, build_llm_client(self.settings)
         )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.services.challenges.daily import DailyService
 from bot.services.challenges.links import clean_link
@@ -24,7 +22,7 @@ SUBMISSION_COLUMNS = (
 )
 
 
-def submission_from_row(row: aiosqlite.Row) -> Submission:
+def submission_from_row(row: Row) -> Submission:
     return Submission(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -101,22 +99,21 @@ class SubmissionService:
         title = await self._ensure_open(guild_id, kind, ref)
         now = to_db_time(self.clock.now())
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            existing = await conn.fetch_one(
                 "SELECT status FROM challenge_submissions"
                 " WHERE guild_id = ? AND kind = ? AND ref = ? AND user_id = ?",
                 (guild_id, kind, ref, user_id),
-            ) as cursor:
-                existing = await cursor.fetchone()
+            )
             if existing is not None and existing["status"] != "pending":
                 raise DomainError(
                     f"Your submission was already {existing['status']}; it can't be changed now."
                 )
             await conn.execute(
-                "INSERT INTO challenge_submissions (guild_id, kind, ref, user_id, link, notes,"
-                " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO challenge_submissions AS s (guild_id, kind, ref, user_id, link,"
+                " notes, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, kind, ref, user_id)"
                 " DO UPDATE SET link = excluded.link, notes = excluded.notes,"
-                " updated_at = excluded.updated_at WHERE status = 'pending'",
+                " updated_at = excluded.updated_at WHERE s.status = 'pending'",
                 (guild_id, kind, ref, user_id, link, notes, now, now),
             )
         submission = await self._existing(guild_id, kind, ref, user_id)
@@ -209,7 +206,7 @@ class SubmissionService:
             topic = (await self.daily.get(guild_id, int(submission.ref))).challenge.topic
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE challenge_submissions SET status = ?, points = ?, comment = ?,"
                 " reviewer_id = ?, reviewed_at = ? WHERE id = ? AND status = 'pending'",
                 (
@@ -221,7 +218,7 @@ class SubmissionService:
                     submission_id,
                 ),
             )
-            if cursor.rowcount == 0:
+            if changed == 0:
                 raise DomainError(
                     "Someone already reviewed this submission."
                     if submission.status == "pending"

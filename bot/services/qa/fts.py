@@ -1,8 +1,9 @@
-"""Member text turned into a safe FTS5 query: every term quoted, nothing else passed on.
+"""Member text turned into safe search terms: words only, nothing else passed on.
 
-FTS5 gives meaning to quotes, hyphens (column filters), `*`, `^`, `:`, parentheses and the
-words AND, OR, NOT and NEAR. Only word characters survive here, and each term is wrapped
-in double quotes, so whatever a member types, the query is a plain OR of phrases.
+Full-text query languages give meaning to quotes, hyphens (column filters), `*`, `^`, `:`,
+parentheses and the words AND, OR, NOT and NEAR. Only word characters survive here, and
+each engine's search (`bot.db.search`) quotes every term, so whatever a member types, the
+query is a plain OR of words.
 """
 
 from __future__ import annotations
@@ -41,16 +42,6 @@ def query_terms(text: str, limit: int = MAX_TERMS) -> list[str]:
     content = [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
     chosen = content or words
     return list(dict.fromkeys(chosen))[:limit]
-
-
-def match_expression(terms: list[str]) -> str:
-    """`"a" OR "b" ...`; terms hold only word characters, so quoting is always safe."""
-    return " OR ".join(f'"{term}"' for term in terms)
-
-
-def scope_filter(guild_id: int) -> str:
-    """Restrict a match to the shipped documents (scope g0) and this server's."""
-    return f'scope : ("g0" OR "g{int(guild_id)}")'
 
 
 def scope_token(guild_id: int) -> str:

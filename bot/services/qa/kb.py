@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database, WriteSession
+from bot.db import Database, Row, Transaction
 from bot.errors import DomainError, NotFound
 from bot.services.qa.documents import (
     SHIPPED_DIR,
@@ -23,9 +22,7 @@ from bot.services.qa.documents import (
     slugify,
 )
 from bot.services.qa.fts import (
-    match_expression,
     query_terms,
-    scope_filter,
     scope_token,
     term_coverage,
 )
@@ -109,7 +106,7 @@ DOC_COLUMNS = (
 )
 
 
-def _info(row: sqlite3.Row) -> DocumentInfo:
+def _info(row: Row) -> DocumentInfo:
     return DocumentInfo(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -236,17 +233,14 @@ class KnowledgeBase:
                 f"'{document.title}' is the name of a shipped document; give yours another title."
             )
         async with self.db.transaction() as conn:
-            existing = await (
-                await conn.execute(
-                    "SELECT id FROM qa_documents WHERE guild_id = ? AND slug = ?", (guild_id, slug)
-                )
-            ).fetchone()
+            await conn.lock("qa-documents", guild_id)
+            existing = await conn.fetch_one(
+                "SELECT id FROM qa_documents WHERE guild_id = ? AND slug = ?", (guild_id, slug)
+            )
             if existing is None:
-                count = await (
-                    await conn.execute(
-                        "SELECT count(*) FROM qa_documents WHERE guild_id = ?", (guild_id,)
-                    )
-                ).fetchone()
+                count = await conn.fetch_one(
+                    "SELECT count(*) FROM qa_documents WHERE guild_id = ?", (guild_id,)
+                )
                 if count[0] >= self.max_documents:
                     raise DomainError(
                         f"This server has {count[0]} documents, the most allowed; "
@@ -330,16 +324,8 @@ class KnowledgeBase:
         chosen = await self._rank_terms(terms)
         if not chosen:
             return Retrieval(tuple(terms), (), 0.0)
-        expression = f"({match_expression(chosen)}) AND {scope_filter(guild_id)}"
-        rows = await self.db.fetch_all(
-            "SELECT c.id, c.title, c.section, c.body, d.slug, d.source, hit.rank "
-            "FROM (SELECT rowid, rank FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ? "
-            "      ORDER BY rank LIMIT ?) AS hit "
-            "JOIN qa_chunks c ON c.id = hit.rowid "
-            "JOIN qa_documents d ON d.id = c.document_id "
-            "ORDER BY hit.rank",
-            (expression, limit),
-        )
+        scopes = [scope_token(SHIPPED_GUILD), scope_token(guild_id)]
+        rows = await self.db.text_search.best_passages(chosen, scopes, limit)
         passages = tuple(
             Passage(
                 chunk_id=row["id"],
@@ -347,7 +333,7 @@ class KnowledgeBase:
                 title=row["title"],
                 section=row["section"],
                 text=row["body"],
-                score=-float(row["rank"]),
+                score=float(row["score"]),
                 source=row["source"],
             )
             for row in rows
@@ -365,15 +351,8 @@ class KnowledgeBase:
         if missing:
             if len(self._df) + len(missing) > DF_CACHE_SIZE:
                 self._df.clear()
-            counts = await self.db.fetch_one(
-                "SELECT "
-                + ", ".join(
-                    "(SELECT count(*) FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ?)"
-                    for _ in missing
-                ),
-                [match_expression([t]) for t in missing],
-            )
-            self._df.update(zip(missing, counts or (), strict=True))
+            counts = await self.db.text_search.passage_counts(missing)
+            self._df.update(zip(missing, counts, strict=True))
         chosen: list[str] = []
         total = 0
         for df, term in sorted((self._df[t], t) for t in terms):
@@ -403,14 +382,14 @@ class KnowledgeBase:
         )
         return [_info(row) for row in rows]
 
-    async def delete_guild(self, conn: WriteSession, guild_id: int) -> int:
+    async def delete_guild(self, conn: Transaction, guild_id: int) -> int:
         """Inside the caller's transaction: drop a server's documents and its version row."""
         if guild_id == SHIPPED_GUILD:
             return 0
-        cursor = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
+        changed = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
         await conn.execute("DELETE FROM qa_kb_versions WHERE guild_id = ?", (guild_id,))
         self._df.clear()
-        return cursor.rowcount
+        return changed
 
     # --- Internals ----------------------------------------------------------------
 
@@ -424,14 +403,14 @@ class KnowledgeBase:
 
     async def _store(
         self,
-        conn: WriteSession,
+        conn: Transaction,
         guild_id: int,
         document: Document,
         source: str,
         user_id: int | None,
     ) -> int:
         now = to_db_time(self.clock.now())
-        cursor = await conn.execute(
+        new_id = await conn.fetch_value(
             "INSERT INTO qa_documents (guild_id, slug, title, source, content_hash, body,"
             " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id, slug) DO UPDATE SET title = excluded.title,"
@@ -451,7 +430,7 @@ class KnowledgeBase:
                 now,
             ),
         )
-        document_id = (await cursor.fetchone())[0]
+        document_id = new_id
         await conn.execute("DELETE FROM qa_chunks WHERE document_id = ?", (document_id,))
         chunks = chunk_document(document, self.chunk_chars)
         await conn.executemany(
@@ -464,10 +443,10 @@ class KnowledgeBase:
         )
         return len(chunks)
 
-    async def _bump(self, conn: WriteSession, guild_id: int) -> None:
+    async def _bump(self, conn: Transaction, guild_id: int) -> None:
         self._df.clear()
         await conn.execute(
-            "INSERT INTO qa_kb_versions (guild_id, version) VALUES (?, 1) "
-            "ON CONFLICT (guild_id) DO UPDATE SET version = version + 1",
+            "INSERT INTO qa_kb_versions AS v (guild_id, version) VALUES (?, 1) "
+            "ON CONFLICT (guild_id) DO UPDATE SET version = v.version + 1",
             (guild_id,),
         )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database, WriteSession
+from bot.db import Database, Transaction
 from bot.errors import DomainError, RateLimited
 from bot.services.qa.models import Limits
 
@@ -94,17 +94,18 @@ class QALimits:
         return await self.get(guild_id)
 
     async def check_rate(
-        self, conn: WriteSession, guild_id: int, user_id: int, now: datetime
+        self, conn: Transaction, guild_id: int, user_id: int, now: datetime
     ) -> None:
-        """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window."""
+        """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window.
+
+        The member's lock makes two questions asked at the same instant count in turn."""
+        await conn.lock("qa-member", guild_id, user_id)
         window = timedelta(minutes=self.settings.qa_rate_window_minutes)
-        rows = await (
-            await conn.execute(
-                "SELECT created_at FROM qa_questions WHERE guild_id = ? AND user_id = ?"
-                " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
-                (guild_id, user_id, to_db_time(now - window), self.settings.qa_rate_count),
-            )
-        ).fetchall()
+        rows = await conn.fetch_all(
+            "SELECT created_at FROM qa_questions WHERE guild_id = ? AND user_id = ?"
+            " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
+            (guild_id, user_id, to_db_time(now - window), self.settings.qa_rate_count),
+        )
         if len(rows) >= self.settings.qa_rate_count:
             oldest = from_db_time(rows[-1][0])
             wait = (oldest + window - now).total_seconds()
@@ -116,21 +117,19 @@ class QALimits:
             )
 
     async def check_budgets(
-        self, conn: WriteSession, guild_id: int, user_id: int, now: datetime
+        self, conn: Transaction, guild_id: int, user_id: int, now: datetime
     ) -> None:
         """Refuse (RateLimited) when the member or the server used today's tokens."""
         limits = await self.get(guild_id)
         day = to_db_time(day_start(now))
         wait = (day_start(now) + timedelta(days=1) - now).total_seconds()
-        row = await (
-            await conn.execute(
-                "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
-                " coalesce(sum(CASE WHEN user_id = ?"
-                "   THEN prompt_tokens + completion_tokens END), 0)"
-                " FROM qa_questions WHERE guild_id = ? AND created_at >= ?",
-                (user_id, guild_id, day),
-            )
-        ).fetchone()
+        row = await conn.fetch_one(
+            "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
+            " coalesce(sum(CASE WHEN user_id = ?"
+            "   THEN prompt_tokens + completion_tokens END), 0)"
+            " FROM qa_questions WHERE guild_id = ? AND created_at >= ?",
+            (user_id, guild_id, day),
+        )
         guild_used, member_used = row[0], row[1]
         if limits.member_daily_tokens and member_used >= limits.member_daily_tokens:
             raise RateLimited(

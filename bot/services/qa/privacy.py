@@ -18,10 +18,10 @@ class QAPrivacy:
     async def purge_older_than(self, cutoff: datetime) -> int:
         """Delete questions (with their votes and escalations) asked before `cutoff`."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "DELETE FROM qa_questions WHERE created_at < ?", (to_db_time(cutoff),)
             )
-            deleted = cursor.rowcount
+            deleted = changed
             await conn.execute("DELETE FROM qa_threads WHERE created_at < ?", (to_db_time(cutoff),))
         return deleted
 
@@ -73,8 +73,8 @@ class QAPrivacy:
                 " answer = NULL, sources = NULL, cache_key = NULL, error = NULL"
                 " WHERE user_id = ?",
             ):
-                cursor = await conn.execute(sql, (user_id,))
-                total += cursor.rowcount
+                changed = await conn.execute(sql, (user_id,))
+                total += changed
         return total
 
     async def delete_guild(self, guild_id: int) -> int:
@@ -86,7 +86,7 @@ class QAPrivacy:
                 "DELETE FROM qa_guild_limits WHERE guild_id = ?",
                 "DELETE FROM qa_escalations WHERE guild_id = ?",
             ):
-                cursor = await conn.execute(sql, (guild_id,))
-                total += cursor.rowcount
+                changed = await conn.execute(sql, (guild_id,))
+                total += changed
             total += await self.kb.delete_guild(conn, guild_id)
         return total

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database
+from bot.db import Database, Row, Transaction
 from bot.errors import DomainError
 from bot.services.roadmap.content import (
     IMPORT_LIMITS,
@@ -66,7 +65,7 @@ class RoadmapCatalog:
         self._cache[guild_id] = roadmap
         return roadmap
 
-    def _from_stored(self, row: sqlite3.Row) -> Roadmap:
+    def _from_stored(self, row: Row) -> Roadmap:
         document = json.loads(row["body"])
         if row["mode"] == ImportMode.EXTEND:
             return extend_roadmap(self.builtin, document, {}, row["filename"], IMPORT_LIMITS)
@@ -103,13 +102,12 @@ class RoadmapCatalog:
             roadmap, document = self.parse(filename, data, mode)
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> int:
-            tracks_in_use = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT track FROM roadmap_members WHERE guild_id = ?", (guild_id,)
-                )
-            }
+        async with self.db.transaction() as tx:
+            await tx.lock("roadmap-custom", guild_id)
+            rows = await tx.fetch_all(
+                "SELECT DISTINCT track FROM roadmap_members WHERE guild_id = ?", (guild_id,)
+            )
+            tracks_in_use = {r[0] for r in rows}
             missing = sorted(t for t in tracks_in_use if roadmap.track(t) is None)
             if missing:
                 raise DomainError(
@@ -117,9 +115,9 @@ class RoadmapCatalog:
                     "does not have. Keep those track keys, or ask those members to leave first."
                 )
             if document is None:
-                conn.execute("DELETE FROM roadmap_custom WHERE guild_id = ?", (guild_id,))
+                await tx.execute("DELETE FROM roadmap_custom WHERE guild_id = ?", (guild_id,))
             else:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO roadmap_custom (guild_id, mode, body, filename, imported_by, "
                     "imported_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
                     "mode = excluded.mode, body = excluded.body, filename = excluded.filename, "
@@ -133,9 +131,7 @@ class RoadmapCatalog:
                         to_db_time(now),
                     ),
                 )
-            return move_phases(conn, guild_id, roadmap)
-
-        moved = await self.db.run_transaction(work, background=True)
+            moved = await move_phases(tx, guild_id, roadmap)
         self._cache[guild_id] = roadmap
         return ImportResult(mode, roadmap, moved)
 
@@ -143,26 +139,25 @@ class RoadmapCatalog:
         self._cache.pop(guild_id, None)
 
 
-def move_phases(conn: sqlite3.Connection, guild_id: int, roadmap: Roadmap) -> int:
+async def move_phases(tx: Transaction, guild_id: int, roadmap: Roadmap) -> int:
     """Re-derive every member's current phase after the content changed; returns how many moved."""
-    rows = conn.execute(
+    rows = await tx.fetch_all(
         "SELECT user_id, track, phase FROM roadmap_members WHERE guild_id = ?", (guild_id,)
-    ).fetchall()
+    )
+    done_by_member: dict[int, set[str]] = {}
+    for user_id, milestone in await tx.fetch_all(
+        "SELECT user_id, milestone FROM roadmap_milestones WHERE guild_id = ?", (guild_id,)
+    ):
+        done_by_member.setdefault(user_id, set()).add(milestone)
     moved = 0
     for user_id, track, phase in rows:
-        done = {
-            r[0]
-            for r in conn.execute(
-                "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ?",
-                (guild_id, user_id),
-            )
-        }
+        done = done_by_member.get(user_id, set())
         new_phase = min(
             current_phase(phase_progress(roadmap, track, done)), len(roadmap.phases) + 1
         )
         if new_phase != phase:
             moved += 1
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET phase = ?, roles_dirty = 1 "
                 "WHERE guild_id = ? AND user_id = ?",
                 (new_phase, guild_id, user_id),

@@ -9,19 +9,26 @@ once; it is skipped until a moderator maps a role again.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database
+from bot.db import Database, Row
 from bot.errors import DomainError
-from bot.services.roadmap.member_state import STREAK_THRESHOLDS, RoleMap, load_role_map
+from bot.services.roadmap.member_state import (
+    STREAK_THRESHOLDS,
+    RoleMap,
+    RoleMaps,
+    load_role_map,
+)
 from bot.services.scheduled_posts import ScheduledPosts
 
 RESYNC_KIND = "roadmap:roles"
 SCAN_CHUNK = 500
+SCAN_COLUMNS = (
+    "guild_id, user_id, phase, current_streak, alive_until, phase_role_id, streak_role_id"
+)
 
 
 class RoleKind(StrEnum):
@@ -47,14 +54,14 @@ class RoleChange:
     remove: tuple[int, ...]
 
 
-def _effective_streak(row: sqlite3.Row, now: datetime) -> int:
+def _effective_streak(row: Row, now: datetime) -> int:
     alive = row["alive_until"]
     if alive is not None and from_db_time(alive) <= now:
         return 0
     return row["current_streak"]
 
 
-def _change(row: sqlite3.Row, roles: RoleMap, now: datetime) -> RoleChange:
+def _change(row: Row, roles: RoleMap, now: datetime) -> RoleChange:
     phase_role, streak_role = roles.desired(row["phase"], _effective_streak(row, now))
     held = {r for r in (row["phase_role_id"], row["streak_role_id"]) if r is not None}
     wanted = {r for r in (phase_role, streak_role) if r is not None}
@@ -69,10 +76,13 @@ def _change(row: sqlite3.Row, roles: RoleMap, now: datetime) -> RoleChange:
 
 
 class RoleService:
-    def __init__(self, db: Database, clock: Clock, posts: ScheduledPosts) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, posts: ScheduledPosts, role_maps: RoleMaps
+    ) -> None:
         self.db = db
         self.clock = clock
         self.posts = posts
+        self.role_maps = role_maps
 
     async def mappings(self, guild_id: int) -> list[RoleMapping]:
         rows = await self.db.fetch_all(
@@ -96,70 +106,73 @@ class RoleService:
         if kind is RoleKind.PHASE and not 1 <= level <= 12:
             raise DomainError("Phase roles are for phase numbers 1 to 12.")
 
-        def work(conn: sqlite3.Connection) -> None:
+        async with self.db.transaction() as tx:
             if role_id is None:
-                conn.execute(
+                await tx.execute(
                     "DELETE FROM roadmap_roles WHERE guild_id = ? AND kind = ? AND level = ?",
                     (guild_id, kind.value, level),
                 )
             else:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO roadmap_roles (guild_id, kind, level, role_id) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, kind, level) DO UPDATE SET "
                     "role_id = excluded.role_id, broken_at = NULL",
                     (guild_id, kind.value, level, role_id),
                 )
                 # Mapping a role again is how a moderator says "try this role again".
-                conn.execute(
+                await tx.execute(
                     "UPDATE roadmap_roles SET broken_at = NULL WHERE guild_id = ? AND role_id = ?",
                     (guild_id, role_id),
                 )
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET roles_dirty = 1 WHERE guild_id = ?", (guild_id,)
             )
-
-        await self.db.run_transaction(work)
+        self.role_maps.forget(guild_id)
         return await self.mappings(guild_id)
 
     async def due_changes(self, now: datetime, limit: int) -> list[RoleChange]:
         """A batch of members whose roles must change; starts the daily re-sync when due."""
         await self._start_daily_resync(now)
-        now_text = to_db_time(now)
-
-        def work(conn: sqlite3.Connection) -> list[RoleChange]:
-            conn.execute(
-                "UPDATE roadmap_members SET roles_dirty = 1 WHERE streak_role_id IS NOT NULL "
-                "AND alive_until <= ? AND roles_dirty = 0",
-                (now_text,),
+        await self.db.execute(
+            "UPDATE roadmap_members SET roles_dirty = 1 WHERE streak_role_id IS NOT NULL "
+            "AND alive_until <= ? AND roles_dirty = 0",
+            (now,),
+        )
+        maps: dict[int, RoleMap] = {}
+        changes: list[RoleChange] = []
+        after = (0, 0)
+        while len(changes) < limit:
+            rows = await self.db.fetch_all(
+                f"SELECT {SCAN_COLUMNS} FROM roadmap_members WHERE roles_dirty = 1 "
+                "AND (guild_id, user_id) > (?, ?) ORDER BY guild_id, user_id LIMIT ?",
+                (*after, SCAN_CHUNK),
             )
-            maps: dict[int, RoleMap] = {}
-            changes: list[RoleChange] = []
-            last = 0
-            while len(changes) < limit:
-                rows = conn.execute(
-                    "SELECT rowid AS rid, * FROM roadmap_members WHERE roles_dirty = 1 "
-                    "AND rowid > ? ORDER BY rowid LIMIT ?",
-                    (last, SCAN_CHUNK),
-                ).fetchall()
-                if not rows:
-                    break
-                for row in rows:
-                    last = row["rid"]
-                    guild_id = row["guild_id"]
-                    if guild_id not in maps:
-                        maps[guild_id] = load_role_map(conn, guild_id)
-                    change = _change(row, maps[guild_id], now)
-                    if change.add or change.remove:
-                        changes.append(change)
-                        if len(changes) == limit:
-                            break
-                    else:
-                        conn.execute(
-                            "UPDATE roadmap_members SET roles_dirty = 0 WHERE rowid = ?", (last,)
-                        )
-            return changes
-
-        return await self.db.run_transaction(work)
+            if not rows:
+                break
+            settled = []
+            for row in rows:
+                after = (row["guild_id"], row["user_id"])
+                guild_id = row["guild_id"]
+                if guild_id not in maps:
+                    maps[guild_id] = await load_role_map(self.db, guild_id)
+                change = _change(row, maps[guild_id], now)
+                if change.add or change.remove:
+                    changes.append(change)
+                    if len(changes) == limit:
+                        break
+                else:
+                    settled.append(tuple(row))
+            if settled:
+                # Only if nothing that decides the roles changed since the read.
+                await self.db.executemany(
+                    "UPDATE roadmap_members SET roles_dirty = 0 WHERE guild_id = ? "
+                    "AND user_id = ? AND phase = ? AND current_streak = ? "
+                    "AND alive_until IS NOT DISTINCT FROM ? "
+                    "AND phase_role_id IS NOT DISTINCT FROM ? "
+                    "AND streak_role_id IS NOT DISTINCT FROM ?",
+                    settled,
+                )
+        return changes
 
     async def _start_daily_resync(self, now: datetime) -> None:
         guilds = await self.db.fetch_all("SELECT DISTINCT guild_id FROM roadmap_roles")
@@ -192,4 +205,5 @@ class RoleService:
             "AND broken_at IS NULL",
             (to_db_time(self.clock.now()), guild_id, role_id),
         )
+        self.role_maps.forget(guild_id)
         return changed > 0

@@ -1,0 +1,155 @@
+"""A throwaway PostgreSQL cluster for the test session, and a fresh database per test.
+
+`TEST_DATABASE=postgres` starts one cluster with the machine's own binaries (initdb and
+pg_ctl in a temporary folder, listening on 127.0.0.1 and a Unix socket in that folder,
+fsync off: nothing in it needs to survive); as root, the binaries run as the `postgres`
+user. `TEST_DATABASE_URL=postgresql://...` uses that server instead; its user must be
+allowed to create databases. Either way each test gets a database of its own, copied from
+a migrated template (or empty, for the migration tests), dropped when the test ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.db.postgres import PostgresDatabase
+from bot.db.url import PostgresTarget
+
+INSTALL_HINT = (
+    "TEST_DATABASE=postgres needs PostgreSQL's binaries (initdb, pg_ctl): install them "
+    "(Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql), "
+    "set PG_BIN to their folder, or set TEST_DATABASE_URL to a server."
+)
+TEMPLATE = "mentor_template"
+_numbers = itertools.count(1)
+
+
+def find_binaries() -> Path | None:
+    """The folder holding initdb and pg_ctl: PG_BIN, the newest under /usr/lib/postgresql
+    (Debian and Ubuntu), or the one on PATH."""
+    candidates: list[Path] = []
+    if os.environ.get("PG_BIN"):
+        candidates.append(Path(os.environ["PG_BIN"]))
+    debian = Path("/usr/lib/postgresql")
+    if debian.is_dir():
+        versions = sorted(debian.iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0)
+        candidates.extend(p / "bin" for p in reversed(versions))
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(initdb).parent)
+    for folder in candidates:
+        if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+            return folder
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Cluster:
+    """initdb + pg_ctl start in a temporary folder; `stop` removes everything."""
+
+    def __init__(self, binaries: Path) -> None:
+        self.binaries = binaries
+        self.folder = Path(tempfile.mkdtemp(prefix="mentor-pg-"))
+        self.port = _free_port()
+        self._as_postgres = os.geteuid() == 0
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.binaries / args[0]), *args[1:]]
+        if self._as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {result.stderr.strip()[-500:]}")
+
+    def start(self) -> str:
+        data = self.folder / "data"
+        if self._as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(
+            "initdb", "-D", str(data), "-U", "mentor", "--auth=trust", "--encoding=UTF8",
+            "--locale=C", "--no-sync",
+        )  # fmt: skip
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+            "-c shared_buffers=64MB"
+        )
+        self._run(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "log"), "-w",
+            "start",
+        )  # fmt: skip
+        return f"postgresql://mentor@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+@dataclass
+class TestServer:
+    """Where the test databases are created: `admin_url` names an existing database."""
+
+    admin_url: str
+    template_ready: bool = False
+
+    async def _admin(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.admin_url)
+
+    async def _ensure_template(self) -> None:
+        if self.template_ready:
+            return
+        conn = await self._admin()
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+            await conn.execute(f"CREATE DATABASE {TEMPLATE} TEMPLATE template0")
+        finally:
+            await conn.close()
+        db = await PostgresDatabase.open(PostgresTarget(with_database(self.admin_url, TEMPLATE)))
+        try:
+            await db.migrate()
+        finally:
+            await db.close()
+        self.template_ready = True
+
+    async def create(self, *, migrated: bool = True) -> str:
+        """A new database (a copy of the migrated template, or empty); returns its URL."""
+        if migrated:
+            await self._ensure_template()
+        name = f"mentor_test_{os.getpid()}_{next(_numbers)}"
+        conn = await self._admin()
+        try:
+            template = TEMPLATE if migrated else "template0"
+            await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        finally:
+            await conn.close()
+        return with_database(self.admin_url, name)
+
+    async def drop(self, url: str) -> None:
+        name = urlsplit(url).path.strip("/")
+        conn = await self._admin()
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await conn.close()
