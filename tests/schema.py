@@ -111,7 +111,7 @@ async def _describe_postgres(db: Database) -> Schema:
             0,
         )
     constraints = await db.fetch_all(
-        "SELECT rel.relname AS table_name, con.contype, con.confdeltype, "
+        "SELECT rel.relname AS table_name, con.contype::text, con.confdeltype::text, "
         "ref.relname AS ref_table, "
         "ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, i) "
         "  JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) "

@@ -1,7 +1,8 @@
 """How Python values are stored, the same way on both engines.
 
-- `bool` -> the integers 1 and 0 (boolean columns are INTEGER on SQLite and BIGINT on
-  PostgreSQL, with a CHECK where the schema has one, so `SUM(correct)` works on both);
+- `bool` -> 1 and 0 in a column (boolean columns are INTEGER on SQLite and BIGINT on
+  PostgreSQL, with a CHECK where the schema has one, so `SUM(correct)` works on both), and
+  a boolean where the SQL itself wants one (`... OR ?`); both drivers do this with a bool;
 - `datetime` -> UTC text `YYYY-MM-DD HH:MM:SS` (`bot.clock.to_db_time`), `date` -> ISO text;
 - `bytes`, `bytearray`, `memoryview` -> a blob (BLOB / BYTEA);
 - JSON is text the service serialised itself, stored and returned as written;
@@ -18,13 +19,11 @@ from typing import Any
 
 from bot.clock import to_db_time
 
-PLAIN = (int, str, float, type(None))
+PLAIN = (int, str, float, bool, type(None))
 
 
 def to_db(value: Any) -> Any:
     """One parameter as the engine receives it."""
-    if isinstance(value, bool):
-        return int(value)
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):

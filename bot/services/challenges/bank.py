@@ -94,7 +94,8 @@ class ChallengeBank:
 
     async def _custom(self, guild_id: int) -> list[Challenge]:
         rows = await self.db.fetch_all(
-            "SELECT payload FROM challenge_custom WHERE guild_id = ? ORDER BY created_at, rowid",
+            "SELECT payload FROM challenge_custom WHERE guild_id = ? "
+            "ORDER BY created_at, challenge_id",
             (guild_id,),
         )
         return [parse_challenge(json.loads(row["payload"]), custom=True) for row in rows]

@@ -269,7 +269,7 @@ class KnowledgeBase:
         """The shipped documents, then this server's, each group by title."""
         rows = await self.db.fetch_all(
             f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.guild_id IN (?, ?) "
-            "ORDER BY d.guild_id != ?, d.title COLLATE NOCASE",
+            "ORDER BY d.guild_id != ?, lower(d.title)",
             (SHIPPED_GUILD, guild_id, SHIPPED_GUILD),
         )
         return [_info(row) for row in rows]
@@ -296,11 +296,12 @@ class KnowledgeBase:
 
     async def search_slugs(self, guild_id: int, text: str, limit: int = 25) -> list[DocumentInfo]:
         """Documents whose slug or title contains `text`, for autocomplete."""
+        # lower() on both sides: LIKE ignores case on SQLite but not on PostgreSQL.
         pattern = f"%{text.strip().lower()[:60]}%"
         rows = await self.db.fetch_all(
             f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.guild_id IN (?, ?) "
             "AND (d.slug LIKE ? OR lower(d.title) LIKE ?) "
-            "ORDER BY d.guild_id = ?, d.title COLLATE NOCASE LIMIT ?",
+            "ORDER BY d.guild_id = ?, lower(d.title) LIMIT ?",
             (SHIPPED_GUILD, guild_id, pattern, pattern, SHIPPED_GUILD, limit),
         )
         return [_info(row) for row in rows]
