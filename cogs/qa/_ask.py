@@ -98,7 +98,11 @@ class AskCog(commands.Cog, name="Ask"):
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         ticket = await self.qa.reserve(
-            interaction.guild_id, interaction.user.id, interaction.channel_id or 0, question
+            interaction.guild_id,
+            interaction.user.id,
+            interaction.channel_id or 0,
+            question,
+            public=not private,
         )
         await interaction.response.defer(ephemeral=private, thinking=True)
         clock = self.bot.services.clock

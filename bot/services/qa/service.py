@@ -89,10 +89,14 @@ class QAService:
 
     # --- Asking -------------------------------------------------------------------
 
-    async def reserve(self, guild_id: int, user_id: int, channel_id: int, question: str) -> Ticket:
+    async def reserve(
+        self, guild_id: int, user_id: int, channel_id: int, question: str, *, public: bool = False
+    ) -> Ticket:
         """Check the question and the member's limits, then record it as pending.
 
-        Fast (no network), so the cog can refuse ephemerally before it defers.
+        `public` says whether the answer is shown to the channel: only public questions
+        join the history other members' follow-ups send to the model. Fast (no network),
+        so the cog can refuse ephemerally before it defers.
         """
         text = " ".join(question.split())
         if not text:
@@ -110,8 +114,16 @@ class QAService:
                 await self.limits.check_budgets(conn, guild_id, user_id, now)
             cursor = await conn.execute(
                 "INSERT INTO qa_questions (guild_id, user_id, channel_id, question, normalized,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, user_id, channel_id, text, normalize_question(text), to_db_time(now)),
+                " public, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    user_id,
+                    channel_id,
+                    text,
+                    normalize_question(text),
+                    int(public),
+                    to_db_time(now),
+                ),
             )
             question_id = cursor.lastrowid
         return Ticket(question_id, guild_id, user_id, channel_id, text)
@@ -296,13 +308,13 @@ class QAService:
         if self.metrics is not None:
             self.metrics.llm_requests.inc()
             self.metrics.llm_errors.inc()
+        # The question's id, never its text: logs hold nothing a member typed.
         log.warning(
-            "LLM failed for question %s in guild %s (%s): %s | question: %r",
+            "LLM failed for question %s in guild %s (%s): %s",
             ticket.question_id,
             ticket.guild_id,
             failure.kind.value,
-            failure.detail,
-            ticket.question[:200],
+            failure.detail.replace(ticket.question, "[the question]"),
         )
         if failure.kind is not FailureKind.QUOTA:
             await self._set_status(ticket.question_id, "failed", error=failure.kind.value)
@@ -357,11 +369,12 @@ class QAService:
         if row is None:
             return None, [], False
         thread_id = row["thread_id"]
+        # Only what the asker may see: their own questions and the thread's public ones.
         rows = await self.db.fetch_all(
             "SELECT question, answer FROM qa_questions WHERE (id = ? OR thread_id = ?)"
             " AND id != ? AND status IN ('answered', 'stopped') AND answer IS NOT NULL"
-            " AND user_id != 0 ORDER BY id",
-            (row["question_id"] or -1, thread_id, ticket.question_id),
+            " AND user_id != 0 AND (public = 1 OR user_id = ?) ORDER BY id",
+            (row["question_id"] or -1, thread_id, ticket.question_id, ticket.user_id),
         )
         turns = [Turn(r["question"], r["answer"]) for r in rows]
         # Threads open only under answered questions: no turn at all means the start was

@@ -1,0 +1,57 @@
+"""Q&A security through the simulator: private questions, limits, escalations, promotion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.simulator.harness import SimHarness
+from tests.qa.fake_llm import FakeLLM, Reply
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_llm: FakeLLM) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_path=tmp_path / "mentor.db",
+        llm_base_url=fake_llm.base_url,
+        llm_max_retries=0,
+        llm_timeout_seconds=3,
+        qa_edit_interval_seconds=0.2,
+    )
+
+
+def sent_to_model(fake_llm: FakeLLM) -> str:
+    """Everything the last request to the model contained, as one string."""
+    return "\n".join(m["content"] for m in fake_llm.requests[-1]["messages"])
+
+
+async def test_a_follow_up_never_sends_another_members_private_question_to_the_model(
+    sim: SimHarness, fake_llm: FakeLLM
+) -> None:
+    alice, bob = sim.member("alice"), sim.member("bob")
+    fake_llm.queue(Reply(text="Phase 3 is deep learning and LLMs [1]."))
+    first = await sim.slash(alice, "ask", question="What is phase 3 of the roadmap?")
+    await sim.click(alice, first.message, label="Follow up")
+    (thread,) = sim.threads(sim.guild.channel("general"))
+    thread_id = int(thread["id"])
+
+    secret = "I was fired from Initech last week, how do I explain that gap"
+    fake_llm.queue(Reply(text="Be honest and brief about the gap."))
+    private = await sim.slash(bob, "ask", in_channel=thread_id, question=secret, private=True)
+    assert private.ephemeral
+    fake_llm.queue(Reply(text="Public follow-ups are fine too."))
+    await sim.slash(bob, "ask", in_channel=thread_id, question="Which projects suit phase 3?")
+
+    fake_llm.queue(Reply(text="Then deploy an app."))
+    await sim.slash(alice, "ask", in_channel=thread_id, question="And after phase 3?")
+    seen_by_alice = sent_to_model(fake_llm)
+    assert "Initech" not in seen_by_alice and "honest and brief" not in seen_by_alice
+    assert "Which projects suit phase 3?" in seen_by_alice  # Bob's public one stays
+    assert "What is phase 3 of the roadmap?" in seen_by_alice
+
+    fake_llm.queue(Reply(text="Yes."))
+    await sim.slash(bob, "ask", in_channel=thread_id, question="Should I mention it at all?")
+    assert "Initech" in sent_to_model(fake_llm)  # his own private question is his to see
