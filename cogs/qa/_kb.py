@@ -13,7 +13,13 @@ from bot.errors import DomainError
 from bot.services.qa.kb import check_upload, decode_upload
 from bot.ui.checks import ensure_moderator, moderator_only
 from bot.ui.replies import clip, reply
-from cogs.qa._render import document_embed, documents_embed, gaps_embed, usage_embed
+from cogs.qa._render import (
+    budget_text,
+    document_embed,
+    documents_embed,
+    gaps_embed,
+    usage_embed,
+)
 from cogs.qa._views import AddDocumentModal
 
 
@@ -150,11 +156,11 @@ class QAAdminCog(commands.GroupCog, group_name="qa", description="Q&A usage and 
         report = await self.qa.reports.usage(interaction.guild_id or 0)
         await reply(interaction, embed=usage_embed(report))
 
-    @app_commands.command(name="limits", description="Set this server's daily token budgets")
+    @app_commands.command(name="limits", description="Lower this server's daily token budgets")
     @app_commands.describe(
-        member_tokens="Tokens one member may use a day (0: no limit)",
-        server_tokens="Tokens the whole server may use a day (0: no limit)",
-        reset="Go back to the bot's default budgets",
+        member_tokens="Tokens one member may use a day (at most the operator's limit)",
+        server_tokens="Tokens the whole server may use a day (at most the operator's limit)",
+        reset="Go back to the operator's budgets",
     )
     @moderator_only()
     async def limits(
@@ -174,11 +180,10 @@ class QAAdminCog(commands.GroupCog, group_name="qa", description="Q&A usage and 
                 guild_daily_tokens=server_tokens,
                 reset=reset,
             )
-        member = "no limit" if not limits.member_daily_tokens else f"{limits.member_daily_tokens:,}"
-        server = "no limit" if not limits.guild_daily_tokens else f"{limits.guild_daily_tokens:,}"
         await reply(
             interaction,
-            f"Daily token budgets: **{member}** per member, **{server}** for the server. "
+            f"Daily token budgets in force:\n- per member: {budget_text(limits.member)}\n"
+            f"- for the server: {budget_text(limits.guild)}\n"
             f"Rate limit: {limits.rate_count} questions per {limits.rate_window_minutes} "
-            "minutes per member.",
+            "minutes per member (set by the operator).",
         )

@@ -7,7 +7,15 @@ import re
 import discord
 
 from bot.services.qa.kb import DocumentInfo
-from bot.services.qa.models import Answer, AnswerMode, Citation, Escalation, Gap, UsageReport
+from bot.services.qa.models import (
+    Answer,
+    AnswerMode,
+    Budget,
+    Citation,
+    Escalation,
+    Gap,
+    UsageReport,
+)
 from bot.ui.replies import clip
 from bot.ui.split import split_message
 
@@ -174,8 +182,8 @@ def usage_embed(report: UsageReport) -> discord.Embed:
     embed.add_field(
         name="Limits",
         value=f"{limits.rate_count} questions per {limits.rate_window_minutes} min per member\n"
-        f"Member: {_budget(limits.member_daily_tokens, limits.member_overridden)} a day\n"
-        f"Server: {_budget(limits.guild_daily_tokens, limits.guild_overridden)} a day "
+        f"Member: {budget_text(limits.member)} a day\n"
+        f"Server: {budget_text(limits.guild)} a day "
         f"({report.used_today:,} used today)",
         inline=False,
     )
@@ -183,6 +191,19 @@ def usage_embed(report: UsageReport) -> discord.Embed:
     return embed
 
 
-def _budget(tokens: int, overridden: bool) -> str:
-    value = "no limit" if tokens == 0 else f"{tokens:,} tokens"
-    return f"{value} (set for this server)" if overridden else value
+def _tokens(value: int) -> str:
+    return "no limit" if value == 0 else f"{value:,} tokens"
+
+
+def budget_text(budget: Budget) -> str:
+    """The budget in force and why: the operator's ceiling or this server's lower choice."""
+    if budget.chosen is None:
+        why = "the operator's limit" if budget.ceiling else "the operator set none"
+        return f"{_tokens(budget.in_force)} ({why})"
+    if budget.capped:
+        return (
+            f"{_tokens(budget.in_force)} (the operator's limit; this server chose "
+            f"{_tokens(budget.chosen)}, more than the operator allows)"
+        )
+    allows = f"; the operator allows up to {budget.ceiling:,}" if budget.ceiling else ""
+    return f"{_tokens(budget.in_force)} (this server's choice{allows})"

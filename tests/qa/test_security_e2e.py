@@ -55,3 +55,18 @@ async def test_a_follow_up_never_sends_another_members_private_question_to_the_m
     fake_llm.queue(Reply(text="Yes."))
     await sim.slash(bob, "ask", in_channel=thread_id, question="Should I mention it at all?")
     assert "Initech" in sent_to_model(fake_llm)  # his own private question is his to see
+
+
+async def test_qa_limits_cannot_lift_the_operators_budgets(sim: SimHarness) -> None:
+    mod = sim.member("mo", moderator=True)
+    for options in ({"member_tokens": 0}, {"member_tokens": 100_000_000}, {"server_tokens": 0}):
+        refused = await sim.slash(mod, "qa limits", **options)
+        assert refused.ephemeral and "operator allows at most" in refused.content
+        assert "Nothing was changed" in refused.content
+    shown = await sim.slash(mod, "qa limits")
+    assert "per member: 20,000 tokens (the operator's limit)" in shown.content
+    assert "for the server: 200,000 tokens (the operator's limit)" in shown.content
+    lowered = await sim.slash(mod, "qa limits", server_tokens=50_000)
+    assert "50,000 tokens (this server's choice; the operator allows up to 200,000)" in (
+        lowered.content
+    )

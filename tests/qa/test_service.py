@@ -120,8 +120,31 @@ async def test_member_and_server_budgets(
 async def test_budgets_cannot_be_set_out_of_range(qa: QAService) -> None:
     with pytest.raises(DomainError):
         await qa.limits.set(GUILD, ALICE, member_daily_tokens=-1, guild_daily_tokens=None)
+    lower = await qa.limits.set(GUILD, ALICE, member_daily_tokens=500, guild_daily_tokens=None)
+    assert lower.member_daily_tokens == 500 and lower.member_overridden
+
+
+async def test_operator_budgets_are_ceilings_a_server_cannot_lift(qa: QAService) -> None:
+    for member, server in ((0, None), (20_001, None), (100_000_000, None), (None, 0)):
+        with pytest.raises(DomainError, match="operator allows at most"):
+            await qa.limits.set(GUILD, ALICE, member_daily_tokens=member, guild_daily_tokens=server)
+    limits = await qa.limits.get(GUILD)
+    assert (limits.member_daily_tokens, limits.guild_daily_tokens) == (20_000, 200_000)
+    assert not limits.member_overridden and not limits.guild_overridden
+
+    # A figure chosen under a higher ceiling is capped when the operator lowers it later.
+    await qa.limits.set(GUILD, ALICE, member_daily_tokens=15_000, guild_daily_tokens=None)
+    qa.limits.settings = qa.settings.model_copy(update={"qa_member_daily_tokens": 10_000})
+    capped = await qa.limits.get(GUILD)
+    assert capped.member_daily_tokens == 10_000 and capped.member.capped
+
+
+async def test_no_limit_is_a_choice_only_when_the_operator_set_none(qa: QAService) -> None:
+    qa.limits.settings = qa.settings.model_copy(update={"qa_member_daily_tokens": 0})
     unlimited = await qa.limits.set(GUILD, ALICE, member_daily_tokens=0, guild_daily_tokens=None)
     assert unlimited.member_daily_tokens == 0 and unlimited.member_overridden
+    some = await qa.limits.set(GUILD, ALICE, member_daily_tokens=90_000, guild_daily_tokens=None)
+    assert some.member_daily_tokens == 90_000
 
 
 # --- Without a model --------------------------------------------------------------------
