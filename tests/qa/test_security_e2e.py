@@ -70,3 +70,17 @@ async def test_qa_limits_cannot_lift_the_operators_budgets(sim: SimHarness) -> N
     assert "50,000 tokens (this server's choice; the operator allows up to 200,000)" in (
         lowered.content
     )
+
+
+async def test_privacy_delete_does_not_give_a_fresh_rate_limit(sim: SimHarness) -> None:
+    alice = sim.member("alice")
+    for n in range(5):
+        answered = await sim.slash(alice, "ask", question=f"Roadmap question number {n}")
+        assert not answered.ephemeral
+    asked = await sim.slash(alice, "privacy delete")
+    done = await sim.click(alice, asked.message, label="Erase my data")
+    assert "erased" in done.content
+    again = await sim.slash(alice, "ask", question="Am I limited again after erasing?")
+    assert again.ephemeral and "You've asked 5 questions" in again.content
+    rows = await sim.services.db.fetch_all("SELECT user_id, question FROM qa_questions")
+    assert {(r["user_id"], r["question"]) for r in rows} == {(0, "")}

@@ -691,3 +691,48 @@ async def test_plan_is_plain_data(qa: QAService) -> None:
     assert isinstance(plan, Plan) and not plan.streams
     with pytest.raises(ValueError):
         qa.open_stream(plan)
+
+
+# --- Erasure keeps the limits ----------------------------------------------------------
+
+
+async def test_erasing_does_not_reset_the_rate_limit_or_the_budget(
+    qa_llm: QAService, fake_llm: FakeLLM, clock: FixedClock
+) -> None:
+    fake_llm.default = Reply(prompt_tokens=600, completion_tokens=400)
+    await qa_llm.limits.set(GUILD, BOB, member_daily_tokens=2500, guild_daily_tokens=None)
+    for n in range(3):
+        await ask(qa_llm, f"Question number {n}")
+    await qa_llm.delete_member(ALICE)
+    assert (
+        await qa_llm.db.fetch_value("SELECT count(*) FROM qa_questions WHERE user_id = ?", (ALICE,))
+        == 0
+    )
+    with pytest.raises(RateLimited, match="today's question budget"):
+        await qa_llm.reserve(GUILD, ALICE, CHANNEL, "Fresh start?")
+    await ask(qa_llm, "Bob is not affected", user=BOB)
+
+    clock.advance(days=1)  # a new budget day: Alice may ask again
+    fake_llm.default = Reply(prompt_tokens=10, completion_tokens=10)
+    for n in range(5):
+        await ask(qa_llm, f"Day two, question {n}")
+    await qa_llm.delete_member(ALICE)
+    with pytest.raises(RateLimited, match="questions in the last 10 minutes"):
+        await qa_llm.reserve(GUILD, ALICE, CHANNEL, "One more after erasing")
+
+
+async def test_the_keys_that_link_erased_usage_expire_with_the_window(
+    qa: QAService, clock: FixedClock
+) -> None:
+    await ask(qa, "Something I asked before erasing")
+    await qa.delete_member(ALICE)
+    keyed = "SELECT count(*) FROM qa_questions WHERE member_key IS NOT NULL"
+    keys = "SELECT count(*) FROM bot_state WHERE key LIKE 'qa_usage_key:%'"
+    assert (await qa.db.fetch_value(keyed), await qa.db.fetch_value(keys)) == (1, 1)
+    clock.advance(days=1)
+    await qa.purge_older_than(clock.now() - timedelta(days=90))
+    assert (await qa.db.fetch_value(keyed), await qa.db.fetch_value(keys)) == (1, 1)
+    clock.advance(days=1)
+    await qa.purge_older_than(clock.now() - timedelta(days=90))
+    assert (await qa.db.fetch_value(keyed), await qa.db.fetch_value(keys)) == (0, 0)
+    assert await qa.db.fetch_value("SELECT count(*) FROM qa_questions") == 1  # usage stays

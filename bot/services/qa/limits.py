@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.db import Database, WriteSession
 from bot.errors import DomainError, RateLimited
 from bot.services.qa.models import Budget, Limits
+from bot.services.qa.usage_keys import member_keys
 
 MAX_BUDGET = 100_000_000
 
@@ -121,13 +122,25 @@ class QALimits:
     ) -> None:
         """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window."""
         window = timedelta(minutes=self.settings.qa_rate_window_minutes)
+        since = to_db_time(now - window)
+        count = self.settings.qa_rate_count
         rows = await (
             await conn.execute(
                 "SELECT created_at FROM qa_questions WHERE guild_id = ? AND user_id = ?"
                 " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
-                (guild_id, user_id, to_db_time(now - window), self.settings.qa_rate_count),
+                (guild_id, user_id, since, count),
             )
         ).fetchall()
+        # Questions asked before the member erased their data still count.
+        for key in await member_keys(conn, guild_id, user_id, now):
+            rows += await (
+                await conn.execute(
+                    "SELECT created_at FROM qa_questions WHERE guild_id = ? AND member_key = ?"
+                    " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
+                    (guild_id, key, since, count),
+                )
+            ).fetchall()
+        rows = sorted(rows, key=lambda r: r[0], reverse=True)[:count]
         if len(rows) >= self.settings.qa_rate_count:
             oldest = from_db_time(rows[-1][0])
             wait = (oldest + window - now).total_seconds()
@@ -145,13 +158,15 @@ class QALimits:
         limits = await self.get(guild_id)
         day = to_db_time(day_start(now))
         wait = (day_start(now) + timedelta(days=1) - now).total_seconds()
+        # What the member used today before erasing their data counts too.
+        keys = await member_keys(conn, guild_id, user_id, now)
+        mine = " OR ".join(["user_id = ?"] + ["member_key = ?"] * len(keys))
         row = await (
             await conn.execute(
                 "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
-                " coalesce(sum(CASE WHEN user_id = ?"
-                "   THEN prompt_tokens + completion_tokens END), 0)"
+                f" coalesce(sum(CASE WHEN {mine} THEN prompt_tokens + completion_tokens END), 0)"
                 " FROM qa_questions WHERE guild_id = ? AND created_at >= ?",
-                (user_id, guild_id, day),
+                (user_id, *keys, guild_id, day),
             )
         ).fetchone()
         guild_used, member_used = row[0], row[1]

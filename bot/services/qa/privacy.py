@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.clock import to_db_time
+from bot.clock import Clock, to_db_time
 from bot.db import Database
+from bot.services.qa import usage_keys
 from bot.services.qa.kb import KnowledgeBase
 
 
 class QAPrivacy:
-    def __init__(self, db: Database, kb: KnowledgeBase) -> None:
+    def __init__(self, db: Database, clock: Clock, kb: KnowledgeBase) -> None:
         self.db = db
+        self.clock = clock
         self.kb = kb
 
     async def purge_older_than(self, cutoff: datetime) -> int:
-        """Delete questions (with their votes and escalations) asked before `cutoff`."""
+        """Delete questions (with their votes and escalations) asked before `cutoff`; forget
+        the usage keys no limit can reach any more."""
+        await usage_keys.expire(self.db, self.clock.now())
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "DELETE FROM qa_questions WHERE created_at < ?", (to_db_time(cutoff),)
@@ -60,8 +64,13 @@ class QAPrivacy:
         }
 
     async def delete_member(self, user_id: int) -> int:
-        """Erase a member's questions and votes; token counts stay as anonymous usage."""
+        """Erase a member's questions and votes; token counts stay as anonymous usage.
+
+        Questions still inside a rate or budget window keep counting under a keyed hash
+        (see usage_keys), so erasing never resets a member's limits.
+        """
         async with self.db.transaction() as conn:
+            await usage_keys.keep_counting(conn, user_id, self.clock.now())
             total = 0
             for sql in (
                 "DELETE FROM qa_votes WHERE user_id = ?",

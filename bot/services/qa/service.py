@@ -77,7 +77,7 @@ class QAService:
         self.limits = QALimits(db, clock, settings)
         self.feedback = QAFeedback(db, clock, self.kb)
         self.reports = QAReports(db, clock, settings, self.limits)
-        self._privacy = QAPrivacy(db, self.kb)
+        self._privacy = QAPrivacy(db, clock, self.kb)
         self._quota_paused_until: datetime | None = None
 
     @property
