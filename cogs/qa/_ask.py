@@ -258,6 +258,7 @@ class AskCog(commands.Cog, name="Ask"):
         try:
             post = await self._post_escalation(escalation, interaction.user, guild_id)
         except Exception:
+            await self.qa.feedback.abandon_escalation(escalation)
             with contextlib.suppress(discord.HTTPException):
                 await interaction.edit_original_response(
                     view=answer_view(question_id, up=up, down=down, follow_up=follow_up)
@@ -313,13 +314,16 @@ class AskCog(commands.Cog, name="Ask"):
             interaction.guild_id or 0, channel_id=message.channel.id, reference_id=reference
         )
         if escalation is None:
-            await interaction.response.send_modal(PromoteModal(self, message.content))
+            await interaction.response.send_modal(
+                PromoteModal(self, message.content, author_id=message.author.id)
+            )
             return
         await self.save_promoted(
             interaction,
             title=escalation.question,
             answer=message.content,
             question_id=escalation.question_id,
+            author_id=message.author.id,
         )
 
     async def save_promoted(
@@ -329,13 +333,17 @@ class AskCog(commands.Cog, name="Ask"):
         title: str,
         answer: str,
         question_id: int | None,
+        author_id: int,
     ) -> None:
+        # Checked again here: a form can be submitted long after it was opened.
+        await ensure_moderator(interaction)
         saved = await self.qa.feedback.promote(
             interaction.guild_id or 0,
             interaction.user.id,
             title=title,
             answer=answer,
             question_id=question_id,
+            author_id=author_id,
         )
         verb = "Updated" if saved.replaced else "Saved"
         await reply(

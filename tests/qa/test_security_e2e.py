@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ import pytest
 from bot.config import Settings
 from bot.simulator.harness import SimHarness
 from tests.qa.fake_llm import FakeLLM, Reply
+from tests.qa.sim_support import message_command
+
+PROMOTE = "Promote to knowledge base"
 
 
 @pytest.fixture
@@ -84,3 +88,35 @@ async def test_privacy_delete_does_not_give_a_fresh_rate_limit(sim: SimHarness) 
     assert again.ephemeral and "You've asked 5 questions" in again.content
     rows = await sim.services.db.fetch_all("SELECT user_id, question FROM qa_questions")
     assert {(r["user_id"], r["question"]) for r in rows} == {(0, "")}
+
+
+async def test_a_double_click_on_ask_a_mentor_posts_once(sim: SimHarness) -> None:
+    mod, alice = sim.member("mo", moderator=True), sim.member("alice")
+    qa_channel = sim.guild.channel("qa")
+    await sim.slash(mod, "config channel", kind="qa", channel=qa_channel)
+    r = await sim.slash(alice, "ask", question="How do I pitch a GPU budget to my manager?")
+    first, second = await asyncio.gather(
+        sim.click(alice, r.message, label="Ask a mentor"),
+        sim.click(alice, r.message, label="Ask a mentor"),
+    )
+    assert len(sim.messages(qa_channel)) == 1
+    told = [first.content, second.content, *(f.content for f in first.followups)]
+    assert any("already with the mentors" in (text or "") for text in told)
+
+
+async def test_the_promote_form_checks_moderator_rights_when_it_is_submitted(
+    sim: SimHarness,
+) -> None:
+    mod = sim.member("mo", moderator=True)
+    message = sim.server.state.add_message(
+        sim.guild.channel("general"), sim.member("alice").id, content="Use uv for envs."
+    )
+    form = await message_command(sim, mod, PROMOTE, message)
+    assert form.modal is not None
+    sim.guild.members[mod.id].role_ids.clear()  # no longer a moderator
+    refused = await sim.submit_modal(mod, form, {"The question this answers": "Env tool?"})
+    assert refused.ephemeral and "Only moderators" in refused.content
+    documents = await sim.services.db.fetch_value(
+        "SELECT count(*) FROM qa_documents WHERE source = 'promoted'"
+    )
+    assert documents == 0

@@ -736,3 +736,20 @@ async def test_the_keys_that_link_erased_usage_expire_with_the_window(
     await qa.purge_older_than(clock.now() - timedelta(days=90))
     assert (await qa.db.fetch_value(keyed), await qa.db.fetch_value(keys)) == (0, 0)
     assert await qa.db.fetch_value("SELECT count(*) FROM qa_questions") == 1  # usage stays
+
+
+async def test_an_escalation_is_claimed_once_before_anything_is_posted(
+    qa: QAService, clock: FixedClock
+) -> None:
+    answer = await ask(qa, "Who reviews the capstone projects here?")
+    claim = await qa.feedback.start_escalation(answer.question_id, GUILD, ALICE, 777)
+    with pytest.raises(DomainError, match="already with the mentors"):
+        await qa.feedback.start_escalation(answer.question_id, GUILD, ALICE, 777)
+    await qa.feedback.abandon_escalation(claim)  # posting failed: the member may retry
+    again = await qa.feedback.start_escalation(answer.question_id, GUILD, ALICE, 777)
+    clock.advance(minutes=11)  # a claim the bot never finished (it stopped) expires
+    stale = await qa.feedback.start_escalation(answer.question_id, GUILD, ALICE, 777)
+    await qa.feedback.record_escalation(stale, message_id=99, thread_id=None)
+    clock.advance(days=1)
+    with pytest.raises(DomainError, match="already with the mentors"):
+        await qa.feedback.start_escalation(again.question_id, GUILD, ALICE, 777)
