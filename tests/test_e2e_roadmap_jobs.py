@@ -307,3 +307,24 @@ async def test_privacy_export_and_erase_include_the_roadmap(sim):
     )
     status = await sim.slash(bob, "buddy status")
     assert "no buddy yet" in status.content
+
+
+async def test_a_buddy_request_pings_a_member_once_a_day_however_often_it_is_repeated(sim):
+    alice, bob, carol = sim.member("alice"), sim.member("bob"), sim.member("carol")
+    for member in (alice, bob, carol):
+        await enrol(sim, member)
+    first = await sim.slash(alice, "buddy request", member=bob)
+    assert not first.ephemeral and first.message.pinged_user_ids == {bob.id}
+    again = await sim.slash(alice, "buddy request", member=bob)
+    assert again.ephemeral and "won't mention them again" in again.content
+    await sim.slash(alice, "buddy request", member=carol)  # switching back and forth...
+    back = await sim.slash(alice, "buddy request", member=bob)
+    assert back.ephemeral and not back.message.pinged  # ...doesn't ping Bob again
+    general = sim.guild.channel("general")
+    pings = [m for m in sim.messages(general) if bob.id in m.pinged_user_ids]
+    assert len(pings) == 1
+    status = await sim.slash(bob, "buddy status")
+    assert f"<@{alice.id}>" in status.content  # the request itself is still open
+    sim.clock.advance(days=1)
+    next_day = await sim.slash(alice, "buddy request", member=bob)
+    assert next_day.message.pinged_user_ids == {bob.id}

@@ -454,9 +454,29 @@ async def test_buddy_nudge_after_two_missed_days_once(
     clock.set(datetime(2026, 3, 4, 23, 0, tzinfo=UTC))
     due = await reminders.due_nudges(clock.now(), 10)
     assert [(n.buddy_id, n.user_id, n.last_day) for n in due] == [(BOB, ALICE, date(2026, 3, 2))]
-    await reminders.finish_nudge(G, ALICE)
+    await reminders.finish_nudge(due[0])
     clock.advance(days=5)
     assert [n.user_id for n in await reminders.due_nudges(clock.now(), 10)] == [BOB]
+
+
+async def test_a_nudge_set_while_one_is_being_sent_is_not_wiped(
+    services: Services, clock: FixedClock
+) -> None:
+    await enrol(services, user=ALICE)
+    await enrol(services, user=BOB)
+    await services.roadmap.checkins.checkin(G, ALICE, "monday")
+    await services.roadmap.buddies.request(G, ALICE, BOB)
+    await services.roadmap.buddies.accept(G, BOB)
+    reminders = services.roadmap.reminders
+    clock.set(datetime(2026, 3, 5, 0, 0, tzinfo=UTC))
+    (sending,) = [n for n in await reminders.due_nudges(clock.now(), 10) if n.user_id == ALICE]
+    # While the DM goes out, Alice checks in: her next lapse gets a nudge of its own.
+    await services.roadmap.checkins.checkin(G, ALICE, "back again")
+    await reminders.finish_nudge(sending)
+    pending = await services.db.fetch_value(
+        "SELECT nudge_due_at FROM roadmap_members WHERE user_id = ?", (ALICE,)
+    )
+    assert pending is not None and pending != sending.due_at
 
 
 # --- Reminders -----------------------------------------------------------------------------

@@ -19,14 +19,13 @@ from bot.app import MentorBot
 from bot.services.roadmap.digest import DIGEST_KIND
 from bot.services.roadmap.reminders import NudgeDue, ReminderDue
 from bot.services.roadmap.roles import RoleChange
+from bot.services.scheduled_posts import NUDGE_KIND, REMIND_KIND
 from bot.ui.reward_roles import dangerous_permissions
 from cogs.roadmap._charts import week_chart_png
 from cogs.roadmap._embeds import days, digest_embed
 
 log = logging.getLogger(__name__)
 
-REMIND_KIND = "roadmap:remind"
-NUDGE_KIND = "roadmap:nudge"
 DMS_CLOSED = 50007
 UNKNOWN_MEMBER, UNKNOWN_ROLE = 10007, 10011
 JOBS = ("reminders", "nudges", "digest", "roles")
@@ -131,7 +130,7 @@ class RoadmapJobs(commands.Cog):
             key = (nudge.guild_id, NUDGE_KIND, nudge.period)
             if not await self.posts.claim(*key):
                 if await self.posts.was_sent(*key):
-                    await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
+                    await self.roadmap.reminders.finish_nudge(nudge)
                 continue
             await self._send_nudge(nudge)
 
@@ -151,7 +150,7 @@ class RoadmapJobs(commands.Cog):
             await self.posts.release(*key)
             return
         await self.posts.mark_sent(*key)
-        await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
+        await self.roadmap.reminders.finish_nudge(nudge)
 
     # --- Weekly digest -------------------------------------------------------------------
 
