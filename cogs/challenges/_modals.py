@@ -15,12 +15,13 @@ from bot.services.challenges.bank_format import (
 )
 from bot.services.challenges.links import LINK_MAX
 from bot.services.challenges.model import Submission
-from bot.services.challenges.submissions import COMMENT_MAX, NOTES_MAX
+from bot.services.challenges.submissions import COMMENT_MAX, NOTES_MAX, SubmissionChanged
 from bot.services.challenges.weekly import BRIEF_MAX, RULES_MAX
 from bot.services.challenges.weekly import TITLE_MAX as WEEKLY_TITLE_MAX
 from bot.ui.base import MentorModal
 from bot.ui.checks import ensure_moderator
 from bot.ui.replies import clip, reply
+from cogs.challenges._views import show_changed
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -250,14 +251,19 @@ class ReviewModal(MentorModal):
             points = int(text)
         # Telling the member can take several calls to Discord (DM, then the thread).
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await _bot(interaction).services.challenges.submissions.review(
-            interaction.guild_id,
-            self.submission.id,
-            interaction.user.id,
-            accept=self.accept,
-            comment=self.comment.value,
-            points=points,
-        )
+        try:
+            outcome = await _bot(interaction).services.challenges.submissions.review(
+                interaction.guild_id,
+                self.submission.id,
+                interaction.user.id,
+                accept=self.accept,
+                comment=self.comment.value,
+                points=points,
+                version=self.submission.version,
+            )
+        except SubmissionChanged as changed:
+            await show_changed(interaction, changed.current)
+            return
         told = await _cog(interaction).tell_member(interaction.guild_id, outcome)
         verdict = "Accepted" if self.accept else "Rejected"
         extra = f" with {outcome.submission.points} points" if self.accept else ""

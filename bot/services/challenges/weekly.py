@@ -278,6 +278,10 @@ class WeeklyService:
                 row = await cursor.fetchone()
             if row is None:
                 raise NotFound("No accepted weekly submission has that number in this server.")
+            if row["user_id"] == moderator_id:
+                raise DomainError(
+                    "That is your own submission: another moderator has to change its score."
+                )
             if row["status"] == "cancelled":
                 raise DomainError("That weekly challenge was cancelled; its scores are void.")
             if row["points"] == points:
