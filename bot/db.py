@@ -31,11 +31,17 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.errors import StartupError
+from bot.sqlite_hardening import HARDENING_PRAGMAS, harden
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+SCHEMA_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
+)
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_LEVELS = {"normal": "NORMAL", "full": "FULL"}
 CHECKPOINT_EVERY_COMMITS = 100
@@ -318,6 +324,7 @@ class Database:
                     self.path, isolation_level=None, check_same_thread=False
                 )
                 self._checkpoint_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                harden(self._checkpoint_conn)
             self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
             log.warning("Background checkpoint failed (%s); the next one will retry", exc)
@@ -344,11 +351,7 @@ class Database:
     # --- Migrations -----------------------------------------------------------
 
     async def applied_migrations(self) -> dict[int, str]:
-        await self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
-            " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
-        )
+        await self.execute(SCHEMA_MIGRATIONS_TABLE)
         rows = await self.fetch_all("SELECT version, checksum FROM schema_migrations")
         return {row["version"]: row["checksum"] for row in rows}
 
@@ -415,6 +418,7 @@ def _open_writer(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        harden(conn)
         conn.execute("PRAGMA journal_mode = WAL")
         # Durability of what a member was told is saved. Every write commits before the
         # cog answers (services return after COMMIT), and in WAL mode COMMIT returns once
@@ -444,6 +448,8 @@ async def _open_reader(path: Path) -> aiosqlite.Connection:
     reader.row_factory = sqlite3.Row
     try:
         await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        for pragma in HARDENING_PRAGMAS:
+            await reader.execute(pragma)
         await reader.execute("PRAGMA query_only = ON")
     except BaseException:
         await reader.close()
