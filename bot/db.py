@@ -31,7 +31,8 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.errors import StartupError
-from bot.sqlite_hardening import HARDENING_PRAGMAS, harden
+from bot.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
+from bot.sqlite_hardening import UNTRUSTED_SCHEMA, harden
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +391,21 @@ class Database:
             log.info("Applied migration %s", migration.filename)
         return pending
 
+    async def check_schema(self, migrations: list[Migration] | None = None) -> None:
+        """Refuse a database whose schema is not exactly what its migrations produce (a
+        trigger or view someone added would run inside the bot's own statements)."""
+        migrations = load_migrations() if migrations is None else migrations
+        applied = await self.applied_migrations()
+        scripts = (SCHEMA_MIGRATIONS_TABLE, *(m.sql for m in migrations if m.version in applied))
+        found = schema_entries(await self.fetch_all(SCHEMA_SQL))
+        difference = schema_difference(found, expected_schema(scripts))
+        if difference:
+            raise StartupError(
+                f"The database {self.path} has a schema Mentor's migrations do not make "
+                f"({difference}); it may run code hidden in it, so the bot will not use it. "
+                "Restore a backup (python -m bot restore FILE)."
+            )
+
     async def _apply(self, migration: Migration) -> None:
         # executescript() commits any open transaction first, so the script carries its own.
         record = (
@@ -418,7 +434,7 @@ def _open_writer(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        harden(conn)
+        harden(conn, verified_schema=True)  # checked by open_database before any use
         conn.execute("PRAGMA journal_mode = WAL")
         # Durability of what a member was told is saved. Every write commits before the
         # cog answers (services return after COMMIT), and in WAL mode COMMIT returns once
@@ -448,8 +464,7 @@ async def _open_reader(path: Path) -> aiosqlite.Connection:
     reader.row_factory = sqlite3.Row
     try:
         await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        for pragma in HARDENING_PRAGMAS:
-            await reader.execute(pragma)
+        await reader.execute(UNTRUSTED_SCHEMA)
         await reader.execute("PRAGMA query_only = ON")
     except BaseException:
         await reader.close()
@@ -462,6 +477,7 @@ async def open_database(path: Path | str, synchronous: str = "normal") -> Databa
     db = await Database.open(path, synchronous)
     try:
         await db.migrate()
+        await db.check_schema()
     except BaseException:
         await db.close()
         raise

@@ -9,7 +9,9 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.db import Database, load_migrations, open_database
+from bot.errors import StartupError
 from bot.services.backups import BackupError, backup_database, restore_database, verify_database
+from bot.sqlite_hardening import harden
 
 # The attack from the issue: every new question is copied into another server's rows.
 EXFILTRATING_TRIGGER = (
@@ -66,14 +68,33 @@ async def test_statistics_sqlite_adds_itself_do_not_block_a_restore(
     assert verify_database(analysed).pending_migrations == 0
 
 
-async def test_every_connection_distrusts_the_schema_of_the_file(tmp_path: Path) -> None:
+async def test_the_bot_refuses_to_open_its_own_database_with_a_foreign_schema(
+    tmp_path: Path,
+) -> None:
+    db = await open_database(tmp_path / "mentor.db")
+    await db.close()
+    with sqlite3.connect(tmp_path / "mentor.db") as conn:
+        conn.execute(EXFILTRATING_TRIGGER)
+    with pytest.raises(StartupError, match="an extra trigger 'qa_copy'"):
+        await open_database(tmp_path / "mentor.db")
+
+
+async def test_connections_distrust_the_schema_of_the_file(tmp_path: Path) -> None:
+    """The reader, the checkpointer and every backup connection run with trusted_schema
+    off; the writer keeps it on (the FTS5 triggers need it) only for a checked schema."""
     db = await open_database(tmp_path / "mentor.db")
     try:
         assert await db.fetch_value("PRAGMA trusted_schema") == 0
-        writer = await db.run_transaction(
-            lambda conn: conn.execute("PRAGMA trusted_schema").fetchone()[0]
-        )
-        assert writer == 0
+        copy = backup_database(db.path, tmp_path / "copy.db").path
+        with sqlite3.connect(copy) as conn:
+            conn.execute(
+                "CREATE VIEW sneaky AS SELECT * FROM qa_chunks_fts WHERE qa_chunks_fts MATCH 'x'"
+            )
+        hardened = sqlite3.connect(copy)
+        harden(hardened)
+        with pytest.raises(sqlite3.OperationalError, match="unsafe use of virtual table"):
+            hardened.execute("SELECT * FROM sneaky").fetchall()
+        hardened.close()
         if hasattr(sqlite3.Connection, "setconfig"):  # defensive mode: Python 3.12 and later
             defensive = await db.run_transaction(
                 lambda conn: conn.getconfig(sqlite3.SQLITE_DBCONFIG_DEFENSIVE)

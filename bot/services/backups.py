@@ -22,10 +22,11 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
+from bot.db import SCHEMA_MIGRATIONS_TABLE, load_migrations
 from bot.errors import StartupError
 from bot.metrics import Metrics
 from bot.private_files import create_new, publish
+from bot.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
 from bot.sqlite_hardening import harden
 
 log = logging.getLogger(__name__)
@@ -36,17 +37,6 @@ DAILY_NAME = re.compile(r"^mentor-(\d{8})T\d{6}Z\.db$")
 RETRY_AFTER_FAILURE = timedelta(hours=1)
 # A partial copy this old belongs to no running backup: its writer was killed.
 STALE_PARTIAL_SECONDS = 3600
-# Tables SQLite itself may add to any database (ANALYZE statistics), with their own SQL.
-SQLITE_OWN_TABLES = {
-    ("table", "sqlite_stat1", "sqlite_stat1", "CREATE TABLE sqlite_stat1(tbl,idx,stat)"),
-    (
-        "table",
-        "sqlite_stat4",
-        "sqlite_stat4",
-        "CREATE TABLE sqlite_stat4(tbl,idx,neq,nlt,ndlt,sample)",
-    ),
-}
-SchemaEntry = tuple[str, str, str, str | None]
 
 
 class BackupError(StartupError):
@@ -168,35 +158,6 @@ def _remove(path: Path) -> None:
 # --- Checking and restoring ---------------------------------------------------------------
 
 
-def schema_entries(conn: sqlite3.Connection) -> set[SchemaEntry]:
-    """Every table, index, trigger and view of a database, with its SQL."""
-    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
-    return {(r[0], r[1], r[2], r[3]) for r in rows}
-
-
-def expected_schema(migrations: list[Migration]) -> set[SchemaEntry]:
-    """What applying these migrations to an empty database produces, as the bot does it."""
-    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
-        conn.execute(SCHEMA_MIGRATIONS_TABLE)
-        for migration in migrations:
-            conn.executescript(migration.sql)
-        return schema_entries(conn)
-
-
-def describe_difference(found: set[SchemaEntry], expected: set[SchemaEntry]) -> str:
-    extra = sorted(found - expected - SQLITE_OWN_TABLES)
-    missing = sorted(expected - found)
-    expected_names = {(e[0], e[1]) for e in expected}
-    parts = []
-    for kind, name, _, _ in extra:
-        verb = "a changed" if (kind, name) in expected_names else "an extra"
-        parts.append(f"{verb} {kind} '{name[:60]}'")
-    changed = {(e[0], e[1]) for e in extra}
-    parts += [f"no {kind} '{name}'" for kind, name, _, _ in missing if (kind, name) not in changed]
-    shown = ", ".join(parts[:3]) + (f" and {len(parts) - 3} more" if len(parts) > 3 else "")
-    return shown
-
-
 def verify_database(path: Path, *, shown: Path | None = None) -> DatabaseCheck:
     """Refuse anything but an intact Mentor database this code can run.
 
@@ -230,7 +191,7 @@ def verify_database(path: Path, *, shown: Path | None = None) -> DatabaseCheck:
                     f"{name} is an SQLite database but not Mentor's (no schema_migrations)."
                 )
             applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations"))
-            found = schema_entries(conn)
+            found = schema_entries(conn.execute(SCHEMA_SQL))
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{name} is damaged ({exc}); restore an older backup instead.") from None
     migrations = load_migrations()
@@ -250,12 +211,13 @@ def verify_database(path: Path, *, shown: Path | None = None) -> DatabaseCheck:
     in_order = [m for m in migrations if m.version in applied]
     if [m.version for m in in_order] != [m.version for m in migrations[: len(in_order)]]:
         raise BackupError(f"{name} skips a migration, so Mentor never made it; refusing it.")
-    expected = expected_schema(in_order)
-    if found - SQLITE_OWN_TABLES != expected:
+    expected = expected_schema((SCHEMA_MIGRATIONS_TABLE, *(m.sql for m in in_order)))
+    difference = schema_difference(found, expected)
+    if difference:
         raise BackupError(
-            f"{name} is not a database Mentor made: its schema has "
-            f"{describe_difference(found, expected)}. Restoring it could run code hidden in "
-            "it (a trigger or view), so it is refused; restore another backup."
+            f"{name} is not a database Mentor made: its schema has {difference}. Restoring "
+            "it could run code hidden in it (a trigger or view), so it is refused; restore "
+            "another backup."
         )
     return DatabaseCheck(path, max(applied, default=0), len(known) - len(applied))
 
