@@ -668,7 +668,10 @@ async def test_privacy_export_and_delete(services: Services) -> None:
         "milestones": [],
         "pauses": [],
         "phase_entries": [],
+        "period_stats": [],
         "buddy_requests": [],
+        "roadmaps_imported": [],
+        "buddy_of": [],
     }
     assert (await services.roadmap.buddies.status(G, BOB)).buddy_id is None
     assert await services.roadmap.delete_guild(G) >= 1

@@ -646,6 +646,8 @@ async def test_member_data_export_and_erasure(qa: QAService) -> None:
         "escalations": [],
         "follow_up_threads": [],
         "documents_added": [],
+        "knowledge_base_quoting_you": [],
+        "budgets_you_set": [],
     }
     assert (
         await qa.db.fetch_value("SELECT count(*) FROM qa_questions WHERE question LIKE '%RAG%'")
