@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import DomainError
+from bot.markdown import inline
 from bot.services.challenges.bank_format import (
     EXPLANATION_MAX,
     HINT_MAX,
@@ -111,7 +112,7 @@ class AddChallengeModal(MentorModal):
         challenge = await _bot(interaction).services.challenges.bank.add(
             interaction.guild_id, interaction.user.id, raw
         )
-        await reply(interaction, f"Added `{challenge.id}` ({challenge.title}) to the bank.")
+        await reply(interaction, f"Added `{challenge.id}` ({inline(challenge.title)}) to the bank.")
 
 
 class SubmitModal(MentorModal):
@@ -155,7 +156,8 @@ class SubmitModal(MentorModal):
             else " A moderator will review it."
         )
         await reply(
-            interaction, f"Submission to '{result.title}' {verb} (#{result.submission.id}).{more}"
+            interaction,
+            f"Submission to '{inline(result.title)}' {verb} (#{result.submission.id}).{more}",
         )
 
 
@@ -208,7 +210,10 @@ class WeeklyCreateModal(MentorModal):
         posted = await cog.start_weekly_if_due(weekly)
         when = f"<t:{int(weekly.deadline.timestamp())}:F>"
         if posted:
-            text = f"Weekly challenge #{weekly.id} '{weekly.title}' is posted; deadline {when}."
+            text = (
+                f"Weekly challenge #{weekly.id} '{inline(weekly.title)}' is posted; "
+                f"deadline {when}."
+            )
         elif weekly.starts_at > _bot(interaction).services.clock.now():
             start = f"<t:{int(weekly.starts_at.timestamp())}:F>"
             text = f"Weekly challenge #{weekly.id} is scheduled for {start}; deadline {when}."

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.errors import DomainError, PermissionDenied
+from bot.markdown import clip_escaped
 from bot.services.qa.llm import ChatStream, LLMFailure
 from bot.services.qa.models import Answer, Escalation, Plan
 from bot.ui.checks import ensure_moderator, member_is_moderator
@@ -348,7 +349,7 @@ class AskCog(commands.Cog, name="Ask"):
         verb = "Updated" if saved.replaced else "Saved"
         await reply(
             interaction,
-            f"{verb} '{clip(saved.info.title, 90)}' in the knowledge base "
+            f"{verb} '{clip_escaped(saved.info.title, 180)}' in the knowledge base "
             f"(`{saved.info.slug}`): /ask will use it from now on.",
         )
 

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.errors import DomainError
+from bot.markdown import clip_escaped
 from bot.services.qa.kb import check_upload, decode_upload
 from bot.ui.checks import ensure_moderator, moderator_only
 from bot.ui.replies import clip, reply
@@ -73,8 +74,8 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
         sections = "section" if info.sections == 1 else "sections"
         await reply(
             interaction,
-            f"{verb} **{clip(info.title, 100)}** (`{info.slug}`): {info.sections} {sections}, "
-            f"{saved.chunks} passages indexed. /ask uses it from now on.",
+            f"{verb} **{clip_escaped(info.title, 200)}** (`{info.slug}`): {info.sections} "
+            f"{sections}, {saved.chunks} passages indexed. /ask uses it from now on.",
         )
 
     @app_commands.command(name="list", description="List the documents /ask answers from")
@@ -101,7 +102,7 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
     @moderator_only()
     async def remove(self, interaction: discord.Interaction, document: str) -> None:
         info = await self.qa.kb.remove_document(interaction.guild_id or 0, document)
-        await reply(interaction, f"Removed **{clip(info.title, 100)}** (`{info.slug}`).")
+        await reply(interaction, f"Removed **{clip_escaped(info.title, 200)}** (`{info.slug}`).")
 
     @app_commands.command(name="gaps", description="Questions the knowledge base answers poorly")
     @moderator_only()

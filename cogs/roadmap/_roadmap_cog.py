@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.errors import DomainError
+from bot.markdown import inline
 from bot.services.roadmap.catalog import ImportMode
 from bot.services.roadmap.roles import RoleKind, RoleMapping
 from bot.timezones import search_timezones
@@ -66,8 +67,8 @@ class RoadmapCog(
         )
         await reply(
             interaction,
-            f"Welcome to the **{enrolment.track.name}** track! You are in month "
-            f"{enrolment.month} of 12, phase 1: **{enrolment.phase.name}**. "
+            f"Welcome to the **{inline(enrolment.track.name)}** track! You are in month "
+            f"{enrolment.month} of 12, phase 1: **{inline(enrolment.phase.name)}**. "
             f"Days count in {enrolment.timezone}.\n"
             "Next: /checkin when you've worked on it, /roadmap view to see the plan, "
             "/remind on for a daily nudge.",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import DomainError
+from bot.markdown import clip_escaped
 from bot.services.roadmap.checkins import CheckinRecord
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.leaderboard import Board, Period
@@ -249,12 +250,18 @@ class BlockerButton(
             return
         embed = discord.Embed(
             title="A member is blocked",
-            description=clip(record.blockers or "", 4096),
+            description=clip_escaped(record.blockers or "", 4096, one_line=False),
             colour=discord.Colour.orange(),
         )
-        embed.add_field(name="Working on", value=clip(record.did, 1024), inline=False)
+        embed.add_field(
+            name="Working on", value=clip_escaped(record.did, 1024, one_line=False), inline=False
+        )
         if record.next_step:
-            embed.add_field(name="Next step", value=clip(record.next_step, 1024), inline=False)
+            embed.add_field(
+                name="Next step",
+                value=clip_escaped(record.next_step, 1024, one_line=False),
+                inline=False,
+            )
         embed.set_footer(text=f"From a check-in on {record.day.isoformat()}")
         channel = bot.get_partial_messageable(settings.qa_channel_id, guild_id=guild_id)
         try:

@@ -9,6 +9,7 @@ import pytest
 
 from bot.config import Settings
 from bot.simulator.harness import SimHarness
+from tests.markdown_render import live_links
 from tests.qa.fake_llm import FakeLLM, Reply
 from tests.qa.sim_support import message_command
 
@@ -120,3 +121,38 @@ async def test_the_promote_form_checks_moderator_rights_when_it_is_submitted(
         "SELECT count(*) FROM qa_documents WHERE source = 'promoted'"
     )
     assert documents == 0
+
+
+async def test_ask_shows_masked_links_as_text_unless_the_kb_or_this_server_gave_them(
+    sim: SimHarness, fake_llm: FakeLLM
+) -> None:
+    mod, alice = sim.member("mo", moderator=True), sim.member("alice")
+    form = await sim.slash(mod, "kb add")
+    await sim.submit_modal(
+        mod,
+        form,
+        {
+            "Title": "Study group",
+            "Text (Markdown; ## headings make sections)": (
+                "## Meetings\n\nThe study group meets on Thursdays; the schedule is at "
+                "https://docs.example.org/schedule for everyone."
+            ),
+        },
+    )
+    server_link = f"https://discord.com/channels/{sim.guild.id}/123"
+    reply = (
+        "See [the schedule](https://docs.example.org/schedule) [1], ask in "
+        f"[our channel]({server_link}), and [log in to confirm your seat]"
+        "(https://evil.example/login) @everyone."
+    )
+    fake_llm.queue(Reply(text=reply, chunk_delay=0.02))
+    answer = await sim.slash(alice, "ask", question="When does the study group meet?")
+    links = live_links(answer.content)
+    assert links == [
+        ("the schedule", "https://docs.example.org/schedule"),
+        ("our channel", server_link),
+    ]
+    assert "log in to confirm your seat (https://evil.example/login)" in answer.content
+    assert "@everyone" not in answer.content and not answer.message.pinged
+    stored = await sim.services.db.fetch_value("SELECT answer FROM qa_questions ORDER BY id DESC")
+    assert "](https://evil.example" not in stored

@@ -8,6 +8,7 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError, NotFound
+from bot.markdown import inline
 from bot.services.challenges.daily import DailyService
 from bot.services.challenges.links import clean_link
 from bot.services.challenges.model import ReviewOutcome, Submission, SubmitResult
@@ -145,7 +146,7 @@ class SubmissionService:
                 if weekly.status == "cancelled":
                     raise DomainError("That weekly challenge was cancelled.")
                 raise DomainError(
-                    f"Submissions for '{weekly.title}' are closed: the deadline has passed."
+                    f"Submissions for '{inline(weekly.title)}' are closed: the deadline has passed."
                 )
             return weekly.title
         post = await self.daily.get(guild_id, int(ref))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, astuple, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from bot.clock import Clock, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError
+from bot.markdown import plain_links, urls_in
 from bot.metrics import Metrics
 from bot.services.contracts import (
     MemberContext,
@@ -42,6 +44,7 @@ from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
 
 log = logging.getLogger(__name__)
 
+DISCORD_HOSTS = ("discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com")
 REFUSED_MESSAGE = "I can't help with that question here. Please ask about learning AI engineering."
 
 
@@ -223,12 +226,23 @@ class QAService:
 
     def display(self, plan: Plan, text: str) -> str:
         """What of a half-streamed answer may be shown: never a challenge answer or the
-        instructions."""
+        instructions, and no masked link to anywhere but the knowledge base's own links
+        and this server."""
         if answers.leaks(text):
             return answers.REFUSAL
         if plan.hint_for is not None:
-            return safe_prefix(text, plan.hint_for.answer)
-        return text
+            text = safe_prefix(text, plan.hint_for.answer)
+        return plain_links(text, self._trusted_link(plan))
+
+    def _trusted_link(self, plan: Plan) -> Callable[[str], bool]:
+        """A masked link may stay masked only when it points to a URL the knowledge base
+        itself gave the model, or to this Discord server."""
+        known: set[str] = set()
+        for passage in plan.passages:
+            known |= urls_in(passage.text)
+        guild = plan.ticket.guild_id
+        server = tuple(f"https://{host}/channels/{guild}/" for host in DISCORD_HOSTS)
+        return lambda url: url in known or url.startswith(server)
 
     async def complete(self, plan: Plan, stream: ChatStream) -> Answer:
         """Record a streamed answer (finished or stopped) with its tokens."""
@@ -244,6 +258,7 @@ class QAService:
             text = answers.REFUSAL
         if plan.hint_for is not None:
             text = redact(text, plan.hint_for.answer)
+        text = plain_links(text, self._trusted_link(plan))
         numbers = cited_numbers(text, len(plan.passages))
         used = [plan.passages[n - 1] for n in numbers] or list(plan.passages)
         citations = answers.citations(used, numbers or None)
