@@ -20,6 +20,7 @@ from bot.services.challenges.model import (
     MonthTop,
     Phase,
     ReviewOutcome,
+    Submission,
     Weekly,
     phase_for_month,
 )
@@ -37,12 +38,14 @@ from cogs.challenges._embeds import (
     practice_embed,
     results_embed,
     stats_embed,
+    submission_embed,
     weekly_embed,
 )
 from cogs.challenges._live import LiveCounts
 from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
 from cogs.challenges._views import (
     DYNAMIC_ITEMS,
+    ReviewButton,
     ReviewQueueView,
     daily_view,
     practice_view,
@@ -270,6 +273,19 @@ class ChallengesCog(
         except discord.HTTPException:
             return "the member could not be told (DMs closed, thread unavailable)"
         return "DMs are closed, so the member was mentioned in the thread"
+
+    async def show_changed(self, interaction: discord.Interaction, submission: Submission) -> None:
+        """The member edited the submission since it was shown: show the new version."""
+        title, _ = await self.challenges.submissions.title_of(submission)
+        view = discord.ui.View(timeout=None)
+        view.add_item(ReviewButton("a", submission.id, submission.version))
+        view.add_item(ReviewButton("r", submission.id, submission.version))
+        await reply(
+            interaction,
+            "The member changed this submission since you opened it. Here is the new version:",
+            embed=submission_embed(submission, title, 0, 1),
+            view=view,
+        )
 
     # --- Member commands -------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from bot.services.challenges.weekly import TITLE_MAX as WEEKLY_TITLE_MAX
 from bot.ui.base import MentorModal
 from bot.ui.checks import ensure_moderator
 from bot.ui.replies import clip, reply
-from cogs.challenges._views import show_changed
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -267,7 +266,7 @@ class ReviewModal(MentorModal):
                 version=self.submission.version,
             )
         except SubmissionChanged as changed:
-            await show_changed(interaction, changed.current)
+            await _cog(interaction).show_changed(interaction, changed.current)
             return
         told = await _cog(interaction).tell_member(interaction.guild_id, outcome)
         verdict = "Accepted" if self.accept else "Rejected"

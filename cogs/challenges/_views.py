@@ -184,23 +184,15 @@ class ReviewButton(
             await reply(interaction, f"This submission was already {submission.status}.")
             return
         if submission.version != self.version:
-            await show_changed(interaction, submission)
+            await (
+                _bot(interaction)
+                .get_cog("ChallengesCog")
+                .show_changed(  # type: ignore[union-attr]
+                    interaction, submission
+                )
+            )
             return
         await interaction.response.send_modal(ReviewModal(submission, accept=self.verdict == "a"))
-
-
-async def show_changed(interaction: discord.Interaction, submission: Submission) -> None:
-    """The member edited the submission since it was shown: show the new version to review."""
-    title, _ = await _bot(interaction).services.challenges.submissions.title_of(submission)
-    view = discord.ui.View(timeout=None)
-    view.add_item(ReviewButton("a", submission.id, submission.version))
-    view.add_item(ReviewButton("r", submission.id, submission.version))
-    await reply(
-        interaction,
-        "The member changed this submission since you opened it. Here is the new version:",
-        embed=submission_embed(submission, title, 0, 1),
-        view=view,
-    )
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
