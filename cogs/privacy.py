@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
-from bot.services.member_posts import RENAMED_THREAD, Cleanup
+from bot.services.member_posts import RENAMED_THREAD, Cleanup, PendingCleanup
 from bot.services.privacy import DeletionReport
 from bot.ui.confirm import ConfirmView
 from bot.ui.replies import reply
@@ -19,6 +19,7 @@ from bot.ui.replies import reply
 log = logging.getLogger(__name__)
 
 CLEANUPS_PER_TICK = 20
+THREAD_ARCHIVED = 50083
 
 ERASE_WARNING = (
     "**Erase everything Mentor stores about you?**\n"
@@ -129,10 +130,7 @@ class PrivacyCog(
         posts = self.bot.services.member_posts
         for item in await posts.due_cleanups(now, CLEANUPS_PER_TICK):
             try:
-                if item.action is Cleanup.DELETE:
-                    await self.bot.http.delete_message(item.channel_id, item.message_id)
-                else:
-                    await self.bot.http.edit_channel(item.message_id, name=RENAMED_THREAD)
+                await self._clean_up(item)
             except (discord.NotFound, discord.Forbidden):
                 pass  # gone already, or out of reach: nothing more the bot can do
             except discord.HTTPException:
@@ -140,6 +138,27 @@ class PrivacyCog(
                 await posts.cleanup_failed(item, now)
                 continue
             await posts.cleanup_done(item)
+
+    async def _clean_up(self, item: PendingCleanup) -> None:
+        """Delete the post or rename the thread; an archived thread is reopened for it and
+        archived again (Discord changes nothing in an archived thread)."""
+        http = self.bot.http
+        thread = item.message_id if item.action is Cleanup.RENAME else item.channel_id
+        try:
+            if item.action is Cleanup.DELETE:
+                await http.delete_message(item.channel_id, item.message_id)
+            else:
+                await http.edit_channel(item.message_id, name=RENAMED_THREAD)
+            return
+        except discord.HTTPException as error:
+            if error.code != THREAD_ARCHIVED:
+                raise
+        await http.edit_channel(thread, archived=False)
+        if item.action is Cleanup.DELETE:
+            await http.delete_message(item.channel_id, item.message_id)
+            await http.edit_channel(thread, archived=True)
+        else:
+            await http.edit_channel(thread, name=RENAMED_THREAD, archived=True)
 
 
 async def setup(bot: MentorBot) -> None:

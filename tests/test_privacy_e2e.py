@@ -232,3 +232,23 @@ async def test_erasure_deletes_the_bots_posts_that_quote_the_member(sim) -> None
     assert state.channels[int(follow_up["id"])].name == "Removed at a member's request"
     assert state.channels[escalation.thread_id].name == "Removed at a member's request"
     assert await sim.services.db.fetch_value("SELECT count(*) FROM post_cleanups") == 0
+
+
+async def test_posts_in_an_archived_review_thread_are_cleaned_up_too(sim) -> None:
+    """Discord changes nothing in an archived thread: the bot reopens it and closes it again."""
+    alice = sim.member("alice")
+    general = sim.guild.channel("general")
+    await sim.slash(alice, "roadmap start", track="ai_engineer")
+    answer = await sim.slash(alice, "ask", question="Alice asks about vector databases")
+    await sim.click(alice, answer.message, label="Follow up")
+    (thread,) = sim.threads(general)
+    channel = sim.server.state.channels[int(thread["id"])]
+    checkin = await sim.slash(alice, "checkin", note="posted in the thread", in_channel=channel.id)
+    channel.archived = True  # the thread went quiet and Discord archived it
+
+    asked = await sim.slash(alice, "privacy delete")
+    await sim.click(alice, asked.message, label="Erase my data")
+    await sim.run_scheduler()
+    assert checkin.message.id not in [m.id for m in sim.messages(channel.id)]
+    assert channel.name == "Removed at a member's request" and channel.archived
+    assert await sim.services.db.fetch_value("SELECT count(*) FROM post_cleanups") == 0

@@ -219,6 +219,8 @@ class RoadmapJobs(commands.Cog):
         return {int(r) for r in data.get("roles", [])}
 
     async def _apply_roles(self, change: RoleChange, refused: set[int]) -> None:
+        if change.add and self.bot.get_guild(change.guild_id) is None:
+            return  # its roles can't be checked yet: the change waits for a later tick
         failed: set[int] = set()
         http = self.bot.http
         held = await self._member_roles(change) if change.add else set()
