@@ -15,6 +15,7 @@ from bot.services.bot_state import BotState
 from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.member_posts import MemberPosts
 from bot.services.portfolio import PortfolioRules, PortfolioService
 from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.privacy import PrivacyService
@@ -47,6 +48,7 @@ class Services:
     backups: BackupService
     privacy: PrivacyService
     roadmap: RoadmapService
+    member_posts: MemberPosts
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -114,6 +116,7 @@ def build_services(
         # Looks its MemberDataSources up among these services each time it is asked.
         privacy=PrivacyService(db, clock, settings, lambda: services),
         roadmap=roadmap,
+        member_posts=MemberPosts(db, clock),
     )
     return services
 

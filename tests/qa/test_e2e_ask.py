@@ -259,8 +259,9 @@ async def test_moderator_reports(sim: SimHarness) -> None:
     usage = await sim.slash(mod, "qa usage")
     assert "2026-03-02" in usage.text and "0% helpful" in usage.text
     limits = await sim.slash(mod, "qa limits", member_tokens=5000)
-    assert "**5,000** per member" in limits.content
-    assert "5,000 tokens (set for this server)" in (await sim.slash(mod, "qa usage")).text
+    chosen = "5,000 tokens (this server's choice; the operator allows up to 20,000)"
+    assert f"per member: {chosen}" in limits.content
+    assert chosen in (await sim.slash(mod, "qa usage")).text
 
 
 class BlockerCog(commands.Cog):

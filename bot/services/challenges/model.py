@@ -177,6 +177,7 @@ class Submission:
     reviewer_id: int | None
     submitted_at: datetime
     updated_at: datetime
+    version: int = 1  # bumped by every edit; a review names the version it judged
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.markdown import inline
 from bot.services.contracts import OpenChallenge
 from bot.services.qa.kb import Passage
 from bot.services.qa.models import Citation
@@ -71,19 +72,21 @@ def excerpts(passages: Sequence[Passage], covered: bool) -> str:
     blocks = [heading]
     for number, passage in enumerate(passages, start=1):
         quoted = f"> {clip_words(passage.text, EXCERPT_CHARS)}"
-        blocks.append(f"**[{number}] {passage.title} › {passage.section}**\n{quoted}")
+        blocks.append(
+            f"**[{number}] {inline(passage.title)} › {inline(passage.section)}**\n{quoted}"
+        )
     return "\n\n".join(blocks)
 
 
 def hint_pointers(challenge: OpenChallenge, passages: Sequence[Passage]) -> str:
     """Where to look, not what the answer is: for a question about an open challenge."""
     lead = (
-        f'This looks like it\'s about the open {challenge.kind} challenge "{challenge.title}", '
-        "so I won't answer it outright while it's running."
+        f"This looks like it's about the open {challenge.kind} challenge "
+        f"\"{inline(challenge.title)}\", so I won't answer it outright while it's running."
     )
     if not passages:
         return f"{lead} Have another go at it; you can ask me about it once it closes."
     pointers = "\n".join(
-        f"- [{n}] {p.title} › {p.section}" for n, p in enumerate(passages, start=1)
+        f"- [{n}] {inline(p.title)} › {inline(p.section)}" for n, p in enumerate(passages, start=1)
     )
     return f"{lead} A hint: these parts of the knowledge base are worth reading:\n{pointers}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, astuple, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from bot.clock import Clock, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError
+from bot.markdown import plain_links, urls_in
 from bot.metrics import Metrics
 from bot.services.contracts import (
     MemberContext,
@@ -42,6 +44,7 @@ from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
 
 log = logging.getLogger(__name__)
 
+DISCORD_HOSTS = ("discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com")
 REFUSED_MESSAGE = "I can't help with that question here. Please ask about learning AI engineering."
 
 
@@ -77,7 +80,7 @@ class QAService:
         self.limits = QALimits(db, clock, settings)
         self.feedback = QAFeedback(db, clock, self.kb)
         self.reports = QAReports(db, clock, settings, self.limits)
-        self._privacy = QAPrivacy(db, self.kb)
+        self._privacy = QAPrivacy(db, clock, self.kb)
         self._quota_paused_until: datetime | None = None
 
     @property
@@ -89,10 +92,14 @@ class QAService:
 
     # --- Asking -------------------------------------------------------------------
 
-    async def reserve(self, guild_id: int, user_id: int, channel_id: int, question: str) -> Ticket:
+    async def reserve(
+        self, guild_id: int, user_id: int, channel_id: int, question: str, *, public: bool = False
+    ) -> Ticket:
         """Check the question and the member's limits, then record it as pending.
 
-        Fast (no network), so the cog can refuse ephemerally before it defers.
+        `public` says whether the answer is shown to the channel: only public questions
+        join the history other members' follow-ups send to the model. Fast (no network),
+        so the cog can refuse ephemerally before it defers.
         """
         text = " ".join(question.split())
         if not text:
@@ -110,8 +117,16 @@ class QAService:
                 await self.limits.check_budgets(conn, guild_id, user_id, now)
             cursor = await conn.execute(
                 "INSERT INTO qa_questions (guild_id, user_id, channel_id, question, normalized,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, user_id, channel_id, text, normalize_question(text), to_db_time(now)),
+                " public, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    user_id,
+                    channel_id,
+                    text,
+                    normalize_question(text),
+                    int(public),
+                    to_db_time(now),
+                ),
             )
             question_id = cursor.lastrowid
         return Ticket(question_id, guild_id, user_id, channel_id, text)
@@ -211,12 +226,23 @@ class QAService:
 
     def display(self, plan: Plan, text: str) -> str:
         """What of a half-streamed answer may be shown: never a challenge answer or the
-        instructions."""
+        instructions, and no masked link to anywhere but the knowledge base's own links
+        and this server."""
         if answers.leaks(text):
             return answers.REFUSAL
         if plan.hint_for is not None:
-            return safe_prefix(text, plan.hint_for.answer)
-        return text
+            text = safe_prefix(text, plan.hint_for.answer)
+        return plain_links(text, self._trusted_link(plan))
+
+    def _trusted_link(self, plan: Plan) -> Callable[[str], bool]:
+        """A masked link may stay masked only when it points to a URL the knowledge base
+        itself gave the model, or to this Discord server."""
+        known: set[str] = set()
+        for passage in plan.passages:
+            known |= urls_in(passage.text)
+        guild = plan.ticket.guild_id
+        server = tuple(f"https://{host}/channels/{guild}/" for host in DISCORD_HOSTS)
+        return lambda url: url in known or url.startswith(server)
 
     async def complete(self, plan: Plan, stream: ChatStream) -> Answer:
         """Record a streamed answer (finished or stopped) with its tokens."""
@@ -232,6 +258,7 @@ class QAService:
             text = answers.REFUSAL
         if plan.hint_for is not None:
             text = redact(text, plan.hint_for.answer)
+        text = plain_links(text, self._trusted_link(plan))
         numbers = cited_numbers(text, len(plan.passages))
         used = [plan.passages[n - 1] for n in numbers] or list(plan.passages)
         citations = answers.citations(used, numbers or None)
@@ -296,13 +323,13 @@ class QAService:
         if self.metrics is not None:
             self.metrics.llm_requests.inc()
             self.metrics.llm_errors.inc()
+        # The question's id, never its text: logs hold nothing a member typed.
         log.warning(
-            "LLM failed for question %s in guild %s (%s): %s | question: %r",
+            "LLM failed for question %s in guild %s (%s): %s",
             ticket.question_id,
             ticket.guild_id,
             failure.kind.value,
-            failure.detail,
-            ticket.question[:200],
+            failure.detail.replace(ticket.question, "[the question]"),
         )
         if failure.kind is not FailureKind.QUOTA:
             await self._set_status(ticket.question_id, "failed", error=failure.kind.value)
@@ -357,11 +384,12 @@ class QAService:
         if row is None:
             return None, [], False
         thread_id = row["thread_id"]
+        # Only what the asker may see: their own questions and the thread's public ones.
         rows = await self.db.fetch_all(
             "SELECT question, answer FROM qa_questions WHERE (id = ? OR thread_id = ?)"
             " AND id != ? AND status IN ('answered', 'stopped') AND answer IS NOT NULL"
-            " AND user_id != 0 ORDER BY id",
-            (row["question_id"] or -1, thread_id, ticket.question_id),
+            " AND user_id != 0 AND (public = 1 OR user_id = ?) ORDER BY id",
+            (row["question_id"] or -1, thread_id, ticket.question_id, ticket.user_id),
         )
         turns = [Turn(r["question"], r["answer"]) for r in rows]
         # Threads open only under answered questions: no turn at all means the start was

@@ -122,10 +122,20 @@ class MemberService:
             effective_zone = zone_name or (server_zone[0] if server_zone else "UTC")
             today = local_date(now, parse_timezone(effective_zone))
             start = parse_start_date(start_date, today)
+            # With reward roles mapped, a new member's phase role is due at the next tick.
             conn.execute(
                 "INSERT INTO roadmap_members (guild_id, user_id, track, start_date, timezone, "
-                "enrolled_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, user_id, chosen.key, start.isoformat(), zone_name, to_db_time(now)),
+                "enrolled_at, roles_dirty) VALUES (?, ?, ?, ?, ?, ?, "
+                "EXISTS (SELECT 1 FROM roadmap_roles WHERE guild_id = ?))",
+                (
+                    guild_id,
+                    user_id,
+                    chosen.key,
+                    start.isoformat(),
+                    zone_name,
+                    to_db_time(now),
+                    guild_id,
+                ),
             )
             month = plan_month(start, today)
             return Enrolment(chosen, start, effective_zone, month, roadmap.phases[0])
