@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.services.contracts import OpenChallenge
-from bot.services.qa.kb import Passage
 from bot.services.qa.models import Citation
 from bot.services.qa.prompt import REFUSAL, leaks_instructions
+from bot.services.qa.retrieval import Passage
 
 EXCERPT_CHARS = 450
 QUOTA_NOTE = (

@@ -29,15 +29,16 @@ from bot.services.contracts import (
     OpenChallengeSource,
 )
 from bot.services.qa import answers
+from bot.services.qa.analysis import normalize_question
 from bot.services.qa.feedback import QAFeedback
-from bot.services.qa.fts import normalize_question
-from bot.services.qa.kb import KnowledgeBase, Passage, Retrieval
+from bot.services.qa.kb import KnowledgeBase
 from bot.services.qa.limits import QALimits
 from bot.services.qa.llm import ChatStream, FailureKind, LLMFailure, moderation_flagged
 from bot.services.qa.models import Answer, AnswerMode, Citation, Plan, Ticket
 from bot.services.qa.privacy import QAPrivacy
 from bot.services.qa.prompt import Turn, build_messages, cited_numbers, trim_history
 from bot.services.qa.reports import QAReports
+from bot.services.qa.retrieval import Passage, Retrieval
 from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
 
 log = logging.getLogger(__name__)
