@@ -128,11 +128,14 @@ async def test_budgets_cannot_be_set_out_of_range(qa: QAService) -> None:
 async def test_no_llm_answers_with_cited_excerpts(qa: QAService) -> None:
     answer = await ask(qa, "What does a junior data scientist earn?")
     assert answer.mode is AnswerMode.EXCERPTS and answer.tokens == 0
-    assert "Excerpts from the knowledge base" in answer.text
+    assert answer.text.startswith(
+        "**Entry-level AI roles in 2026 › Junior Data Scientist** [1]\n> "
+    )
     assert "$151,000" in answer.text
-    assert "> " in answer.text
     assert answer.citations[0].section == "Junior Data Scientist"
-    assert "[1] Entry-level AI roles in 2026 › Junior Data Scientist" in answer.text
+    more = answer.text.split("**More in the knowledge base**\n")[1].split("\n")
+    assert [line[:4] for line in more] == ["[2] ", "[3] "]
+    assert [c.number for c in answer.citations] == [1, 2, 3]
     stored = await row(qa, answer.question_id)
     assert stored["status"] == "answered" and stored["mode"] == "excerpts"
     assert json.loads(stored["sources"])[0]["slug"] == "entry-level-roles"
@@ -143,7 +146,7 @@ async def test_no_llm_answers_with_cited_excerpts(qa: QAService) -> None:
 )
 async def test_no_llm_says_plainly_when_nothing_covers_it(qa: QAService, question: str) -> None:
     answer = await ask(qa, question)
-    assert "doesn't" in answer.text and "Ask a mentor" in answer.text
+    assert answer.text == NOT_COVERED and answer.citations == ()
     assert (await row(qa, answer.question_id))["coverage"] < 0.5
 
 
@@ -288,7 +291,7 @@ async def test_exhausted_quota_falls_back_to_excerpts_and_pauses_the_model(
     fake_llm.queue(Reply(error="insufficient_quota"))
     answer = await ask(qa_llm, "What does a data annotation specialist do?")
     assert answer.quota_exhausted and answer.mode is AnswerMode.EXCERPTS
-    assert QUOTA_NOTE in answer.notes and "$59,000" in answer.text
+    assert QUOTA_NOTE in answer.notes and "Annotators label, tag" in answer.text
     assert answer.tokens == 0
     calls = len(fake_llm.requests)
     second = await ask(qa_llm, "What does an AI research assistant do?")

@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.services.qa.analysis import stems
 from bot.services.qa.query import Alternative, Query
@@ -21,6 +22,9 @@ K1 = 1.2
 # field: (weight, length normalisation b)
 FIELDS = {"title": (2.0, 0.5), "section": (3.0, 0.5), "body": (1.0, 0.75)}
 RRF_K = 60
+# Analysed fields kept in memory (a few kilobytes each): passages asked about often, and
+# the document titles every passage of a document shares, are analysed once.
+FIELD_CACHE_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,10 @@ def idf(df: int, chunks: int) -> float:
 class FieldCounts:
     """Stem counts of one field, with phrase lookups."""
 
+    __slots__ = ("counts", "length", "stems")
+
     def __init__(self, text: str) -> None:
-        self.stems = stems(text)
+        self.stems = tuple(stems(text))
         self.counts = Counter(self.stems)
         self.length = len(text)
 
@@ -75,9 +81,14 @@ class FieldCounts:
         width = len(key)
         found = 0
         for position, value in enumerate(self.stems):
-            if value == key[0] and tuple(self.stems[position : position + width]) == key:
+            if value == key[0] and self.stems[position : position + width] == key:
                 found += 1
         return found
+
+
+@lru_cache(maxsize=FIELD_CACHE_SIZE)
+def field_counts(text: str) -> FieldCounts:
+    return FieldCounts(text)
 
 
 def score_candidates(
@@ -97,9 +108,9 @@ def score_candidates(
     scored = []
     for candidate in candidates:
         fields = {
-            "title": FieldCounts(candidate.title),
-            "section": FieldCounts(candidate.section),
-            "body": FieldCounts(candidate.body),
+            "title": field_counts(candidate.title),
+            "section": field_counts(candidate.section),
+            "body": field_counts(candidate.body),
         }
         total = 0.0
         matched = set()

@@ -102,6 +102,11 @@ class Retriever:
         versions = {row["guild_id"]: row["version"] for row in rows}
         return f"{versions.get(SHIPPED_GUILD, 0)}.{versions.get(guild_id, 0)}"
 
+    def forget(self) -> None:
+        """Drop the cached statistics (they are also keyed by version, so never stale)."""
+        self._stats.clear()
+        self._frequencies.clear()
+
     async def search(self, guild_id: int, text: str, limit: int) -> Retrieval:
         """The best `limit` passages for `text` among the shipped and this server's."""
         query = understand(text, self.vocabulary)

@@ -140,7 +140,8 @@ class QAService:
         )
         challenge = await self._matching_challenge(ticket)
         covered = retrieval.covers(self.settings.qa_min_coverage)
-        passages = retrieval.passages[: self.settings.qa_passages]
+        # Passages that don't cover the question are never presented as its answer.
+        passages = retrieval.passages[: self.settings.qa_passages] if covered else ()
 
         if not self.llm_available:
             if self.llm is not None:
@@ -149,7 +150,9 @@ class QAService:
                 text = answers.hint_pointers(challenge, passages[: self.settings.qa_excerpts])
                 mode = AnswerMode.HINT
             else:
-                text = answers.excerpts(passages[: self.settings.qa_excerpts], covered)
+                text = answers.excerpts(
+                    passages[: self.settings.qa_excerpts], covered, ticket.question
+                )
                 mode = AnswerMode.EXCERPTS
             shown = passages[: self.settings.qa_excerpts]
             return self._ready(ticket, mode, text, shown, covered, thread_id, notes, challenge)
@@ -314,7 +317,8 @@ class QAService:
         if plan.hint_for is not None:
             text, mode = answers.hint_pointers(plan.hint_for, shown), AnswerMode.HINT
         else:
-            text, mode = answers.excerpts(shown, plan.covered), AnswerMode.EXCERPTS
+            text = answers.excerpts(shown, plan.covered, ticket.question)
+            mode = AnswerMode.EXCERPTS
         notes = [*plan.notes, answers.QUOTA_NOTE]
         ready = self._ready(ticket, mode, text, shown, plan.covered, plan.thread_id, notes, None)
         return replace(await self.deliver(ready), quota_exhausted=True)
