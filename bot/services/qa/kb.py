@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.db import Database, WriteSession
@@ -20,10 +21,14 @@ from bot.services.qa.documents import (
     load_shipped_documents,
     normalize_text,
     parse_document,
+    passage_hash,
     slugify,
 )
 from bot.services.qa.fts import Fts5Search, scope_token
 from bot.services.qa.retrieval import SHIPPED_GUILD, Retrieval, Retriever
+
+if TYPE_CHECKING:
+    from bot.services.qa.vectors import VectorSearch
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +124,7 @@ class KnowledgeBase:
         max_documents: int,
         doc_max_bytes: int,
         shipped_dir: Path = SHIPPED_DIR,
+        vectors: VectorSearch | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -126,7 +132,8 @@ class KnowledgeBase:
         self.max_documents = max_documents
         self.doc_max_bytes = doc_max_bytes
         self.shipped_dir = shipped_dir
-        self.retriever = Retriever(db, Fts5Search(db))
+        self.vectors = vectors
+        self.retriever = Retriever(db, Fts5Search(db), vectors=vectors)
 
     # --- Shipped documents --------------------------------------------------------
 
@@ -153,6 +160,7 @@ class KnowledgeBase:
                     )
                 await self._bump(conn, SHIPPED_GUILD)
             log.info("Knowledge base: indexed %d shipped documents", len(changed))
+            self.index_vectors()
         added = sum(1 for d in changed if d.slug not in stored)
         return SyncReport(added, len(changed) - added, len(gone), len(documents) - len(changed))
 
@@ -214,6 +222,7 @@ class KnowledgeBase:
                     )
             chunks = await self._store(conn, guild_id, document, source, user_id)
             await self._bump(conn, guild_id)
+        self.index_vectors()
         info = await self._find(guild_id, slug)
         assert info is not None
         return SavedDocument(info=info, replaced=existing is not None, chunks=chunks)
@@ -227,7 +236,19 @@ class KnowledgeBase:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM qa_documents WHERE id = ?", (info.id,))
             await self._bump(conn, guild_id)
+        self.index_vectors()
         return info
+
+    def index_vectors(self) -> None:
+        """With embeddings configured, embed the passages that have no vector yet (in the
+        background); old vectors no passage uses are dropped."""
+        if self.vectors is not None:
+            self.vectors.schedule_refresh()
+
+    async def close(self) -> None:
+        """Stop background indexing (it resumes from the database at the next start)."""
+        if self.vectors is not None:
+            await self.vectors.close()
 
     async def list_documents(self, guild_id: int) -> list[DocumentInfo]:
         """The shipped documents, then this server's, each group by title."""
@@ -348,10 +369,18 @@ class KnowledgeBase:
         await conn.execute("DELETE FROM qa_chunks WHERE document_id = ?", (document_id,))
         chunks = chunk_document(document, self.chunk_chars)
         await conn.executemany(
-            "INSERT INTO qa_chunks (document_id, position, title, section, body, scope) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO qa_chunks (document_id, position, title, section, body, scope,"
+            " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (document_id, c.position, document.title, c.section, c.text, scope_token(guild_id))
+                (
+                    document_id,
+                    c.position,
+                    document.title,
+                    c.section,
+                    c.text,
+                    scope_token(guild_id),
+                    passage_hash(document.title, c.section, c.text),
+                )
                 for c in chunks
             ],
         )

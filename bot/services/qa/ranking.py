@@ -165,10 +165,10 @@ def coverage(
     return covered / total if total else 0.0
 
 
-def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:
-    """Reciprocal rank fusion of several rankings of chunk ids, best first."""
+def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of several rankings of chunk ids: (id, score), best first."""
     scores: dict[int, float] = {}
     for ranking in rankings:
         for rank, chunk_id in enumerate(ranking, start=1):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
-    return sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))

@@ -93,14 +93,19 @@ class Retriever:
         self._stats: dict[tuple[int, str], ScopeStats] = {}
         self._frequencies: dict[tuple[int, str, str], int] = {}
 
-    async def version(self, guild_id: int) -> str:
-        """Changes whenever the shipped documents or this server's documents change."""
+    async def versions(self, guild_id: int) -> tuple[int, int]:
+        """(shipped documents' version, this server's): each changes with its documents."""
         rows = await self.db.fetch_all(
             "SELECT guild_id, version FROM qa_kb_versions WHERE guild_id IN (?, ?)",
             (SHIPPED_GUILD, guild_id),
         )
         versions = {row["guild_id"]: row["version"] for row in rows}
-        return f"{versions.get(SHIPPED_GUILD, 0)}.{versions.get(guild_id, 0)}"
+        return versions.get(SHIPPED_GUILD, 0), versions.get(guild_id, 0)
+
+    async def version(self, guild_id: int) -> str:
+        """Changes whenever the shipped documents or this server's documents change."""
+        shipped, own = await self.versions(guild_id)
+        return f"{shipped}.{own}"
 
     def forget(self) -> None:
         """Drop the cached statistics (they are also keyed by version, so never stale)."""
@@ -112,14 +117,15 @@ class Retriever:
         query = understand(text, self.vocabulary)
         if query.empty:
             return Retrieval(query, (), 0.0)
-        version = await self.version(guild_id)
+        versions = await self.versions(guild_id)
+        version = f"{versions[0]}.{versions[1]}"
         stats = await self._scope_stats(guild_id, version)
         frequencies = await self._document_frequencies(guild_id, version, query.texts())
         lexical = await self._lexical(guild_id, query, frequencies, stats)
         scored = lexical[:limit]
         similar = semantic = False
         if self.vectors is not None:
-            nearest = await self.vectors.nearest(guild_id, version, text, limit * 2)
+            nearest = await self.vectors.nearest(guild_id, versions, text, limit * 2)
             if nearest is not None:
                 semantic = True
                 similar = nearest.similar
@@ -146,19 +152,18 @@ class Retriever:
         frequencies: dict[str, int],
         stats: ScopeStats,
     ) -> list[Scored]:
-        order = fuse([[s.candidate.chunk_id for s in lexical], nearest])
+        order = fuse([[s.candidate.chunk_id for s in lexical], nearest])[: len(nearest)]
         known = {s.candidate.chunk_id: s for s in lexical}
-        missing = [chunk_id for chunk_id in order[: len(nearest)] if chunk_id not in known]
+        missing = [chunk_id for chunk_id, _ in order if chunk_id not in known]
         if missing:
             fetched = await self._candidates_by_id(missing)
             for item in score_candidates(query, fetched, frequencies, stats, keep_all=True):
                 known[item.candidate.chunk_id] = item
-        fused = []
-        for rank, chunk_id in enumerate(order):
-            if chunk_id in known:
-                item = known[chunk_id]
-                fused.append(Scored(item.candidate, 1.0 / (rank + 1), item.matched))
-        return fused
+        return [
+            Scored(known[chunk_id].candidate, score, known[chunk_id].matched)
+            for chunk_id, score in order
+            if chunk_id in known
+        ]
 
     async def _candidates_by_id(self, ids: list[int]) -> list[Candidate]:
         marks = ", ".join("?" for _ in ids)

@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import asdict, astuple, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai import AsyncOpenAI
 
@@ -40,6 +40,9 @@ from bot.services.qa.prompt import Turn, build_messages, cited_numbers, trim_his
 from bot.services.qa.reports import QAReports
 from bot.services.qa.retrieval import Passage, Retrieval
 from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
+
+if TYPE_CHECKING:
+    from bot.services.qa.vectors import VectorSearch
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class QAService:
             chunk_chars=settings.qa_chunk_chars,
             max_documents=settings.qa_max_documents,
             doc_max_bytes=settings.qa_doc_max_bytes,
+            vectors=build_vector_search(db, clock, settings, llm, metrics),
         )
         self.limits = QALimits(db, clock, settings)
         self.feedback = QAFeedback(db, clock, self.kb)
@@ -455,6 +459,29 @@ class QAService:
             "UPDATE qa_questions SET status = ?, error = ?, answered_at = ? WHERE id = ?",
             (status, error, to_db_time(self.clock.now()), question_id),
         )
+
+
+def build_vector_search(
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    llm: AsyncOpenAI | None,
+    metrics: Metrics | None,
+) -> VectorSearch | None:
+    """Semantic retrieval when LLM_EMBEDDING_MODEL is set (numpy is imported only then)."""
+    if llm is None or not settings.embeddings_enabled or settings.llm_embedding_model is None:
+        return None
+    from bot.services.qa.vectors import Embedder, VectorSearch
+
+    return VectorSearch(
+        db,
+        clock,
+        Embedder(llm, settings.llm_embedding_model, metrics),
+        batch=settings.qa_embedding_batch,
+        timeout=settings.qa_embedding_timeout_seconds,
+        min_similarity=settings.qa_embedding_min_similarity,
+        metrics=metrics,
+    )
 
 
 def _sources_json(citations: tuple[Citation, ...]) -> str:
