@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     qa_gaps_days: int = Field(default=30, ge=1, le=365)
     qa_embedding_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     qa_embedding_batch: int = Field(default=64, ge=1, le=2048)
-    qa_embedding_min_similarity: float = Field(default=0.5, ge=-1, le=1)
+    qa_embedding_min_similarity: float = Field(default=0.35, ge=-1, le=1)
 
     # --- Operations ---------------------------------------------------------------
     health_port: int | None = Field(default=None, ge=1, le=65535)

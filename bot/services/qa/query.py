@@ -236,4 +236,6 @@ def _synonyms_and_words(tokens: list[_Token], vocabulary: Vocabulary) -> list[Co
 def _is_content(token: _Token, vocabulary: Vocabulary) -> bool:
     if token.word in vocabulary.stopwords:
         return False
-    return len(token.word) > 1 or token.word.isdigit()
+    if token.word.isdigit():  # a year or an amount says something; a lone small number not
+        return len(token.word) > 2
+    return len(token.word) > 1
