@@ -8,6 +8,9 @@ from bot.errors import StartupError
 from bot.services.qa.query import understand
 from bot.services.qa.vocabulary import VOCABULARY_FILE, load_vocabulary, parse_vocabulary
 
+ONE_PHASE = (
+    '[roadmap]\nmonths = 12\n[[roadmap.phase]]\nnumber = 1\nmonths = [1, 3]\nterms = ["a"]\n'
+)
 PHASE_TERMS = {
     1: "months 1 to 3",
     2: "months 4 to 6",
@@ -97,18 +100,16 @@ def test_the_shipped_vocabulary_loads() -> None:
             "phase 1 months",
         ),
         (
-            '[roadmap]\nmonths = 12\n[[roadmap.phase]]\nnumber = 1\nmonths = [1, 3]\nterms = ["a"]\n'
-            '[[synonyms]]\nterms = ["pay", "salary"]\n[[synonyms]]\nterms = ["salaries", "wage"]',
+            ONE_PHASE
+            + '[[synonyms]]\nterms = ["pay", "salary"]\n[[synonyms]]\nterms = ["salaries", "wage"]',
             "two synonym groups",
         ),
         (
-            '[roadmap]\nmonths = 12\n[[roadmap.phase]]\nnumber = 1\nmonths = [1, 3]\nterms = ["a"]\n'
-            '[[synonyms]]\nterms = ["pay", "paying"]',
+            ONE_PHASE + '[[synonyms]]\nterms = ["pay", "paying"]',
             "at least two different terms",
         ),
         (
-            '[roadmap]\nmonths = 12\n[[roadmap.phase]]\nnumber = 1\nmonths = [1, 3]\nterms = ["a"]\n'
-            '[[synonyms]]\nterms = ["pay", "salary"]\nweight = 2',
+            ONE_PHASE + '[[synonyms]]\nterms = ["pay", "salary"]\nweight = 2',
             "weight",
         ),
     ],
