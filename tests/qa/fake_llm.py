@@ -5,7 +5,7 @@ It speaks `/v1/chat/completions` (JSON or SSE streaming), `/v1/moderations` and
 which sets the text, how it is chunked and delayed, where the usage figures go, and which
 error to inject. Embeddings are deterministic: each word's stem (after `aliases`, which
 stand in for meaning; stop words left out, as a real model weighs them little) is hashed
-to one of EMBEDDING_DIMENSIONS dimensions, so texts sharing words are close.
+to one of `embedding_dimensions` dimensions, so texts sharing words are close.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class FakeLLM:
     embedding_error: bool = False
     embedding_delay: float = 0.0
     aliases: dict[str, str] = field(default_factory=dict)
+    embedding_dimensions: int = EMBEDDING_DIMENSIONS
     _queue: deque[Reply] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
     base_url: str = ""
@@ -115,14 +116,14 @@ class FakeLLM:
         )
 
     def vector(self, text: str) -> list[float]:
-        values = [0.0] * EMBEDDING_DIMENSIONS
+        values = [0.0] * self.embedding_dimensions
         stopwords = load_vocabulary().stopwords
         for found in words(text):
             if found in stopwords:
                 continue
             word = self.aliases.get(stem(found), stem(found))
             slot = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big")
-            values[slot % EMBEDDING_DIMENSIONS] += 1.0
+            values[slot % self.embedding_dimensions] += 1.0
         return values
 
     async def _embeddings(self, request: web.Request) -> web.Response:

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 
 from bot.services.qa.analysis import stem, words
-from bot.services.qa.vocabulary import Vocabulary, load_vocabulary
+from bot.services.qa.vocabulary import SynonymGroup, Vocabulary, load_vocabulary
 
 MAX_CONCEPTS = 24
+MAX_WORDS = 1000  # a 4,000-character question has fewer; the rest would be cut anyway
 PERIOD_WEIGHT = 1.5  # a named period is the most specific thing a question can say
 RANGE_WORDS = frozenset({"to", "through", "thru", "till", "until", "and", "or"})
 QUARTER_TOKEN = re.compile(r"^q(\d)$")
@@ -64,7 +65,7 @@ class _Token:
 def understand(question: str, vocabulary: Vocabulary | None = None) -> Query:
     """The concepts of `question`, at most MAX_CONCEPTS, in the order they were asked."""
     vocabulary = vocabulary or load_vocabulary()
-    tokens = [_token(w, vocabulary) for w in words(question)]
+    tokens = [_token(w, vocabulary) for w in words(question)[:MAX_WORDS]]
     concepts: list[Concept] = []
     concepts.extend(_periods(tokens, vocabulary))
     concepts.extend(_synonyms_and_words(tokens, vocabulary))
@@ -99,8 +100,8 @@ def _token(word: str, vocabulary: Vocabulary) -> _Token:
 def _periods(tokens: list[_Token], vocabulary: Vocabulary) -> list[Concept]:
     """Month ranges, quarters and phases named in the question, as phase concepts."""
     found: list[Concept] = []
-    for index in range(len(tokens)):
-        if tokens[index].used:
+    for index, token in enumerate(tokens):
+        if token.used or not _may_start_period(token, vocabulary):
             continue
         match = _period_at(tokens, index, vocabulary)
         if match is None:
@@ -119,6 +120,16 @@ def _periods(tokens: list[_Token], vocabulary: Vocabulary) -> list[Concept]:
         label = " ".join(t.word for t in tokens[index : index + width])
         found.append(Concept(label, alternatives, PERIOD_WEIGHT))
     return found
+
+
+def _may_start_period(token: _Token, vocabulary: Vocabulary) -> bool:
+    return (
+        token.ordinal
+        or token.word in vocabulary.last_words
+        or token.stem in vocabulary.month_words
+        or token.stem in vocabulary.phase_words
+        or QUARTER_TOKEN.match(token.word) is not None
+    )
 
 
 def _period_at(
@@ -197,40 +208,46 @@ def _phase_months(
 
 
 def _synonyms_and_words(tokens: list[_Token], vocabulary: Vocabulary) -> list[Concept]:
-    index = vocabulary.synonym_index()
-    longest = max((len(key) for key in index), default=1)
     concepts: list[Concept] = []
     position = 0
-    while position < len(tokens):
+    while position < len(tokens) and len(concepts) < MAX_CONCEPTS:
         token = tokens[position]
         if token.used:
             position += 1
             continue
-        matched = False
-        for width in range(min(longest, len(tokens) - position), 0, -1):
+        width, group = _synonym_at(tokens, position, vocabulary)
+        if group is not None:
             window = tokens[position : position + width]
-            if any(t.used for t in window):
-                continue
             key = tuple(t.stem for t in window)
-            group_number = index.get(key)
-            if group_number is None:
-                continue
-            group = vocabulary.synonyms[group_number]
             alternatives = tuple(
                 Alternative(k, " ".join(words(term)), 1.0 if k == key else group.weight)
                 for term, k in zip(group.terms, group.keys, strict=True)
             )
             concepts.append(Concept(" ".join(t.word for t in window), alternatives))
             position += width
-            matched = True
-            break
-        if matched:
             continue
         position += 1
         if _is_content(token, vocabulary):
             alternative = Alternative((token.stem,), token.word, 1.0)
             concepts.append(Concept(token.word, (alternative,)))
     return concepts
+
+
+def _synonym_at(
+    tokens: list[_Token], position: int, vocabulary: Vocabulary
+) -> tuple[int, SynonymGroup | None]:
+    """The longest synonym starting at `position`: (its width, its group)."""
+    if tokens[position].stem not in vocabulary.synonym_starts:
+        return 1, None
+    longest = min(vocabulary.longest_synonym, len(tokens) - position)
+    for width in range(longest, 0, -1):
+        window = tokens[position : position + width]
+        if any(t.used for t in window):
+            continue
+        number = vocabulary.synonym_index.get(tuple(t.stem for t in window))
+        if number is not None:
+            return width, vocabulary.synonyms[number]
+    return 1, None
 
 
 def _is_content(token: _Token, vocabulary: Vocabulary) -> bool:

@@ -100,50 +100,48 @@ def score_candidates(
     keep_all: bool = False,
 ) -> list[Scored]:
     """The candidates that match at least one concept (`keep_all`: every one), best first."""
-    weights = {
-        a.text: idf(frequencies.get(a.text, 0), max(stats.chunks, 1))
-        for c in query.concepts
-        for a in c.alternatives
-    }
+    chunks = max(stats.chunks, 1)
+    # first stem of each alternative -> (concept number, alternative, its IDF)
+    by_stem: dict[str, list[tuple[int, Alternative, float]]] = {}
+    for number, concept in enumerate(query.concepts):
+        for alternative in concept.alternatives:
+            weight = idf(frequencies.get(alternative.text, 0), chunks)
+            by_stem.setdefault(alternative.key[0], []).append((number, alternative, weight))
+    wanted = by_stem.keys()
+    averages = [stats.average(name) for name in FIELDS]
     scored = []
     for candidate in candidates:
-        fields = {
-            "title": field_counts(candidate.title),
-            "section": field_counts(candidate.section),
-            "body": field_counts(candidate.body),
-        }
-        total = 0.0
-        matched = set()
-        for number, concept in enumerate(query.concepts):
-            best = max(
-                (_alternative_score(a, fields, stats, weights) for a in concept.alternatives),
-                default=0.0,
-            )
-            if best > 0:
-                matched.add(number)
-                total += concept.weight * best
-        if matched or keep_all:
-            scored.append(Scored(candidate, total, frozenset(matched)))
+        fields = (
+            field_counts(candidate.title),
+            field_counts(candidate.section),
+            field_counts(candidate.body),
+        )
+        best: dict[int, float] = {}
+        present = fields[0].counts.keys() | fields[1].counts.keys() | fields[2].counts.keys()
+        for stem in present & wanted:
+            for number, alternative, weight in by_stem[stem]:
+                value = _alternative_score(alternative.key, fields, averages)
+                if value > 0:
+                    value *= alternative.weight * weight
+                    if value > best.get(number, 0.0):
+                        best[number] = value
+        if best or keep_all:
+            total = sum(query.concepts[n].weight * value for n, value in best.items())
+            scored.append(Scored(candidate, total, frozenset(best)))
     scored.sort(key=lambda s: (-s.score, s.candidate.chunk_id))
     return scored
 
 
 def _alternative_score(
-    alternative: Alternative,
-    fields: dict[str, FieldCounts],
-    stats: ScopeStats,
-    weights: dict[str, float],
+    key: tuple[str, ...], fields: tuple[FieldCounts, ...], averages: list[float]
 ) -> float:
+    """BM25F's saturated term frequency of one alternative (before its IDF and weight)."""
     pseudo = 0.0
-    for name, (weight, b) in FIELDS.items():
-        counts = fields[name]
-        tf = counts.count(alternative.key)
+    for counts, (weight, b), average in zip(fields, FIELDS.values(), averages, strict=True):
+        tf = counts.count(key)
         if tf:
-            norm = 1 - b + b * counts.length / stats.average(name)
-            pseudo += weight * tf / norm
-    if pseudo == 0:
-        return 0.0
-    return alternative.weight * weights[alternative.text] * pseudo / (K1 + pseudo)
+            pseudo += weight * tf / (1 - b + b * counts.length / average)
+    return pseudo / (K1 + pseudo)
 
 
 def coverage(

@@ -4,7 +4,7 @@ and synonym groups, checked when loaded so a broken file stops the bot at start-
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,14 +44,20 @@ class Vocabulary:
     phase_words: frozenset[str]
     phases: tuple[Phase, ...]
     synonyms: tuple[SynonymGroup, ...]
+    # Each synonym's stems -> its group's index; and the first stems, to skip the rest fast.
+    synonym_index: dict[tuple[str, ...], int] = field(init=False, repr=False, compare=False)
+    synonym_starts: frozenset[str] = field(init=False, repr=False, compare=False)
+    longest_synonym: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {key: n for n, group in enumerate(self.synonyms) for key in group.keys}
+        object.__setattr__(self, "synonym_index", index)
+        object.__setattr__(self, "synonym_starts", frozenset(key[0] for key in index))
+        object.__setattr__(self, "longest_synonym", max(map(len, index), default=1))
 
     def phases_for(self, first: int, last: int) -> list[Phase]:
         """The phases that overlap months `first` to `last`."""
         return [p for p in self.phases if p.first_month <= last and first <= p.last_month]
-
-    def synonym_index(self) -> dict[tuple[str, ...], int]:
-        """Each term's stems -> the index of its group."""
-        return {key: n for n, group in enumerate(self.synonyms) for key in group.keys}
 
     @property
     def quarters(self) -> int:
