@@ -3,8 +3,10 @@
     python -m bench.qa_eval              # from the repository root
     python -m bench.qa_eval --misses     # also list the questions each configuration misses
 
-Sets: bench/qa_eval_questions.toml (questions in the knowledge base's own words) and
-bench/qa_eval_paraphrases.toml (written the way members ask, labelled afterwards). Each
+Sets: bench/qa_eval_questions.toml (questions in the knowledge base's own words),
+bench/qa_eval_paraphrases.toml (written the way members ask, labelled afterwards) and
+bench/qa_eval_holdout.toml (more paraphrases, first run only after the vocabulary was
+written: how well it generalises). Each
 question names the document and section that answer it; it counts as found when one of the
 top three passages comes from that section (or from one of its `also` sections).
 
@@ -39,6 +41,7 @@ from bot.services.qa.vocabulary import Vocabulary, load_vocabulary
 HERE = Path(__file__).resolve().parent
 QUESTIONS = HERE / "qa_eval_questions.toml"
 PARAPHRASES = HERE / "qa_eval_paraphrases.toml"
+HOLDOUT = HERE / "qa_eval_holdout.toml"
 GUILD = 1
 CLOCK = FixedClock(datetime(2026, 3, 2, tzinfo=UTC))
 # Questions that must get "I couldn't find this": the similarity bar is set above these.
@@ -165,7 +168,11 @@ def recall(outcomes: list[Outcome]) -> float:
 
 
 async def run(show_misses: bool, embeddings: bool) -> None:
-    sets = {"questions": load_cases(QUESTIONS), "paraphrases": load_cases(PARAPHRASES)}
+    sets = {
+        "questions": load_cases(QUESTIONS),
+        "paraphrases": load_cases(PARAPHRASES),
+        "held out": load_cases(HOLDOUT),
+    }
     rows: list[tuple[str, dict[str, list[Outcome]] | None, str]] = []
     for label, understanding in (("full text only", False), ("+ query understanding", True)):
         results = {

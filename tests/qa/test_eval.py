@@ -6,14 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from bench.qa_eval import PARAPHRASES, QUESTIONS, UNANSWERABLE, Case, evaluate, load_cases, recall
+from bench.qa_eval import (
+    HOLDOUT,
+    PARAPHRASES,
+    QUESTIONS,
+    UNANSWERABLE,
+    Case,
+    evaluate,
+    load_cases,
+    recall,
+)
 from bot.services.qa.documents import load_shipped_documents
 
 
-@pytest.mark.parametrize("path", [QUESTIONS, PARAPHRASES])
-def test_eval_sets_are_large_and_point_at_real_sections(path: Path) -> None:
+@pytest.mark.parametrize(("path", "size"), [(QUESTIONS, 40), (PARAPHRASES, 40), (HOLDOUT, 20)])
+def test_eval_sets_are_large_and_point_at_real_sections(path: Path, size: int) -> None:
     cases = load_cases(path)
-    assert len(cases) >= 40
+    assert len(cases) >= size
     assert len({case.text.casefold() for case in cases}) == len(cases)
     sections = {(d.slug, s.heading) for d in load_shipped_documents() for s in d.sections}
     for case in cases:
