@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 SHIPPED_GUILD = 0
 # Candidates scored per question: the passages holding its rarest terms, up to this many.
-POOL_ROWS = 120
+POOL_ROWS = 80
 STATS_CACHE_SIZE = 4096
 
 
