@@ -246,3 +246,15 @@ async def test_background_indexing_never_blocks_a_question(
     await asyncio.wait_for(hybrid.kb.search(GUILD, "quokka leaves", 3), timeout=0.45)
     assert time.perf_counter() - started < 0.45
     await hybrid.kb.vectors.idle()
+
+
+async def test_a_removed_servers_vectors_go_with_its_documents(
+    hybrid: QAService, db: Database
+) -> None:
+    assert hybrid.kb.vectors is not None
+    await hybrid.kb.add_document(OTHER_GUILD, QUOKKA, user_id=ALICE)
+    await hybrid.kb.vectors.idle()
+    shipped = await db.fetch_value("SELECT count(*) FROM qa_vectors")
+    await hybrid.delete_guild(OTHER_GUILD)
+    await hybrid.kb.vectors.idle()
+    assert await db.fetch_value("SELECT count(*) FROM qa_vectors") == shipped - 1
