@@ -149,7 +149,7 @@ async def retrieval_benchmark(embeddings: bool = False) -> dict[str, float]:
             for question in long:  # embeds each question once (the call not measured)
                 await kb.search(GUILDS[0], question, 4)
             timings, cpu = await _timed(kb, short)
-            long_timings, _ = await _timed(kb, long)
+            long_timings, long_cpu = await _timed(kb, long)
             semantic = (await kb.search(GUILDS[0], short[0], 4)).semantic
         finally:
             await db.close()
@@ -169,6 +169,7 @@ async def retrieval_benchmark(embeddings: bool = False) -> dict[str, float]:
         "cold_max_ms": max(cold),
         "long_p50_ms": statistics.median(long_timings),
         "long_p99_ms": percentile(long_timings, 0.99),
+        "long_cpu_p99_ms": percentile(long_cpu, 0.99),
         "semantic": semantic,
     }
 
@@ -248,7 +249,9 @@ def main() -> None:
             f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
             f"max {result['max_ms']:.2f} ms (target p99 < {target} ms); "
             f"4,000-character questions p50 {result['long_p50_ms']:.2f} ms, "
-            f"p99 {result['long_p99_ms']:.2f} ms; CPU time p99 {result['cpu_p99_ms']:.2f} ms; "
+            f"p99 {result['long_p99_ms']:.2f} ms "
+            f"(CPU time p99 {result['long_cpu_p99_ms']:.2f} ms); "
+            f"CPU time p99 {result['cpu_p99_ms']:.2f} ms; "
             f"uncached statistics: p50 {result['cold_p50_ms']:.2f} ms, "
             f"max {result['cold_max_ms']:.2f} ms; indexing took {result['indexing_s']:.1f} s"
         )
