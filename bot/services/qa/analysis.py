@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 import snowballstemmer
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_WORD_CHARS = 64
+STEM_CACHE_SIZE = 65_536
 _stemmer = snowballstemmer.stemmer("porter")
+_stems: dict[str, str] = {}  # folded word -> stem; passages are analysed word by word
 
 
 def fold(text: str) -> str:
@@ -39,13 +40,23 @@ def normalize_question(text: str) -> str:
     return " ".join(WORD.findall(folded))
 
 
-@lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """The Porter stem of a folded word."""
-    if len(word) < 3 or not word.isascii():
-        return word
-    return _stemmer.stemWord(word)
+    found = _stems.get(word)
+    if found is None:
+        word = word[:MAX_WORD_CHARS]
+        found = word if len(word) < 3 or not word.isascii() else _stemmer.stemWord(word)
+        if len(_stems) >= STEM_CACHE_SIZE:
+            _stems.clear()
+        _stems[word] = found
+    return found
 
 
 def stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text)]
+    """The stems of `text`'s words, in order."""
+    cache = _stems
+    result = []
+    for word in WORD.findall(fold(text)):
+        found = cache.get(word)
+        result.append(found if found is not None else stem(word))
+    return result
