@@ -183,7 +183,12 @@ async def migrate(settings: Settings) -> None:
 
 
 async def check(settings: Settings) -> None:
-    print(f"Settings: OK (LLM {'on' if settings.llm_enabled else 'off: retrieval-only answers'})")
+    llm = "on" if settings.llm_enabled else "off: retrieval-only answers"
+    if settings.embeddings_enabled:
+        llm += f", semantic retrieval with {settings.llm_embedding_model}"
+    elif settings.llm_embedding_model:
+        llm += "; LLM_EMBEDDING_MODEL is ignored without LLM_BASE_URL or LLM_API_KEY"
+    print(f"Settings: OK (LLM {llm})")
     migrations = load_migrations()
     if settings.database_path.exists():
         db = await Database.open(settings.database_path)

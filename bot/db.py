@@ -332,13 +332,22 @@ class Database:
 
     # --- Reading --------------------------------------------------------------
 
+    # Each read runs whole in one trip to the reader's thread. A cursor left open across an
+    # await would hold its read snapshot, and every coroutine sharing the reader would read
+    # that snapshot too: a read right after a write could miss the write.
+
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self.reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        def read(conn: sqlite3.Connection) -> sqlite3.Row | None:
+            cursor = conn.execute(sql, params)
+            try:
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+
+        return await self.run_read(read)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self.reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await self.run_read(lambda conn: conn.execute(sql, params).fetchall())
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetch_one(sql, params)

@@ -21,6 +21,7 @@ from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.privacy import PrivacyService
 from bot.services.qa import QAService
 from bot.services.qa.documents import load_shipped_documents
+from bot.services.qa.vocabulary import load_vocabulary
 from bot.services.roadmap import RoadmapService
 from bot.services.roadmap.content import load_builtin
 from bot.services.scheduled_posts import ScheduledPosts
@@ -128,9 +129,12 @@ def validate_content() -> list[str]:
     """
     documents = load_shipped_documents()
     sections = sum(len(d.sections) for d in documents)
+    vocabulary = load_vocabulary()
     return [
         load_rubric().summary(),
         describe_bank(load_shipped()),
         f"knowledge base: {len(documents)} documents, {sections} sections",
+        f"search vocabulary: {len(vocabulary.synonyms)} synonym groups, "
+        f"{len(vocabulary.phases)} roadmap phases",
         f"roadmap: {load_builtin().summary()}",
     ]

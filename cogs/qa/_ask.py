@@ -63,6 +63,7 @@ class AskCog(commands.Cog, name="Ask"):
 
     async def cog_load(self) -> None:
         await self.qa.kb.sync_shipped()
+        self.qa.kb.index_vectors()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.tree.add_command(self.promote_menu)
 
@@ -71,6 +72,7 @@ class AskCog(commands.Cog, name="Ask"):
         self.bot.tree.remove_command(self.promote_menu.name, type=self.promote_menu.type)
         for stream, _ in self._streams.values():
             stream.stop()
+        await self.qa.kb.close()
 
     # --- Asking -------------------------------------------------------------------
 

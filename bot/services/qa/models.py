@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from bot.services.contracts import OpenChallenge
-from bot.services.qa.kb import Passage
+from bot.services.qa.retrieval import Passage
 
 
 class AnswerMode(StrEnum):

@@ -168,4 +168,5 @@ class QAPrivacy:
                 cursor = await conn.execute(sql, (guild_id,))
                 total += cursor.rowcount
             total += await self.kb.delete_guild(conn, guild_id)
+        self.kb.index_vectors()  # drops the vectors of text no server has any more
         return total

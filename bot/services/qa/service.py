@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, astuple, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai import AsyncOpenAI
 
@@ -31,16 +31,20 @@ from bot.services.contracts import (
     OpenChallengeSource,
 )
 from bot.services.qa import answers
+from bot.services.qa.analysis import normalize_question
 from bot.services.qa.feedback import QAFeedback
-from bot.services.qa.fts import normalize_question
-from bot.services.qa.kb import KnowledgeBase, Passage, Retrieval
+from bot.services.qa.kb import KnowledgeBase
 from bot.services.qa.limits import QALimits
 from bot.services.qa.llm import ChatStream, FailureKind, LLMFailure, moderation_flagged
 from bot.services.qa.models import Answer, AnswerMode, Citation, Plan, Ticket
 from bot.services.qa.privacy import QAPrivacy
 from bot.services.qa.prompt import Turn, build_messages, cited_numbers, trim_history
 from bot.services.qa.reports import QAReports
+from bot.services.qa.retrieval import Passage, Retrieval
 from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
+
+if TYPE_CHECKING:
+    from bot.services.qa.vectors import VectorSearch
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,7 @@ class QAService:
             chunk_chars=settings.qa_chunk_chars,
             max_documents=settings.qa_max_documents,
             doc_max_bytes=settings.qa_doc_max_bytes,
+            vectors=build_vector_search(db, clock, settings, llm, metrics),
         )
         self.limits = QALimits(db, clock, settings)
         self.feedback = QAFeedback(db, clock, self.kb)
@@ -154,7 +159,8 @@ class QAService:
         )
         challenge = await self._matching_challenge(ticket)
         covered = retrieval.covers(self.settings.qa_min_coverage)
-        passages = retrieval.passages[: self.settings.qa_passages]
+        # Passages that don't cover the question are never presented as its answer.
+        passages = retrieval.passages[: self.settings.qa_passages] if covered else ()
 
         if not self.llm_available:
             if self.llm is not None:
@@ -163,7 +169,9 @@ class QAService:
                 text = answers.hint_pointers(challenge, passages[: self.settings.qa_excerpts])
                 mode = AnswerMode.HINT
             else:
-                text = answers.excerpts(passages[: self.settings.qa_excerpts], covered)
+                text = answers.excerpts(
+                    passages[: self.settings.qa_excerpts], covered, ticket.question
+                )
                 mode = AnswerMode.EXCERPTS
             shown = passages[: self.settings.qa_excerpts]
             return self._ready(ticket, mode, text, shown, covered, thread_id, notes, challenge)
@@ -340,7 +348,8 @@ class QAService:
         if plan.hint_for is not None:
             text, mode = answers.hint_pointers(plan.hint_for, shown), AnswerMode.HINT
         else:
-            text, mode = answers.excerpts(shown, plan.covered), AnswerMode.EXCERPTS
+            text = answers.excerpts(shown, plan.covered, ticket.question)
+            mode = AnswerMode.EXCERPTS
         notes = [*plan.notes, answers.QUOTA_NOTE]
         ready = self._ready(ticket, mode, text, shown, plan.covered, plan.thread_id, notes, None)
         return replace(await self.deliver(ready), quota_exhausted=True)
@@ -478,6 +487,29 @@ class QAService:
             "UPDATE qa_questions SET status = ?, error = ?, answered_at = ? WHERE id = ?",
             (status, error, to_db_time(self.clock.now()), question_id),
         )
+
+
+def build_vector_search(
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    llm: AsyncOpenAI | None,
+    metrics: Metrics | None,
+) -> VectorSearch | None:
+    """Semantic retrieval when LLM_EMBEDDING_MODEL is set (numpy is imported only then)."""
+    if llm is None or not settings.embeddings_enabled or settings.llm_embedding_model is None:
+        return None
+    from bot.services.qa.vectors import Embedder, VectorSearch
+
+    return VectorSearch(
+        db,
+        clock,
+        Embedder(llm, settings.llm_embedding_model, metrics),
+        batch=settings.qa_embedding_batch,
+        timeout=settings.qa_embedding_timeout_seconds,
+        min_similarity=settings.qa_embedding_min_similarity,
+        metrics=metrics,
+    )
 
 
 def _sources_json(citations: tuple[Citation, ...]) -> str:
