@@ -85,7 +85,7 @@ async def test_milestone_autocomplete_done_undo_and_another_tracks_milestone(sim
     assert "linear-algebra" in keys and "linear-regression-scratch" in keys
     assert all(len(c["name"]) <= 100 for c in choices)
     done = await sim.slash(alice, "roadmap milestone", milestone="linear-algebra")
-    assert done.ephemeral and "✅ Done" in done.content and "1/28" in done.content
+    assert done.ephemeral and "✅ Done" in done.content and "1/29" in done.content
     again = await sim.autocomplete(alice, "roadmap milestone", focused="milestone", milestone="lin")
     assert next(c for c in again if c["value"] == "linear-algebra")["name"].startswith("✓")
     undone = await sim.slash(alice, "roadmap milestone", milestone="linear-algebra", action="undo")
