@@ -15,7 +15,7 @@ from bot.services.challenges.bank_format import (
     parse_challenges,
     parse_document,
 )
-from bot.services.challenges.model import TOPIC_LABELS, Kind, Phase
+from bot.services.challenges.model import TOPIC_LABELS, Challenge, Kind, Phase
 from bot.wiring import Services, validate_content
 from cogs.challenges._views import AnswerButton, HintButton, PracticeButton, ReviewButton
 
@@ -46,6 +46,19 @@ def test_bank_is_large_and_covers_every_phase_and_topic() -> None:
     assert {c.topic for c in BANK} == set(TOPIC_LABELS)
     assert {c.difficulty.value for c in BANK} == {"easy", "medium", "hard"}
     assert {c.kind for c in BANK} == set(Kind)
+
+
+def uniquely_longest(challenge: Challenge) -> bool:
+    lengths = [len(option) for option in challenge.options]
+    right = lengths[challenge.correct_index or 0]
+    return right == max(lengths) and lengths.count(right) == 1
+
+
+def test_the_right_option_is_rarely_the_uniquely_longest() -> None:
+    """Picking the longest option must not be a strategy that works."""
+    quizzes = [c for c in BANK if c.is_quiz]
+    longest = [c.id for c in quizzes if uniquely_longest(c)]
+    assert len(longest) <= 0.30 * len(quizzes), longest
 
 
 def test_bank_ids_unique_and_each_quiz_has_exactly_one_correct_option() -> None:
