@@ -204,6 +204,9 @@ async def test_milestones_are_matched_by_key_and_come_back_when_the_content_does
     assert view.archived == () and view.progress[0].done == 1
     assert [m.title for m in view.done_recently] == ["Write Python without reaching for the docs"]
 
+    await services.roadmap.delete_guild(G)  # the server's data goes, its sync record too
+    assert await services.db.fetch_value("SELECT count(*) FROM roadmap_content_state") == 0
+
 
 @pytest.mark.parametrize(
     ("document", "mode", "message"),

@@ -20,11 +20,17 @@ from bot.services.roadmap.content import (
     load_builtin,
     parse_document,
 )
-from bot.services.roadmap.reconcile import Reconciled, reconcile_guild
+from bot.services.roadmap.reconcile import (
+    Reconciled,
+    reconcile_guild,
+    reconcile_members,
+    record_reconciled,
+)
 
 log = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".toml", ".json")
+SYNC_BATCH = 2_000  # members reconciled per transaction at start-up
 
 
 class ImportMode(StrEnum):
@@ -156,21 +162,16 @@ class RoadmapCatalog:
             "LEFT JOIN roadmap_custom c ON c.guild_id = g.guild_id ORDER BY g.guild_id"
         )
         builtin = self.builtin.fingerprint()
-        totals: list[Reconciled] = []
+        servers, total = 0, Reconciled()
         for guild_id, stored, custom in rows:
             if not custom and stored == builtin:
                 continue
             roadmap = await self.get(guild_id)
             if roadmap.fingerprint() == stored:
                 continue
-            async with self.db.transaction() as conn:
-                totals.append(await reconcile_guild(conn, guild_id, roadmap, self.clock.now()))
-        report = SyncReport(
-            servers=len(totals),
-            archived=sum(r.archived for r in totals),
-            restored=sum(r.restored for r in totals),
-            moved=sum(r.moved for r in totals),
-        )
+            servers += 1
+            total += await self._reconcile_in_batches(guild_id, roadmap)
+        report = SyncReport(servers, total.archived, total.restored, total.moved)
         if report.servers:
             log.info(
                 "Roadmap content changed for %d server(s): %d milestone(s) archived, "
@@ -181,6 +182,25 @@ class RoadmapCatalog:
                 report.moved,
             )
         return report
+
+    async def _reconcile_in_batches(self, guild_id: int, roadmap: Roadmap) -> Reconciled:
+        """A server's members a batch per transaction, so writes never wait long; recorded
+        as done only after the last batch (a crash half-way redoes it at the next start)."""
+        rows = await self.db.fetch_all(
+            "SELECT user_id FROM roadmap_members WHERE guild_id = ? ORDER BY user_id",
+            (guild_id,),
+        )
+        ids = [row[0] for row in rows]
+        total = Reconciled()
+        for start in range(0, len(ids), SYNC_BATCH):
+            batch = ids[start : start + SYNC_BATCH]
+            async with self.db.transaction() as conn:
+                total += await reconcile_members(
+                    conn, guild_id, roadmap, self.clock.now(), (batch[0], batch[-1])
+                )
+        async with self.db.transaction() as conn:
+            await record_reconciled(conn, guild_id, roadmap, self.clock.now())
+        return total
 
     def forget(self, guild_id: int) -> None:
         self._cache.pop(guild_id, None)
