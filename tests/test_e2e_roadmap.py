@@ -414,8 +414,13 @@ async def test_import_is_for_moderators_and_reports_lines(sim):
     )
     ok = await sim.slash(mod, "roadmap import", mode="extend", file=("x.toml", extension.encode()))
     assert "extended: 2 tracks, 4 phases, 39 milestones" in ok.content
+    await enrol(sim, alice, track="ml_engineer")
+    assert "✅ Done" in (await sim.slash(alice, "roadmap milestone", milestone="kaggle")).content
     back = await sim.slash(mod, "roadmap import", mode="builtin")
     assert "Back to the built-in roadmap: 2 tracks, 4 phases, 38 milestones" in back.content
+    assert "1 ticked milestone(s) it no longer offers are archived" in back.content
+    fields = (await sim.slash(alice, "roadmap view")).embeds[0]["fields"]
+    assert "🗄️ Enter a Kaggle competition (done " in fields[-1]["value"]
     missing = await sim.slash(mod, "roadmap import", mode="replace")
     assert "Attach the roadmap file" in missing.content
 
