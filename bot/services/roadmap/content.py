@@ -106,7 +106,8 @@ class Roadmap:
         return next((r.title for r in self.retired if r.key == key), None)
 
     def fingerprint(self) -> str:
-        """A hash of what decides members' progress: phases, milestones and their tracks."""
+        """A hash of what decides members' progress: phases, and milestones with their tracks
+        and titles (titles name a milestone that a later version drops)."""
         shape = {
             "phases": [p.key for p in self.phases],
             "milestones": [[m.key, m.phase, list(m.tracks), m.title] for m in self.milestones],
