@@ -88,6 +88,15 @@ def roadmap_embed(view: MemberView) -> discord.Embed:
             ),
             inline=False,
         )
+    if view.archived:
+        shown = [f"🗄️ {m.title} (done {m.done_on.isoformat()})" for m in view.archived[:5]]
+        if len(view.archived) > 5:
+            shown.append(f"… and {len(view.archived) - 5} more")
+        embed.add_field(
+            name="Archived: from an earlier version of the roadmap",
+            value=clip("\n".join(shown), FIELD_MAX),
+            inline=False,
+        )
     footer = f"{streak_plain(view.streak)} · Started {view.start_date} · {view.timezone}"
     embed.set_footer(text=clip(footer, 2048))
     return embed

@@ -1,5 +1,9 @@
 """Scheduled roadmap work: reminders, buddy nudges, the weekly digest and role sync.
 
+At load, before any job runs, members of servers whose roadmap content changed since the
+last start are reconciled with it (`RoadmapCatalog.sync_members`): nothing they ticked is
+lost, and phases and roles follow the new content.
+
 Each job asks its service what is due (indexed queries), claims the post under its
 (server, kind, period) key, sends it, and records the outcome. A restart neither loses nor
 repeats anything: the claim is in the database.
@@ -47,6 +51,7 @@ class RoadmapJobs(commands.Cog):
         self._audited: dict[int, date] = {}
 
     async def cog_load(self) -> None:
+        await self.roadmap.catalog.sync_members()
         scheduler = self.services.scheduler
         scheduler.add_job("roadmap:reminders", self.reminders)
         scheduler.add_job("roadmap:nudges", self.nudges)

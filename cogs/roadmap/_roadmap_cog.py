@@ -193,9 +193,16 @@ class RoadmapCog(
             ImportMode.EXTEND: "The built-in roadmap is extended",
             ImportMode.BUILTIN: "Back to the built-in roadmap",
         }[chosen]
+        archived = (
+            f" {result.milestones_archived} ticked milestone(s) it no longer offers are "
+            "archived: members keep them in their history."
+            if result.milestones_archived
+            else ""
+        )
         await reply(
             interaction,
-            f"{what}: {result.roadmap.summary()}. {result.members_moved} member(s) changed phase.",
+            f"{what}: {result.roadmap.summary()}. {result.members_moved} member(s) changed "
+            f"phase.{archived}",
         )
 
     @app_commands.command(name="role", description="Moderators: map a phase or streak to a role")

@@ -52,6 +52,9 @@ TOPIC_LABELS = {
     "rag": "RAG",
     "agents": "Agents",
     "mlops": "MLOps and deployment",
+    "cloud": "Cloud platforms (AWS, GCP, Azure)",
+    "computer_vision": "Computer vision",
+    "nlp": "NLP",
     "ai_safety": "AI safety and ethics",
 }
 

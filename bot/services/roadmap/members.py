@@ -34,6 +34,7 @@ from bot.services.roadmap.plan import (
     plan_start,
 )
 from bot.services.roadmap.records import (
+    ArchivedMilestone,
     Enrolment,
     MemberView,
     MilestoneResult,
@@ -356,11 +357,16 @@ def build_view(
         )
     today = member.today(now)
     rows = conn.execute(
-        "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? "
-        "ORDER BY done_at DESC",
+        "SELECT milestone, title, done_on, archived_at FROM roadmap_milestones "
+        "WHERE guild_id = ? AND user_id = ? ORDER BY done_at DESC",
         (member.guild_id, member.user_id),
     ).fetchall()
-    done_order = [r[0] for r in rows]
+    done_order = [r[0] for r in rows if r[3] is None]
+    archived = tuple(
+        ArchivedMilestone(r[0], r[1] or r[0], date.fromisoformat(r[2]))
+        for r in rows
+        if r[3] is not None
+    )
     done = set(done_order)
     progress = phase_progress(roadmap, member.track, done)
     effective_start = plan_start(member.start_date, member.paused_days, member.paused_on, today)
@@ -383,6 +389,7 @@ def build_view(
         paused_since=member.paused_on,
         streak=summary_of(member, pauses, now, week_days_of(conn, member, today)),
         buddy_id=member.buddy_id,
+        archived=archived,
     )
 
 

@@ -37,6 +37,7 @@ GUILD_TABLES = (
     "roadmap_members",
     "roadmap_roles",
     "roadmap_custom",
+    "roadmap_content_state",
 )
 
 
