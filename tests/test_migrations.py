@@ -18,7 +18,7 @@ from tests.schema import describe
 # What only one engine has: SQLite's FTS5 index is a virtual table (and its shadow tables);
 # PostgreSQL keeps the same index as a tsvector column of qa_chunks with a GIN index.
 POSTGRES_ONLY_COLUMNS = {("qa_chunks", "search")}
-POSTGRES_ONLY_INDEXES = {("qa_chunks", "qa_chunks_search"), ("qa_chunks", "qa_chunks_scope")}
+POSTGRES_ONLY_INDEXES = {("qa_chunks", "qa_chunks_search")}
 
 
 def engine_migrations() -> list[Migration]:

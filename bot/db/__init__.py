@@ -50,6 +50,7 @@ async def open_database(
     db = await connect(target, synchronous=synchronous, pool_size=pool_size)
     try:
         await db.migrate()
+        await db.check_schema()
     except BaseException:
         await db.close()
         raise

@@ -31,7 +31,6 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar, Protocol
 
 from bot.db.migrations import Migration, check_applied, load_migrations
-from bot.db.search import TextSearch
 from bot.errors import DomainError
 
 log = logging.getLogger("bot.db")
@@ -92,7 +91,6 @@ class Database(ABC):
     """An open database: its engine's connections, and the migrations it has."""
 
     engine: ClassVar[str]
-    text_search: TextSearch
 
     @property
     @abstractmethod
@@ -154,6 +152,11 @@ class Database(ABC):
         await self._refuse_foreign()
         applied = await self.applied_migrations()
         return check_applied(migrations, applied, self.description)
+
+    async def check_schema(self) -> None:
+        """Refuse a database whose schema the migrations did not make (SQLite: a file can
+        carry triggers that would run inside the bot's statements). Nothing by default."""
+        return None
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
         """Apply what is missing, each file in its own transaction; return what was applied."""

@@ -27,7 +27,6 @@ import asyncpg
 
 from bot.db.base import Database, DatabaseUnavailable, Params, Row, Transaction
 from bot.db.migrations import Migration
-from bot.db.search import PostgresTextSearch
 from bot.db.url import PostgresTarget
 from bot.db.values import params_to_db
 from bot.errors import StartupError
@@ -164,7 +163,6 @@ class PostgresDatabase(Database):
         self.target = target
         self.pool = pool
         self._errors = _Errors(target.shown)
-        self.text_search = PostgresTextSearch(self)
 
     @property
     def description(self) -> str:

@@ -29,9 +29,10 @@ import aiosqlite
 
 from bot.db.base import Database, DatabaseUnavailable, Params, Row, Transaction
 from bot.db.migrations import Migration
-from bot.db.search import SqliteTextSearch
 from bot.db.values import params_to_db
 from bot.errors import StartupError
+from bot.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
+from bot.sqlite_hardening import harden
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,11 @@ CHECKPOINT_EVERY_COMMITS = 100
 # (pages in the WAL, about 40 MB), so the WAL cannot grow without bound.
 WRITER_AUTOCHECKPOINT_PAGES = 10_000
 READERS = 2
+SCHEMA_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
+)
 BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 
 
@@ -85,7 +91,6 @@ class SqliteDatabase(Database):
         self._write_lock = asyncio.Lock()
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
-        self.text_search = SqliteTextSearch(self)
 
     @property
     def description(self) -> str:
@@ -209,12 +214,25 @@ class SqliteDatabase(Database):
 
     # --- Migrations ---------------------------------------------------------------
 
-    async def _ensure_migrations_table(self) -> None:
-        await self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
-            " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
+    async def check_schema(self) -> None:
+        """Refuse a database whose schema is not exactly what its migrations produce (a
+        trigger or view someone added would run inside the bot's own statements)."""
+        applied = await self.applied_migrations()
+        scripts = (
+            SCHEMA_MIGRATIONS_TABLE,
+            *(m.sql for m in self.migrations() if m.version in applied),
         )
+        found = schema_entries(await self.fetch_all(SCHEMA_SQL))
+        difference = schema_difference(found, expected_schema(scripts))
+        if difference:
+            raise StartupError(
+                f"The database {self.path} has a schema Mentor's migrations do not make "
+                f"({difference}); it may run code hidden in it, so the bot will not use it. "
+                "Restore a backup (python -m bot restore FILE)."
+            )
+
+    async def _ensure_migrations_table(self) -> None:
+        await self.execute(SCHEMA_MIGRATIONS_TABLE)
 
     async def _refuse_foreign(self) -> None:
         tables = {
@@ -254,9 +272,31 @@ class SqliteDatabase(Database):
                 ) from None
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+class _HardenedConnection(sqlite3.Connection):
+    """A connection whose database file cannot run code of its own (bot.sqlite_hardening).
+
+    Built by sqlite3.connect on the connection's own thread (aiosqlite passes `factory`
+    through), so the hardening runs there like every other statement."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        harden(self)
+
+
+class _HardenedWriter(sqlite3.Connection):
+    """The writer keeps a trusted schema (FTS5's triggers need it), which `check_schema`
+    verified is exactly what the migrations made."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        harden(self, verified_schema=True)
+
+
+async def _connect(
+    path: Path, factory: type[sqlite3.Connection] = _HardenedConnection
+) -> aiosqlite.Connection:
     try:
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await aiosqlite.connect(path, isolation_level=None, factory=factory)
     except sqlite3.Error as exc:
         raise StartupError(
             f"Cannot open the database {path} ({exc}): set DATABASE_PATH to a writable file."
@@ -266,7 +306,7 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 
 async def _open_writer(path: Path, synchronous: str, busy_timeout_ms: int) -> aiosqlite.Connection:
-    conn = await _connect(path)
+    conn = await _connect(path, _HardenedWriter)
     try:
         await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         await conn.execute("PRAGMA journal_mode = WAL")

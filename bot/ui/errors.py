@@ -79,7 +79,8 @@ async def report_error(interaction: discord.Interaction, error: Exception) -> No
         )
         message = f"Something went wrong (ref {ref}). The moderators can find it in the logs."
     else:
-        log.debug("Refused %s: %s", interaction.id, message)
+        # The kind of refusal only: its message may quote what the member typed.
+        log.debug("Refused %s (%s)", interaction.id, type(error).__name__)
     try:
         await reply(interaction, message)
     except discord.HTTPException:

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.errors import DomainError
+from bot.markdown import clip_escaped, inline
 from bot.services.challenges.daily import DAILY_KIND
 from bot.services.challenges.model import (
     PHASE_LABELS,
@@ -19,6 +20,7 @@ from bot.services.challenges.model import (
     MonthTop,
     Phase,
     ReviewOutcome,
+    Submission,
     Weekly,
     phase_for_month,
 )
@@ -36,12 +38,14 @@ from cogs.challenges._embeds import (
     practice_embed,
     results_embed,
     stats_embed,
+    submission_embed,
     weekly_embed,
 )
 from cogs.challenges._live import LiveCounts
 from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
 from cogs.challenges._views import (
     DYNAMIC_ITEMS,
+    ReviewButton,
     ReviewQueueView,
     daily_view,
     practice_view,
@@ -252,11 +256,11 @@ class ChallengesCog(
         """DM the member the verdict; fall back to a mention in the challenge's thread."""
         s = outcome.submission
         if s.status == "accepted":
-            text = f"Your submission to '{outcome.title}' was accepted: +{s.points} points."
+            text = f"Your submission to '{inline(outcome.title)}' was accepted: +{s.points} points."
         else:
-            text = f"Your submission to '{outcome.title}' was not accepted this time."
+            text = f"Your submission to '{inline(outcome.title)}' was not accepted this time."
         if s.comment:
-            text += f"\nModerator's comment: {s.comment}"
+            text += f"\nModerator's comment: {clip_escaped(s.comment, 900)}"
         if await send_dm_quietly(self.bot, s.user_id, content=clip(text, 2000)):
             return "the member was told by DM"
         if outcome.thread_id is None:
@@ -269,6 +273,19 @@ class ChallengesCog(
         except discord.HTTPException:
             return "the member could not be told (DMs closed, thread unavailable)"
         return "DMs are closed, so the member was mentioned in the thread"
+
+    async def show_changed(self, interaction: discord.Interaction, submission: Submission) -> None:
+        """The member edited the submission since it was shown: show the new version."""
+        title, _ = await self.challenges.submissions.title_of(submission)
+        view = discord.ui.View(timeout=None)
+        view.add_item(ReviewButton("a", submission.id, submission.version))
+        view.add_item(ReviewButton("r", submission.id, submission.version))
+        await reply(
+            interaction,
+            "The member changed this submission since you opened it. Here is the new version:",
+            embed=submission_embed(submission, title, 0, 1),
+            view=view,
+        )
 
     # --- Member commands -------------------------------------------------------------
 
@@ -326,7 +343,10 @@ class ChallengesCog(
             interaction.guild_id, interaction.user.id, which
         )
         if existing is not None and existing.status != "pending":
-            await reply(interaction, f"Your submission to '{title}' was already {existing.status}.")
+            await reply(
+                interaction,
+                f"Your submission to '{inline(title)}' was already {existing.status}.",
+            )
             return
         await interaction.response.send_modal(SubmitModal(kind, ref, title, existing))
 
@@ -411,7 +431,7 @@ class ChallengesCog(
         challenge = await self.challenges.bank.disable(
             interaction.guild_id, interaction.user.id, id
         )
-        await reply(interaction, f"Disabled `{challenge.id}` ({challenge.title}).")
+        await reply(interaction, f"Disabled `{challenge.id}` ({inline(challenge.title)}).")
 
     @bank_disable.autocomplete("id")
     async def bank_id_autocomplete(
@@ -465,7 +485,7 @@ class ChallengesCog(
         await self._edit_weekly_post(weekly)
         await reply(
             interaction,
-            f"'{weekly.title}' now closes <t:{int(weekly.deadline.timestamp())}:F>.",
+            f"'{inline(weekly.title)}' now closes <t:{int(weekly.deadline.timestamp())}:F>.",
         )
 
     @weekly.command(name="cancel", description="Moderators: cancel the running weekly challenge")
@@ -474,7 +494,7 @@ class ChallengesCog(
         weekly, withdrawn = await self.challenges.weekly.cancel(interaction.guild_id)
         await self._edit_weekly_post(weekly)
         note = f" Points withdrawn from {withdrawn} members." if withdrawn else ""
-        await reply(interaction, f"Cancelled '{weekly.title}'.{note}")
+        await reply(interaction, f"Cancelled '{inline(weekly.title)}'.{note}")
 
     @weekly.command(name="override", description="Moderators: change an accepted score")
     @app_commands.describe(

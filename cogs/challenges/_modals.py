@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import DomainError
+from bot.markdown import inline
 from bot.services.challenges.bank_format import (
     EXPLANATION_MAX,
     HINT_MAX,
@@ -15,7 +16,7 @@ from bot.services.challenges.bank_format import (
 )
 from bot.services.challenges.links import LINK_MAX
 from bot.services.challenges.model import Submission
-from bot.services.challenges.submissions import COMMENT_MAX, NOTES_MAX
+from bot.services.challenges.submissions import COMMENT_MAX, NOTES_MAX, SubmissionChanged
 from bot.services.challenges.weekly import BRIEF_MAX, RULES_MAX
 from bot.services.challenges.weekly import TITLE_MAX as WEEKLY_TITLE_MAX
 from bot.ui.base import MentorModal
@@ -110,7 +111,7 @@ class AddChallengeModal(MentorModal):
         challenge = await _bot(interaction).services.challenges.bank.add(
             interaction.guild_id, interaction.user.id, raw
         )
-        await reply(interaction, f"Added `{challenge.id}` ({challenge.title}) to the bank.")
+        await reply(interaction, f"Added `{challenge.id}` ({inline(challenge.title)}) to the bank.")
 
 
 class SubmitModal(MentorModal):
@@ -154,7 +155,8 @@ class SubmitModal(MentorModal):
             else " A moderator will review it."
         )
         await reply(
-            interaction, f"Submission to '{result.title}' {verb} (#{result.submission.id}).{more}"
+            interaction,
+            f"Submission to '{inline(result.title)}' {verb} (#{result.submission.id}).{more}",
         )
 
 
@@ -207,7 +209,10 @@ class WeeklyCreateModal(MentorModal):
         posted = await cog.start_weekly_if_due(weekly)
         when = f"<t:{int(weekly.deadline.timestamp())}:F>"
         if posted:
-            text = f"Weekly challenge #{weekly.id} '{weekly.title}' is posted; deadline {when}."
+            text = (
+                f"Weekly challenge #{weekly.id} '{inline(weekly.title)}' is posted; "
+                f"deadline {when}."
+            )
         elif weekly.starts_at > _bot(interaction).services.clock.now():
             start = f"<t:{int(weekly.starts_at.timestamp())}:F>"
             text = f"Weekly challenge #{weekly.id} is scheduled for {start}; deadline {when}."
@@ -250,14 +255,19 @@ class ReviewModal(MentorModal):
             points = int(text)
         # Telling the member can take several calls to Discord (DM, then the thread).
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await _bot(interaction).services.challenges.submissions.review(
-            interaction.guild_id,
-            self.submission.id,
-            interaction.user.id,
-            accept=self.accept,
-            comment=self.comment.value,
-            points=points,
-        )
+        try:
+            outcome = await _bot(interaction).services.challenges.submissions.review(
+                interaction.guild_id,
+                self.submission.id,
+                interaction.user.id,
+                accept=self.accept,
+                comment=self.comment.value,
+                points=points,
+                version=self.submission.version,
+            )
+        except SubmissionChanged as changed:
+            await _cog(interaction).show_changed(interaction, changed.current)
+            return
         told = await _cog(interaction).tell_member(interaction.guild_id, outcome)
         verdict = "Accepted" if self.accept else "Rejected"
         extra = f" with {outcome.submission.points} points" if self.accept else ""

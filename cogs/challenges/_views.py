@@ -149,19 +149,21 @@ class PracticeButton(
 class ReviewButton(
     ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"chal:rev:(?P<verdict>[ar]):(?P<submission>[0-9]{1,19})",
+    template=r"chal:rev:(?P<verdict>[ar]):(?P<submission>[0-9]{1,19})(?::(?P<version>[0-9]{1,9}))?",
 ):
-    """Accept or reject a submission: opens a modal for the points and comment."""
+    """Accept or reject the version of a submission the moderator is looking at: opens a
+    modal for the points and comment. A newer version is shown instead (no blind verdict)."""
 
-    def __init__(self, verdict: str, submission_id: int) -> None:
+    def __init__(self, verdict: str, submission_id: int, version: int = 0) -> None:
         self.verdict = verdict
         self.submission_id = submission_id
+        self.version = version
         accept = verdict == "a"
         super().__init__(
             discord.ui.Button(
                 label="Accept" if accept else "Reject",
                 style=discord.ButtonStyle.success if accept else discord.ButtonStyle.danger,
-                custom_id=f"chal:rev:{verdict}:{submission_id}",
+                custom_id=f"chal:rev:{verdict}:{submission_id}:{version}",
                 row=0,
             )
         )
@@ -170,17 +172,25 @@ class ReviewButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> ReviewButton:
-        return cls(match["verdict"], int(match["submission"]))
+        return cls(match["verdict"], int(match["submission"]), int(match["version"] or 0))
 
     async def handle(self, interaction: discord.Interaction) -> None:
         from cogs.challenges._modals import ReviewModal
 
         await ensure_moderator(interaction)
-        submission = await _bot(interaction).services.challenges.submissions.get(
-            _guild_id(interaction), self.submission_id
-        )
+        submissions = _bot(interaction).services.challenges.submissions
+        submission = await submissions.get(_guild_id(interaction), self.submission_id)
         if submission.status != "pending":
             await reply(interaction, f"This submission was already {submission.status}.")
+            return
+        if submission.version != self.version:
+            await (
+                _bot(interaction)
+                .get_cog("ChallengesCog")
+                .show_changed(  # type: ignore[union-attr]
+                    interaction, submission
+                )
+            )
             return
         await interaction.response.send_modal(ReviewModal(submission, accept=self.verdict == "a"))
 
@@ -233,8 +243,8 @@ class ReviewQueueView(MentorView):
         self.clear_items()
         submission = self.submissions[self.index]
         if submission.status == "pending":
-            self.add_item(ReviewButton("a", submission.id))
-            self.add_item(ReviewButton("r", submission.id))
+            self.add_item(ReviewButton("a", submission.id, submission.version))
+            self.add_item(ReviewButton("r", submission.id, submission.version))
         previous = discord.ui.Button(
             label="Previous", style=discord.ButtonStyle.secondary, disabled=self.index == 0, row=1
         )

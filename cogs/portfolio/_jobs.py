@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import DomainError
+from bot.markdown import clip_escaped
 from bot.scheduler import Job
 from bot.services.guild_settings import GuildSettings
 from bot.services.portfolio.models import Reminder, Request, Transition
@@ -99,7 +100,7 @@ class PortfolioJobs:
         request = reminder.request
         left = duration(self.portfolio.rules.return_after - self.portfolio.rules.remind_after)
         text = (
-            f"you claimed {where(request)}, {request.title[:80]}, "
+            f"you claimed {where(request)}, {clip_escaped(request.title, 160)}, "
             f"{duration(now - request.claimed_at) if request.claimed_at else 'a while'} ago. "
             "Press Submit review on its post when you're ready, or Unclaim so someone else "
             f"can take it. It returns to the queue in {left}."

@@ -198,13 +198,18 @@ class PromoteModal(MentorModal, title="Promote to knowledge base"):
         label="The answer", style=discord.TextStyle.paragraph, max_length=4000
     )
 
-    def __init__(self, cog: AskCog, answer: str, question: str = "") -> None:
+    def __init__(self, cog: AskCog, answer: str, *, author_id: int, question: str = "") -> None:
         super().__init__()
         self.cog = cog
+        self.author_id = author_id
         self.content.default = answer[:4000]
         self.doc_title.default = question[:90] or None
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await self.cog.save_promoted(
-            interaction, title=self.doc_title.value, answer=self.content.value, question_id=None
+            interaction,
+            title=self.doc_title.value,
+            answer=self.content.value,
+            question_id=None,
+            author_id=self.author_id,
         )

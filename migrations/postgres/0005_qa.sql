@@ -34,7 +34,6 @@ CREATE TABLE qa_chunks (
 );
 CREATE INDEX qa_chunks_document ON qa_chunks (document_id, position);
 CREATE INDEX qa_chunks_search ON qa_chunks USING GIN (search);
-CREATE INDEX qa_chunks_scope ON qa_chunks (scope);
 
 -- Bumped on every change to a server's documents (guild 0: the shipped ones), so cached
 -- answers never outlive the knowledge they came from.

@@ -6,6 +6,7 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
+from bot.markdown import inline
 from bot.services.challenges.daily import DailyService
 from bot.services.challenges.links import clean_link
 from bot.services.challenges.model import ReviewOutcome, Submission, SubmitResult
@@ -18,8 +19,20 @@ WEEKLY_POINTS_MIN, WEEKLY_POINTS_MAX = 1, 100
 
 SUBMISSION_COLUMNS = (
     "id, guild_id, kind, ref, user_id, link, notes, status, points, comment, reviewer_id,"
-    " submitted_at, updated_at"
+    " submitted_at, updated_at, version"
 )
+
+
+class SubmissionChanged(DomainError):
+    """The member edited the submission after the review was opened; `current` is the new
+    version, to be shown instead of accepting blind."""
+
+    def __init__(self, current: Submission) -> None:
+        super().__init__(
+            f"Submission #{current.id} changed since you opened it (now version "
+            f"{current.version}). Look at the new version and review it again."
+        )
+        self.current = current
 
 
 def submission_from_row(row: Row) -> Submission:
@@ -37,6 +50,7 @@ def submission_from_row(row: Row) -> Submission:
         reviewer_id=row["reviewer_id"],
         submitted_at=from_db_time(row["submitted_at"]),
         updated_at=from_db_time(row["updated_at"]),
+        version=row["version"],
     )
 
 
@@ -113,7 +127,8 @@ class SubmissionService:
                 " notes, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, kind, ref, user_id)"
                 " DO UPDATE SET link = excluded.link, notes = excluded.notes,"
-                " updated_at = excluded.updated_at WHERE s.status = 'pending'",
+                " updated_at = excluded.updated_at, version = s.version + 1"
+                " WHERE s.status = 'pending'",
                 (guild_id, kind, ref, user_id, link, notes, now, now),
             )
         submission = await self._existing(guild_id, kind, ref, user_id)
@@ -128,7 +143,7 @@ class SubmissionService:
                 if weekly.status == "cancelled":
                     raise DomainError("That weekly challenge was cancelled.")
                 raise DomainError(
-                    f"Submissions for '{weekly.title}' are closed: the deadline has passed."
+                    f"Submissions for '{inline(weekly.title)}' are closed: the deadline has passed."
                 )
             return weekly.title
         post = await self.daily.get(guild_id, int(ref))
@@ -188,8 +203,14 @@ class SubmissionService:
         accept: bool,
         comment: str,
         points: int | None = None,
+        version: int | None = None,
     ) -> ReviewOutcome:
-        """Accept (with points) or reject (with a reason) a pending submission, once."""
+        """Accept (with points) or reject (with a reason) a pending submission, once.
+
+        `version` is the version the reviewer saw (the cog always passes it): if the member
+        edited the submission since, SubmissionChanged is raised with the new one. A
+        submission to a cancelled weekly challenge can't be reviewed (no points for it).
+        """
         submission = await self.get(guild_id, submission_id)
         comment = (comment or "").strip()
         if len(comment) > COMMENT_MAX:
@@ -205,10 +226,21 @@ class SubmissionService:
         if submission.kind == "daily":
             topic = (await self.daily.get(guild_id, int(submission.ref))).challenge.topic
         now = self.clock.now()
+        expected = submission.version if version is None else version
         async with self.db.transaction() as conn:
+            if submission.kind == "weekly":
+                weekly = await conn.fetch_one(
+                    "SELECT status FROM weekly_challenges WHERE id = ? AND guild_id = ?",
+                    (int(submission.ref), guild_id),
+                )
+                if weekly is None or weekly["status"] == "cancelled":
+                    raise DomainError(
+                        "That weekly challenge was cancelled: its submissions earn no points."
+                    )
             changed = await conn.execute(
                 "UPDATE challenge_submissions SET status = ?, points = ?, comment = ?,"
-                " reviewer_id = ?, reviewed_at = ? WHERE id = ? AND status = 'pending'",
+                " reviewer_id = ?, reviewed_at = ? WHERE id = ? AND status = 'pending'"
+                " AND version = ?",
                 (
                     "accepted" if accept else "rejected",
                     points if accept else None,
@@ -216,9 +248,17 @@ class SubmissionService:
                     reviewer_id,
                     to_db_time(now),
                     submission_id,
+                    expected,
                 ),
             )
             if changed == 0:
+                row = await conn.fetch_one(
+                    f"SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE id = ?",
+                    (submission_id,),
+                )
+                current = submission_from_row(row)
+                if current.status == "pending":
+                    raise SubmissionChanged(current)
                 raise DomainError(
                     "Someone already reviewed this submission."
                     if submission.status == "pending"

@@ -8,6 +8,7 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
+from bot.markdown import inline
 from bot.services.challenges.model import Override, Standing, Weekly, WeeklyResults
 from bot.services.challenges.points import rank
 from bot.services.challenges.timeutil import format_local, parse_local_datetime
@@ -90,8 +91,8 @@ class WeeklyService:
             )
             if running is not None:
                 raise DomainError(
-                    f"'{running['title']}' is still running or scheduled: one weekly challenge "
-                    "at a time. Cancel it or wait for its deadline."
+                    f"'{inline(running['title'])}' is still running or scheduled: one weekly "
+                    "challenge at a time. Cancel it or wait for its deadline."
                 )
             new_id = await conn.fetch_value(
                 "INSERT INTO weekly_challenges (guild_id, title, brief, rules, starts_at, deadline,"
@@ -276,6 +277,10 @@ class WeeklyService:
             )
             if row is None:
                 raise NotFound("No accepted weekly submission has that number in this server.")
+            if row["user_id"] == moderator_id:
+                raise DomainError(
+                    "That is your own submission: another moderator has to change its score."
+                )
             if row["status"] == "cancelled":
                 raise DomainError("That weekly challenge was cancelled; its scores are void.")
             if row["points"] == points:

@@ -18,6 +18,7 @@ from bot.services.roadmap.member_state import (
     nudge_due,
     require_member,
 )
+from bot.services.scheduled_posts import BUDDY_PING_KIND
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class BuddyRequestResult:
     to_user: int
     paired: bool  # True when the other member had already asked: the pair is made
     expires_at: datetime
+    ping: bool = True  # False: this pair had its one public ping today already
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,20 @@ class BuddyService:
                 "to_user = excluded.to_user, created_at = excluded.created_at",
                 (guild_id, from_user, to_user, now),
             )
-        return BuddyRequestResult(to_user, False, expires)
+            # One public ping per pair and UTC day, however often the request is repeated.
+            pinged = await tx.execute(
+                "INSERT INTO scheduled_posts (guild_id, kind, period, status, claimed_at, "
+                "sent_at) VALUES (?, ?, ?, 'sent', ?, ?) "
+                "ON CONFLICT (guild_id, kind, period) DO NOTHING",
+                (
+                    guild_id,
+                    BUDDY_PING_KIND,
+                    f"{from_user}:{to_user}:{now.date().isoformat()}",
+                    now,
+                    now,
+                ),
+            )
+        return BuddyRequestResult(to_user, False, expires, ping=pinged == 1)
 
     async def accept(self, guild_id: int, user_id: int, from_user: int | None = None) -> int:
         """Accept a pending request (the only one, or the one from `from_user`)."""

@@ -50,8 +50,10 @@ def resolve_milestone(roadmap: Roadmap, track: str, text: str) -> Milestone:
 
 
 async def done_keys(q: Queryable, guild_id: int, user_id: int) -> set[str]:
+    """The member's ticked milestones that their roadmap still offers (not archived)."""
     rows = await q.fetch_all(
-        "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ?",
+        "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? "
+        "AND archived_at IS NULL",
         (guild_id, user_id),
     )
     return {row[0] for row in rows}
@@ -81,9 +83,9 @@ async def change_milestone(
     today = member.today(now)
     if done:
         await tx.execute(
-            "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (*key, milestone.key, now, today),
+            "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on, "
+            "title) VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, milestone.key, now, today, milestone.title),
         )
         await bump_periods(tx, *key, today, milestones=1)
     else:
