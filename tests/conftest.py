@@ -79,7 +79,7 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str | None]:
         return
     url = await _server.create()
     yield url
-    await _server.drop(url)
+    await _server.release(url)
 
 
 @pytest.fixture
