@@ -62,8 +62,11 @@ def _free_port() -> int:
 class Cluster:
     """initdb + pg_ctl start in a temporary folder; `stop` removes everything."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
+        """`durable`: PostgreSQL's default fsync and synchronous commit (for benchmarks);
+        tests run with both off, since nothing of theirs needs to survive a crash."""
         self.binaries = binaries
+        self.durable = durable
         self.folder = Path(tempfile.mkdtemp(prefix="mentor-pg-"))
         self.port = _free_port()
         self._as_postgres = os.geteuid() == 0
@@ -84,11 +87,14 @@ class Cluster:
             "initdb", "-D", str(data), "-U", "mentor", "--auth=trust", "--encoding=UTF8",
             "--locale=C", "--no-sync",
         )  # fmt: skip
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
-            "-c shared_buffers=64MB"
-        )
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+        if self.durable:
+            options += "-c max_connections=100 -c shared_buffers=256MB"
+        else:
+            options += (
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                "-c max_connections=300 -c shared_buffers=64MB"
+            )
         self._run(
             "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "log"), "-w",
             "start",

@@ -82,6 +82,13 @@ class Transaction(ABC):
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
+    async def pipeline(self, *statements: tuple[str, Params]) -> list[list[Row]]:
+        """Run `statements` in order and return each one's rows (none for a write without
+        RETURNING). For writes that do not depend on each other's results: an engine may
+        send them together (SQLite queues them for its writer's thread at once). An error
+        is raised as usual, and the block's transaction rolled back."""
+        return [await self.fetch_all(sql, params) for sql, params in statements]
+
     @abstractmethod
     async def lock(self, *key: int | str) -> None:
         """Hold a lock named by `key` until the transaction ends (see the module docstring)."""

@@ -12,7 +12,7 @@ from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.catalog import RoadmapCatalog
 from bot.services.roadmap.content import Milestone
-from bot.services.roadmap.counters import bump_periods
+from bot.services.roadmap.counters import bump_periods, bump_statement
 from bot.services.roadmap.dates import monday, parse_date, week_key
 from bot.services.roadmap.member_state import (
     MEMBER_SQL,
@@ -106,6 +106,11 @@ CHECKIN_READ_SQL = (
     "LEFT JOIN roadmap_pauses p ON p.guild_id = m.guild_id AND p.user_id = m.user_id "
     "WHERE m.guild_id = ? AND m.user_id = ?"
 )
+INSERT_SQL = (
+    "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, weekly_goal, "
+    "minutes, did, blockers, next_step, milestone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "RETURNING id"
+)
 MEMBER_UPDATE_SQL = (
     "UPDATE roadmap_members SET current_streak = ?, best_streak = ?, freezes = ?, "
     "last_date = ?, last_at = ?, run_start = ?, week_days = ?, alive_until = ?, phase = ?, "
@@ -160,9 +165,10 @@ class CheckinService:
     ) -> CheckinResult:
         """Store a check-in and move the streak, totals and counters on, in one transaction.
 
-        Six statements on SQLite (begin, one read, the check-in, the member, the three
-        counters, commit); the server's role map comes from a cache. On PostgreSQL the
-        member's lock makes two check-ins of the same member run one after the other.
+        Three trips to SQLite's writer: begin with one read (the member, today's counts,
+        the pauses), the three writes together (the check-in, the member, the counters),
+        commit. The server's role map comes from a cache. On PostgreSQL the member's lock
+        makes two check-ins of the same member run one after the other.
         """
         limit = self.limits.text_max
         did_text = clean_text(did, "what you did", limit, required=True)
@@ -200,23 +206,6 @@ class CheckinService:
                 if r["pause_start"] is not None
             )
             step = apply_checkin(member.streak, day, now, member.weekly_goal, pauses, self.rules)
-            checkin_id = await tx.fetch_value(
-                "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, "
-                "weekly_goal, minutes, did, blockers, next_step, milestone) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    guild_id,
-                    user_id,
-                    now,
-                    day,
-                    member.weekly_goal,
-                    spent,
-                    did_text,
-                    blocker_text,
-                    next_text,
-                    ticked.key if ticked else None,
-                ),
-            )
             phase, delta, was_done, entered = member.phase, 0, False, None
             if ticked is not None:
                 change = await change_milestone(tx, member, roadmap, ticked, True, now)
@@ -226,40 +215,51 @@ class CheckinService:
             state = step.state
             new_day = int(today_count == 0)
             role_map = await self.roles.get(tx, guild_id)
-            await tx.execute(
-                MEMBER_UPDATE_SQL,
+            counted = state.current if step.counted else 0
+            # Three writes that need nothing from each other: sent together.
+            inserted, _, periods = await tx.pipeline(
                 (
-                    state.current,
-                    state.best,
-                    state.freezes,
-                    state.last_date,
-                    state.last_at,
-                    state.run_start,
-                    state.week_days,
-                    alive_until(member, state, pauses),
-                    phase,
-                    nudge_due(member, state, pauses),
-                    roles_dirty(member, role_map, phase, state.current),
-                    new_day,
-                    spent,
-                    delta,
-                    guild_id,
-                    user_id,
+                    INSERT_SQL,
+                    (
+                        guild_id,
+                        user_id,
+                        now,
+                        day,
+                        member.weekly_goal,
+                        spent,
+                        did_text,
+                        blocker_text,
+                        next_text,
+                        ticked.key if ticked else None,
+                    ),
                 ),
+                (
+                    MEMBER_UPDATE_SQL,
+                    (
+                        state.current,
+                        state.best,
+                        state.freezes,
+                        state.last_date,
+                        state.last_at,
+                        state.run_start,
+                        state.week_days,
+                        alive_until(member, state, pauses),
+                        phase,
+                        nudge_due(member, state, pauses),
+                        roles_dirty(member, role_map, phase, state.current),
+                        new_day,
+                        spent,
+                        delta,
+                        guild_id,
+                        user_id,
+                    ),
+                ),
+                bump_statement(guild_id, user_id, day, 1, new_day, spent, 0, counted),
             )
-            periods = await bump_periods(
-                tx,
-                guild_id,
-                user_id,
-                day,
-                checkins=1,
-                days=new_day,
-                minutes=spent,
-                streak=state.current if step.counted else 0,
-            )
+        week_days = {row[0]: row[1] for row in periods}[week_key(day)]
         # Just checked in: nothing is missed, so the streak stands as the step left it.
         return CheckinResult(
-            checkin_id=checkin_id,
+            checkin_id=inserted[0][0],
             day=day,
             outcome=step.outcome,
             streak=StreakSummary(
@@ -267,7 +267,7 @@ class CheckinService:
                 best=state.best,
                 freezes=state.freezes,
                 weekly_goal=member.weekly_goal,
-                week_days=periods[week_key(day)],
+                week_days=week_days,
             ),
             missed=step.missed,
             freezes_spent=step.freezes_spent,

@@ -20,6 +20,23 @@ BUMP_SQL = (
 )
 
 
+def bump_statement(
+    guild_id: int,
+    user_id: int,
+    day: date,
+    checkins: int,
+    days: int,
+    minutes: int,
+    milestones: int,
+    streak: int,
+) -> tuple[str, list[object]]:
+    """The upsert of `day`'s week, month and all-time counters, returning (period, days)."""
+    params: list[object] = []
+    for period in period_keys(day):
+        params += [guild_id, user_id, period, checkins, days, minutes, milestones, streak]
+    return BUMP_SQL, params
+
+
 async def bump_periods(
     tx: Transaction,
     guild_id: int,
@@ -33,8 +50,8 @@ async def bump_periods(
     streak: int = 0,
 ) -> dict[str, int]:
     """Add to the week, month and all-time counters of `day`; returns each period's days."""
-    params: list[object] = []
-    for period in period_keys(day):
-        params += [guild_id, user_id, period, checkins, days, minutes, milestones, streak]
-    rows = await tx.fetch_all(BUMP_SQL, params)
+    sql, params = bump_statement(
+        guild_id, user_id, day, checkins, days, minutes, milestones, streak
+    )
+    rows = await tx.fetch_all(sql, params)
     return {row[0]: row[1] for row in rows}
