@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|migrate|check|sync|invite|backup|restore|export-member]`.
+"""Command line: `python -m bot [run|migrate|check|sync|invite|backup|restore|export-member|
+copy-data|playground]`.
 
 The composition root.
 """
@@ -20,6 +21,9 @@ from bot.app import MentorBot
 from bot.clock import SystemClock
 from bot.config import Settings, load_settings
 from bot.db import connect, load_migrations
+from bot.db.copy import copy_data as copy_tables
+from bot.db.copy import progress_bar
+from bot.db.url import BadDatabaseUrl, parse_database_url
 from bot.errors import StartupError
 from bot.health import HealthServer
 from bot.logs import configure_logging
@@ -92,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("user_id", type=int, help="the member's Discord user id")
     export.add_argument("path", type=Path, nargs="?", help="default: mentor-data-USER_ID.json")
+    copy = sub.add_parser(
+        "copy-data",
+        help="copy every table to another (empty) database, verified; the source is only read",
+    )
+    copy.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://... or sqlite:///path.db"
+    )
     return parser
 
 
@@ -304,6 +315,31 @@ async def export_member(settings: Settings, user_id: int, path: Path | None) -> 
     print(f"Wrote everything stored about user {user_id} to {path}.")
 
 
+async def copy_data(settings: Settings, url: str) -> None:
+    try:
+        destination = parse_database_url(url)
+    except BadDatabaseUrl as exc:
+        raise StartupError(f"--to is not a database URL: {exc}.") from None
+    # A SQLite source must not change while it is copied: the bot is kept from starting.
+    lock = RunLock(settings.database_path, "a copy is in progress") if settings.on_sqlite else None
+    with lock or contextlib.nullcontext():
+        source = await connect(settings.database_target, pool_size=2)
+        try:
+            target = await connect(destination, pool_size=4)
+            try:
+                copies = await copy_tables(source, target, progress_bar())
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+    rows = sum(c.rows for c in copies)
+    print(
+        f"Copied {len(copies)} tables ({rows:,} rows) from {source.description} to "
+        f"{target.description}; every table's row count and checksum match. "
+        "Point DATABASE_URL at it and start the bot."
+    )
+
+
 async def playground(settings: Settings, out_dir: Path) -> None:
     # Imported here: the simulator is only needed by this command.
     from bot.simulator.playground import run_playground
@@ -335,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             restore(settings, args.path)
         elif command == "export-member":
             asyncio.run(export_member(settings, args.user_id, args.path))
+        elif command == "copy-data":
+            asyncio.run(copy_data(settings, args.to))
         elif command == "playground":
             asyncio.run(playground(settings, args.dir))
     except StartupError as exc:

@@ -31,6 +31,7 @@ INSTALL_HINT = (
     "set PG_BIN to their folder, or set TEST_DATABASE_URL to a server."
 )
 TEMPLATE = "mentor_template"
+PASSWORD = "mentor-test"
 _numbers = itertools.count(1)
 
 
@@ -83,8 +84,14 @@ class Cluster:
         data = self.folder / "data"
         if self._as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
+        password = self.folder / "password"
+        password.write_text(PASSWORD)
+        if self._as_postgres:
+            shutil.chown(password, "postgres", "postgres")
+        # Passwords over TCP (so a wrong one is refused, as on a real server).
         self._run(
-            "initdb", "-D", str(data), "-U", "mentor", "--auth=trust", "--encoding=UTF8",
+            "initdb", "-D", str(data), "-U", "mentor", "--auth-local=trust",
+            "--auth-host=scram-sha-256", f"--pwfile={password}", "--encoding=UTF8",
             "--locale=C", "--no-sync",
         )  # fmt: skip
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
@@ -99,7 +106,7 @@ class Cluster:
             "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "log"), "-w",
             "start",
         )  # fmt: skip
-        return f"postgresql://mentor@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://mentor:{PASSWORD}@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         try:

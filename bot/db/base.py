@@ -130,6 +130,23 @@ class Database(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    # --- What copy-data needs to know about the tables ---------------------------
+
+    @abstractmethod
+    async def tables(self) -> list[str]:
+        """The application's tables in the order they were created (parents first)."""
+
+    @abstractmethod
+    async def columns(self, table: str) -> list[str]:
+        """The columns a row is copied with (not the ones the engine computes itself)."""
+
+    @abstractmethod
+    async def primary_key(self, table: str) -> list[str]: ...
+
+    async def copied(self, table: str) -> None:
+        """After rows were inserted with their own ids: let new rows continue after them."""
+        return None
+
     # --- Migrations -------------------------------------------------------------
 
     @abstractmethod
@@ -140,7 +157,7 @@ class Database(ABC):
         """Apply one file and record it, all in one transaction."""
 
     @abstractmethod
-    async def _refuse_foreign(self) -> None:
+    async def refuse_foreign(self) -> None:
         """Refuse a database that holds another application's tables."""
 
     async def applied_migrations(self) -> dict[int, str]:
@@ -156,7 +173,7 @@ class Database(ABC):
     ) -> list[Migration]:
         """What is left to apply; refuses a database newer than the code or an edited file."""
         migrations = self.migrations() if migrations is None else migrations
-        await self._refuse_foreign()
+        await self.refuse_foreign()
         applied = await self.applied_migrations()
         return check_applied(migrations, applied, self.description)
 

@@ -248,6 +248,52 @@ class PostgresDatabase(Database):
         with self._errors:
             return _status_count(await self.pool.execute(translate(sql), *params_to_db(params)))
 
+    # --- Tables -------------------------------------------------------------------
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' "
+            "AND c.relname <> 'schema_migrations' ORDER BY c.oid"
+        )
+        return [row[0] for row in rows]
+
+    async def columns(self, table: str) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = ? AND is_generated = 'NEVER' "
+            "ORDER BY ordinal_position",
+            (table,),
+        )
+        return [row[0] for row in rows]
+
+    async def primary_key(self, table: str) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN unnest(i.indkey) WITH ORDINALITY AS k (attnum, position) ON true "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+            "WHERE i.indisprimary AND c.relname = ? AND n.nspname = current_schema() "
+            "ORDER BY k.position",
+            (table,),
+        )
+        return [row[0] for row in rows]
+
+    async def copied(self, table: str) -> None:
+        """Identity columns continue after the highest id copied."""
+        rows = await self.fetch_all(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = ? AND is_identity = 'YES'",
+            (table,),
+        )
+        for (column,) in rows:
+            # Names from the catalog, never from input.
+            await self.fetch_value(
+                f"SELECT setval(pg_get_serial_sequence(?, ?), "
+                f"coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)",
+                (table, column),
+            )
+
     # --- Migrations ---------------------------------------------------------------
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
@@ -271,7 +317,7 @@ class PostgresDatabase(Database):
             " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
         )
 
-    async def _refuse_foreign(self) -> None:
+    async def refuse_foreign(self) -> None:
         tables = {
             row[0]
             for row in await self.fetch_all(

@@ -262,6 +262,26 @@ class SqliteDatabase(Database):
             self.raise_busy(exc)
             raise
 
+    # --- Tables -------------------------------------------------------------------
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name <> 'schema_migrations' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' "
+            "AND name NOT LIKE 'qa_chunks_fts%' ORDER BY rowid"
+        )
+        return [row[0] for row in rows]
+
+    async def columns(self, table: str) -> list[str]:
+        rows = await self.fetch_all("SELECT name, hidden FROM pragma_table_xinfo(?)", (table,))
+        return [row[0] for row in rows if row[1] == 0]
+
+    async def primary_key(self, table: str) -> list[str]:
+        rows = await self.fetch_all(
+            "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (table,)
+        )
+        return [row[0] for row in rows]
+
     # --- Migrations ---------------------------------------------------------------
 
     async def check_schema(self) -> None:
@@ -284,7 +304,7 @@ class SqliteDatabase(Database):
     async def _ensure_migrations_table(self) -> None:
         await self.execute(SCHEMA_MIGRATIONS_TABLE)
 
-    async def _refuse_foreign(self) -> None:
+    async def refuse_foreign(self) -> None:
         tables = {
             row[0]
             for row in await self.fetch_all(
