@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import tempfile
@@ -322,8 +323,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000, help="samples per query figure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        if args.database_url:
-            target = parse_database_url(args.database_url)
+        url = args.database_url or os.environ.get("BENCH_DATABASE_URL")
+        if url:
+            target = parse_database_url(url)
         else:
             target = SqliteTarget(args.db or Path(folder) / "roadmap.db")
         if isinstance(target, PostgresTarget):
