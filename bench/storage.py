@@ -23,7 +23,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -48,7 +50,10 @@ BENCHMARKS: list[tuple[str, list[str], list[tuple[str, str]]]] = [
         ["bench.interactions", "--checkin"],
         [
             ("/checkin throughput, % of /ping", r"throughput: (\d+)% of /ping"),
-            ("/checkin p99 at 100/s (ms)", r"/checkin.*\(at 100/s\)\s+\S+\s+\S+\s+([\d.]+)"),
+            (
+                "/checkin p99 at 100/s (ms)",
+                r"/checkin.*\(at 100/s\)\s+\S+\s+[\d.]+ ms\s+([\d.]+) ms",
+            ),
         ],
     ),
     (
@@ -84,7 +89,10 @@ async def fresh_database(admin_url: str, name: str) -> str:
     return with_database(admin_url, name)
 
 
-def run(module_args: list[str], env: dict[str, str]) -> str:
+LOG_DIR = Path(tempfile.gettempdir()) / "mentor-bench-storage"
+
+
+def run(module_args: list[str], env: dict[str, str], log: Path) -> str:
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", *module_args],
@@ -94,8 +102,12 @@ def run(module_args: list[str], env: dict[str, str]) -> str:
         check=False,
     )
     output = result.stdout + result.stderr
+    log.write_text(output)
     took = time.perf_counter() - started
-    print(f"  {' '.join(module_args)}: {took:.0f} s (exit {result.returncode})", flush=True)
+    print(
+        f"  {' '.join(module_args)}: {took:.0f} s (exit {result.returncode}; output in {log})",
+        flush=True,
+    )
     if result.returncode != 0:
         print(output[-2000:], file=sys.stderr)
     return output
@@ -111,12 +123,14 @@ def figures(output: str, patterns: list[tuple[str, str]]) -> dict[str, str]:
 
 def measure(engine: str, admin_url: str | None) -> dict[str, str]:
     print(f"{engine}:", flush=True)
+    LOG_DIR.mkdir(exist_ok=True)
     results: dict[str, str] = {}
     for name, module_args, patterns in BENCHMARKS:
         env = {k: v for k, v in os.environ.items() if k != "BENCH_DATABASE_URL"}
         if admin_url is not None:
             env["BENCH_DATABASE_URL"] = asyncio.run(fresh_database(admin_url, f"bench_{name}"))
-        results.update(figures(run(module_args, env), patterns))
+        log = LOG_DIR / f"{engine}-{name}.txt"
+        results.update(figures(run(module_args, env, log), patterns))
     return results
 
 
