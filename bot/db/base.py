@@ -98,6 +98,7 @@ class Database(ABC):
     """An open database: its engine's connections, and the migrations it has."""
 
     engine: ClassVar[str]
+    max_writers: int = 1  # write transactions that can run at once
 
     @property
     @abstractmethod

@@ -162,6 +162,7 @@ class PostgresDatabase(Database):
     def __init__(self, target: PostgresTarget, pool: asyncpg.Pool) -> None:
         self.target = target
         self.pool = pool
+        self.max_writers = pool.get_max_size()
         self._errors = _Errors(target.shown)
 
     @property

@@ -113,12 +113,24 @@ class SqliteTransaction(Transaction):
         return list(await self._conn.execute_fetchall(sql, params_to_db(params)))
 
     async def pipeline(self, *statements: tuple[str, Params]) -> list[list[Row]]:
-        if not self.begun:
+        reads_only = all(sql.lstrip()[:6].upper() == "SELECT" for sql, _ in statements)
+        begin = not self.begun and reads_only  # BEGIN travels with reads (see fetch_all)
+        if not self.begun and not begin:
             await self._begin()
-        results = await asyncio.gather(
-            *(self._conn.execute_fetchall(sql, params_to_db(p)) for sql, p in statements),
-            return_exceptions=True,
-        )
+        calls = [self._conn.execute_fetchall(sql, params_to_db(p)) for sql, p in statements]
+        if begin:
+            calls.insert(0, self._conn.execute_fetchall("BEGIN IMMEDIATE"))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        if begin:
+            began, results = results[0], results[1:]
+            if isinstance(began, BaseException):
+                if isinstance(began, sqlite3.OperationalError):
+                    self._db.raise_busy(began)
+                    if "within a transaction" in str(began):
+                        await self._begin()
+                        return await self.pipeline(*statements)
+                raise began
+            self.begun = True
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -217,6 +229,17 @@ class SqliteDatabase(Database):
                 self.raise_busy(exc)
                 raise
             self._committed()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One statement is atomic by itself: it runs without BEGIN and COMMIT (one trip)."""
+        async with self._write_lock:
+            try:
+                cursor = await self._writer.execute(sql, params_to_db(params))
+            except sqlite3.OperationalError as exc:
+                self.raise_busy(exc)
+                raise
+            self._committed()
+            return cursor.rowcount
 
     def raise_busy(self, error: sqlite3.OperationalError) -> None:
         """Another process held the write lock past the busy timeout: try again shortly."""

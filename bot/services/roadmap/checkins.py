@@ -11,9 +11,10 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.catalog import RoadmapCatalog
+from bot.services.roadmap.checkin_writer import CheckinRequest, CheckinWriter
 from bot.services.roadmap.content import Milestone
-from bot.services.roadmap.counters import bump_periods, bump_statement
-from bot.services.roadmap.dates import monday, parse_date, week_key
+from bot.services.roadmap.counters import bump_periods
+from bot.services.roadmap.dates import monday
 from bot.services.roadmap.member_state import (
     MEMBER_SQL,
     NOT_ENROLLED,
@@ -23,25 +24,19 @@ from bot.services.roadmap.member_state import (
     load_pauses,
     lock_member,
     member_from_row,
-    nudge_due,
-    require_active,
-    roles_dirty,
 )
-from bot.services.roadmap.members import phase_name, summary_of, week_days_of
-from bot.services.roadmap.milestones import change_milestone, done_keys, resolve_milestone
+from bot.services.roadmap.members import summary_of, week_days_of
+from bot.services.roadmap.milestones import done_keys
 from bot.services.roadmap.records import (
     CheckinRecord,
     CheckinResult,
-    StreakSummary,
     StreakView,
     StreakWhy,
     WhyDay,
 )
 from bot.services.roadmap.streaks import (
     Outcome,
-    Pauses,
     StreakRules,
-    apply_checkin,
     missed_so_far,
     replay,
 )
@@ -52,7 +47,6 @@ DURATION = re.compile(
     re.IGNORECASE,
 )
 WHY_DAYS = 14
-COUNT_COLUMNS = ("count_before", "count_same", "count_after")
 
 
 @dataclass(frozen=True)
@@ -90,36 +84,6 @@ def clean_text(value: str | None, label: str, maximum: int, required: bool = Fal
     return text
 
 
-# The member, today's check-in counts for the three local dates `now` can be (time zones
-# span UTC-12 to UTC+14), and the member's pauses (one row each, or one row of NULLs): what a
-# check-in needs, in one statement.
-CHECKIN_READ_SQL = (
-    "SELECT m.*, COALESCE(g.timezone, 'UTC') AS server_timezone, "
-    "(SELECT count(*) FROM roadmap_checkins c WHERE c.guild_id = m.guild_id "
-    "AND c.user_id = m.user_id AND c.local_date = ?) AS count_before, "
-    "(SELECT count(*) FROM roadmap_checkins c WHERE c.guild_id = m.guild_id "
-    "AND c.user_id = m.user_id AND c.local_date = ?) AS count_same, "
-    "(SELECT count(*) FROM roadmap_checkins c WHERE c.guild_id = m.guild_id "
-    "AND c.user_id = m.user_id AND c.local_date = ?) AS count_after, "
-    "p.start_date AS pause_start, p.end_date AS pause_end "
-    "FROM roadmap_members m LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
-    "LEFT JOIN roadmap_pauses p ON p.guild_id = m.guild_id AND p.user_id = m.user_id "
-    "WHERE m.guild_id = ? AND m.user_id = ?"
-)
-INSERT_SQL = (
-    "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, weekly_goal, "
-    "minutes, did, blockers, next_step, milestone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "RETURNING id"
-)
-MEMBER_UPDATE_SQL = (
-    "UPDATE roadmap_members SET current_streak = ?, best_streak = ?, freezes = ?, "
-    "last_date = ?, last_at = ?, run_start = ?, week_days = ?, alive_until = ?, phase = ?, "
-    "nudge_due_at = ?, roles_dirty = ?, checkins_total = checkins_total + 1, "
-    "checkin_days = checkin_days + ?, minutes_total = minutes_total + ?, "
-    "milestones_done = milestones_done + ? WHERE guild_id = ? AND user_id = ?"
-)
-
-
 def _record(row: Row) -> CheckinRecord:
     return CheckinRecord(
         id=row["id"],
@@ -152,6 +116,7 @@ class CheckinService:
         self.rules = rules
         self.limits = limits
         self.roles = roles
+        self.writer = CheckinWriter(db, rules, roles, limits.per_day_max)
 
     async def checkin(
         self,
@@ -163,13 +128,8 @@ class CheckinService:
         next_step: str | None = None,
         milestone: str | None = None,
     ) -> CheckinResult:
-        """Store a check-in and move the streak, totals and counters on, in one transaction.
-
-        Three trips to SQLite's writer: begin with one read (the member, today's counts,
-        the pauses), the three writes together (the check-in, the member, the counters),
-        commit. The server's role map comes from a cache. On PostgreSQL the member's lock
-        makes two check-ins of the same member run one after the other.
-        """
+        """Store a check-in and move the streak, totals and counters on, in one transaction
+        (shared with the check-ins written at the same moment: checkin_writer.py)."""
         limit = self.limits.text_max
         did_text = clean_text(did, "what you did", limit, required=True)
         blocker_text = clean_text(blockers, "your blockers", limit)
@@ -179,104 +139,18 @@ class CheckinService:
         )
         if not 0 <= spent <= self.limits.minutes_max:
             raise DomainError(f"Minutes must be between 0 and {self.limits.minutes_max}.")
-        roadmap = await self.catalog.get(guild_id)
-        now = self.clock.now()
-        utc_day = now.date()
-        candidates = (utc_day - timedelta(days=1), utc_day, utc_day + timedelta(days=1))
-        async with self.db.transaction() as tx:
-            await tx.lock("roadmap-member", guild_id, user_id)
-            rows = await tx.fetch_all(CHECKIN_READ_SQL, (*candidates, guild_id, user_id))
-            if not rows:
-                raise NotFound(NOT_ENROLLED)
-            member = member_from_row(rows[0])
-            require_active(member)
-            day = member.today(now)
-            today_count = rows[0][COUNT_COLUMNS[candidates.index(day)]]
-            if today_count >= self.limits.per_day_max:
-                raise DomainError(
-                    f"That's {self.limits.per_day_max} check-ins today already: "
-                    "/checkin edit:True changes today's last one instead."
-                )
-            ticked: Milestone | None = None
-            if milestone and milestone.strip():
-                ticked = resolve_milestone(roadmap, member.track, milestone)
-            pauses = Pauses(
-                (date.fromisoformat(r["pause_start"]), parse_date(r["pause_end"]))
-                for r in rows
-                if r["pause_start"] is not None
-            )
-            step = apply_checkin(member.streak, day, now, member.weekly_goal, pauses, self.rules)
-            phase, delta, was_done, entered = member.phase, 0, False, None
-            if ticked is not None:
-                change = await change_milestone(tx, member, roadmap, ticked, True, now)
-                phase, delta, was_done = change.phase_after, change.delta, not change.changed
-                if change.phase_after > change.phase_before:
-                    entered = phase_name(roadmap, change.phase_after)
-            state = step.state
-            new_day = int(today_count == 0)
-            role_map = await self.roles.get(tx, guild_id)
-            counted = state.current if step.counted else 0
-            # Three writes that need nothing from each other: sent together.
-            inserted, _, periods = await tx.pipeline(
-                (
-                    INSERT_SQL,
-                    (
-                        guild_id,
-                        user_id,
-                        now,
-                        day,
-                        member.weekly_goal,
-                        spent,
-                        did_text,
-                        blocker_text,
-                        next_text,
-                        ticked.key if ticked else None,
-                    ),
-                ),
-                (
-                    MEMBER_UPDATE_SQL,
-                    (
-                        state.current,
-                        state.best,
-                        state.freezes,
-                        state.last_date,
-                        state.last_at,
-                        state.run_start,
-                        state.week_days,
-                        alive_until(member, state, pauses),
-                        phase,
-                        nudge_due(member, state, pauses),
-                        roles_dirty(member, role_map, phase, state.current),
-                        new_day,
-                        spent,
-                        delta,
-                        guild_id,
-                        user_id,
-                    ),
-                ),
-                bump_statement(guild_id, user_id, day, 1, new_day, spent, 0, counted),
-            )
-        week_days = {row[0]: row[1] for row in periods}[week_key(day)]
-        # Just checked in: nothing is missed, so the streak stands as the step left it.
-        return CheckinResult(
-            checkin_id=inserted[0][0],
-            day=day,
-            outcome=step.outcome,
-            streak=StreakSummary(
-                current=state.current,
-                best=state.best,
-                freezes=state.freezes,
-                weekly_goal=member.weekly_goal,
-                week_days=week_days,
-            ),
-            missed=step.missed,
-            freezes_spent=step.freezes_spent,
-            earned_freeze=step.earned_freeze,
-            milestone=ticked,
-            milestone_was_done=was_done,
-            phase_entered=entered,
-            has_blockers=blocker_text is not None,
+        request = CheckinRequest(
+            guild_id=guild_id,
+            user_id=user_id,
+            did=did_text,
+            blockers=blocker_text,
+            next_step=next_text,
+            minutes=spent,
+            milestone=milestone,
+            roadmap=await self.catalog.get(guild_id),
+            now=self.clock.now(),
         )
+        return await self.writer.submit(request)
 
     async def open_milestones(
         self, guild_id: int, user_id: int, limit: int = 25
