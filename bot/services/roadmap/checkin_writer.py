@@ -14,8 +14,10 @@ BEGIN), the rules applied in Python, every write sent together, one COMMIT.
   before anything of it is written. If the writes themselves fail, the batch is rolled
   back and each check-in is written again alone, so only the culprit sees the error.
 - Each caller gets its result once the transaction holding it is committed.
-- On PostgreSQL as many batches run at once as the pool has connections
-  (`Database.max_writers`), so concurrent check-ins still use every connection.
+- Only where one writer serialises every write (SQLite: `Database.max_writers` is 1). On
+  PostgreSQL each check-in is a transaction of its own, on its own connection, as many at
+  once as the pool has connections (grouping them measured slower: 954 against 1,273
+  check-ins/s with ten at once; the server groups concurrent commits' fsyncs itself).
 """
 
 from __future__ import annotations
@@ -133,9 +135,10 @@ class CheckinWriter:
             self._running -= 1
 
     def _next_batch(self) -> list[tuple[CheckinRequest, asyncio.Future[CheckinResult]]]:
+        size = MAX_BATCH if self.db.max_writers == 1 else 1
         batch, members, rest = [], set(), []
         for item in self._queue:
-            if len(batch) < MAX_BATCH and item[0].member not in members:
+            if len(batch) < size and item[0].member not in members:
                 members.add(item[0].member)
                 batch.append(item)
             else:
