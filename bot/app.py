@@ -12,6 +12,7 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot.delivery import Delivery
 from bot.services.command_sync import payload_hash
 from bot.shutdown import drain_interactions, interactions_in_flight
 from bot.tree import MentorTree
@@ -57,6 +58,7 @@ class MentorBot(commands.Bot):
             **options,
         )
         self.services = services
+        self.delivery = Delivery(self)
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
         self._freeze_gc = freeze_gc  # the long-running process only: see on_ready

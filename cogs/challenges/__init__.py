@@ -10,20 +10,24 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.delivery import ChannelPost, Destination, Outcome
 from bot.errors import DomainError
 from bot.services.challenges.daily import DAILY_KIND
 from bot.services.challenges.model import (
     PHASE_LABELS,
     TOPIC_LABELS,
+    DailyPost,
     DueDaily,
     MonthTop,
     Phase,
     ReviewOutcome,
     Weekly,
+    WeeklyResults,
     phase_for_month,
 )
 from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
+from bot.services.scheduled_posts import PostKey
 from bot.ui.checks import moderator_only
 from bot.ui.direct_messages import send_dm_quietly
 from bot.ui.pager import embed_list_loader, reply_paged
@@ -31,12 +35,15 @@ from bot.ui.replies import clip, ping_only, reply
 from cogs.challenges._embeds import (
     bank_pages,
     daily_embed,
+    daily_marker,
     leaderboard_pages,
     month_top_embed,
     practice_embed,
     results_embed,
+    results_marker,
     stats_embed,
     weekly_embed,
+    weekly_marker,
 )
 from cogs.challenges._live import LiveCounts
 from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
@@ -70,7 +77,12 @@ WHICH_CHOICES = [
     app_commands.Choice(name="Today's daily task", value="daily"),
 ]
 THREAD_ARCHIVE_MINUTES = 1440
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 JOBS = ("daily", "weekly-start", "weekly-results", "month-top")
+
+
+def where(channel_id: int, post: DueDaily | Weekly | MonthTop) -> dict[str, int]:
+    return {"guild_id": post.guild_id, "channel": channel_id}
 
 
 @app_commands.guild_only()
@@ -109,11 +121,16 @@ class ChallengesCog(
         return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
 
     async def _thread(self, message: discord.Message, name: str) -> int | None:
+        """The post's discussion thread: opened now, or the one an earlier try opened."""
+        if message.thread is not None:
+            return message.thread.id
         try:
             thread = await message.create_thread(
                 name=clip(name, 100), auto_archive_duration=THREAD_ARCHIVE_MINUTES
             )
-        except discord.HTTPException:
+        except discord.HTTPException as error:
+            if error.code == THREAD_EXISTS:
+                return message.id  # Discord gives a message's thread the message's id
             log.warning("Could not open a thread under message %s", message.id, exc_info=True)
             return None
         return thread.id
@@ -123,26 +140,28 @@ class ChallengesCog(
             await self.post_daily(due)
 
     async def post_daily(self, due: DueDaily) -> bool:
-        """Claim, post and record one server's daily challenge; False if not posted."""
-        posts = self.services.scheduled_posts
-        if not await posts.claim(due.guild_id, DAILY_KIND, due.day):
-            return False
-        try:
+        """Post and record one server's daily challenge; False if not posted."""
+        prepared: list[DailyPost] = []
+
+        async def build() -> list[Destination]:
             post = await self.challenges.daily.prepare(due.guild_id, due.day)
+            prepared.append(post)
             closes = self.services.clock.now() + timedelta(
                 hours=self.services.settings.challenge_daily_open_hours
             )
-            message = await self._channel(due.channel_id, due.guild_id).send(
-                embed=daily_embed(post, closes), view=daily_view(post)
+            message = {"embed": daily_embed(post, closes), "view": daily_view(post)}
+            return [ChannelPost(daily_marker(due.day), message, **where(due.channel_id, due))]
+
+        async def after(message: discord.Message, _: int) -> None:
+            post = prepared[0]
+            thread_id = await self._thread(message, f"Daily {due.day}: {post.challenge.title}")
+            await self.challenges.daily.record_posted(
+                post.id, due.channel_id, message.id, thread_id
             )
-        except (discord.HTTPException, DomainError):
-            await posts.release(due.guild_id, DAILY_KIND, due.day)
-            log.warning("Daily challenge for guild %s not posted", due.guild_id, exc_info=True)
-            return False
-        thread_id = await self._thread(message, f"Daily {due.day}: {post.challenge.title}")
-        await self.challenges.daily.record_posted(post.id, due.channel_id, message.id, thread_id)
-        await posts.mark_sent(due.guild_id, DAILY_KIND, due.day, message.id)
-        return True
+
+        key = PostKey(due.guild_id, DAILY_KIND, due.day)
+        sent = await self.bot.delivery.deliver(key, build, after, what="the daily challenge")
+        return sent.outcome is Outcome.SENT
 
     async def _edit_counts(self, post_id: int) -> None:
         post = await self.challenges.daily.get_any(post_id)
@@ -164,55 +183,52 @@ class ChallengesCog(
         if gs.challenge_channel_id is None:
             log.warning("Weekly %s: guild %s has no challenge channel", weekly.id, weekly.guild_id)
             return False
-        posts = self.services.scheduled_posts
-        period = str(weekly.id)
-        if not await posts.claim(weekly.guild_id, START_KIND, period):
-            return False
+        channel_id = gs.challenge_channel_id
         opened = Weekly(**{**weekly.__dict__, "status": "open"})
-        try:
-            message = await self._channel(gs.challenge_channel_id, weekly.guild_id).send(
-                embed=weekly_embed(opened)
-            )
-        except discord.HTTPException:
-            await posts.release(weekly.guild_id, START_KIND, period)
-            log.warning("Weekly %s not posted", weekly.id, exc_info=True)
-            return False
-        thread_id = await self._thread(message, f"Weekly: {weekly.title}")
-        await self.challenges.weekly.mark_started(
-            weekly.id, gs.challenge_channel_id, message.id, thread_id
-        )
-        await posts.mark_sent(weekly.guild_id, START_KIND, period, message.id)
-        return True
+
+        async def build() -> list[Destination]:
+            message = {"embed": weekly_embed(opened)}
+            return [ChannelPost(weekly_marker(weekly.id), message, **where(channel_id, weekly))]
+
+        async def after(message: discord.Message, _: int) -> None:
+            thread_id = await self._thread(message, f"Weekly: {weekly.title}")
+            await self.challenges.weekly.mark_started(weekly.id, channel_id, message.id, thread_id)
+
+        key = PostKey(weekly.guild_id, START_KIND, str(weekly.id))
+        sent = await self.bot.delivery.deliver(key, build, after, what="a weekly challenge")
+        return sent.outcome is Outcome.SENT
 
     async def post_due_results(self, now: datetime) -> None:
         for weekly in await self.challenges.weekly.due_results(now):
             await self.post_results(weekly)
 
     async def post_results(self, weekly: Weekly) -> bool:
-        posts = self.services.scheduled_posts
-        period = str(weekly.id)
-        if not await posts.claim(weekly.guild_id, RESULTS_KIND, period):
-            return False
-        results = await self.challenges.weekly.close(weekly.guild_id, weekly.id)
-        channel_id = weekly.channel_id
-        if channel_id is None:
-            channel_id = (
-                await self.services.guild_settings.get(weekly.guild_id)
-            ).challenge_channel_id
-        try:
-            if channel_id is None:
-                raise DomainError("no challenge channel")
-            message = await self._channel(channel_id, weekly.guild_id).send(
-                embed=results_embed(results)
+        """Close a weekly challenge and post its results, exactly once."""
+        closed: list[WeeklyResults] = []
+
+        async def build() -> list[Destination]:
+            results = await self.challenges.weekly.close(weekly.guild_id, weekly.id)
+            closed.append(results)
+            channel_id = weekly.channel_id or (
+                (await self.services.guild_settings.get(weekly.guild_id)).challenge_channel_id
             )
-        except (discord.HTTPException, DomainError):
-            await posts.release(weekly.guild_id, RESULTS_KIND, period)
-            log.warning("Results of weekly %s not posted", weekly.id, exc_info=True)
-            return False
-        await self.challenges.weekly.mark_results_posted(weekly.id)
-        await posts.mark_sent(weekly.guild_id, RESULTS_KIND, period, message.id)
-        await self._edit_weekly_post(results.weekly)
-        return True
+            if channel_id is None:
+                return []
+            message = {"embed": results_embed(results)}
+            return [ChannelPost(results_marker(weekly.id), message, **where(channel_id, weekly))]
+
+        async def after(message: discord.Message, _: int) -> None:
+            await self.challenges.weekly.mark_results_posted(weekly.id)
+
+        key = PostKey(weekly.guild_id, RESULTS_KIND, str(weekly.id))
+        sent = await self.bot.delivery.deliver(
+            key, build, after, what="a weekly challenge's results"
+        )
+        if sent.outcome is Outcome.SKIPPED:
+            await self.challenges.weekly.mark_results_posted(weekly.id)  # nothing more to do
+        if sent.done and closed:
+            await self._edit_weekly_post(closed[0].weekly)
+        return sent.outcome is Outcome.SENT
 
     async def _edit_weekly_post(self, weekly: Weekly) -> None:
         if weekly.channel_id is None or weekly.message_id is None:
@@ -231,22 +247,15 @@ class ChallengesCog(
             await self.post_month_top(top)
 
     async def post_month_top(self, top: MonthTop) -> bool:
-        posts = self.services.scheduled_posts
-        if not await posts.claim(top.guild_id, MONTH_TOP_KIND, top.month):
-            return False
-        if not top.standings:
-            await posts.mark_sent(top.guild_id, MONTH_TOP_KIND, top.month, None)
-            return False
-        try:
-            message = await self._channel(top.channel_id, top.guild_id).send(
-                embed=month_top_embed(top.month, top.standings)
-            )
-        except discord.HTTPException:
-            await posts.release(top.guild_id, MONTH_TOP_KIND, top.month)
-            log.warning("Month top for guild %s not posted", top.guild_id, exc_info=True)
-            return False
-        await posts.mark_sent(top.guild_id, MONTH_TOP_KIND, top.month, message.id)
-        return True
+        async def build() -> list[Destination]:
+            if not top.standings:
+                return []
+            embed = month_top_embed(top.month, top.standings)
+            return [ChannelPost(embed.title or "", {"embed": embed}, **where(top.channel_id, top))]
+
+        key = PostKey(top.guild_id, MONTH_TOP_KIND, top.month)
+        sent = await self.bot.delivery.deliver(key, build, what="the month's top members")
+        return sent.outcome is Outcome.SENT
 
     async def tell_member(self, guild_id: int, outcome: ReviewOutcome) -> str:
         """DM the member the verdict; fall back to a mention in the challenge's thread."""

@@ -11,9 +11,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.delivery import ChannelPost, Destination
 from bot.errors import DomainError, PermissionDenied
 from bot.services.qa.llm import ChatStream, LLMFailure
 from bot.services.qa.models import Answer, Escalation, Plan
+from bot.services.scheduled_posts import PostKey
 from bot.ui.checks import ensure_moderator, member_is_moderator
 from bot.ui.errors import describe, new_ref, report_error
 from bot.ui.replies import NO_PINGS, clip, reply
@@ -35,6 +37,7 @@ from cogs.qa._views import (
 
 log = logging.getLogger(__name__)
 
+QUOTA_KIND = "qa:quota"
 QUOTA_NOTICE = (
     "⚠️ **Moderators:** the AI model's API quota has run out (the provider answered "
     "`insufficient_quota`). `/ask` is answering from the knowledge base alone until the "
@@ -172,21 +175,18 @@ class AskCog(commands.Cog, name="Ask"):
         """Post the quota notice in the Q&A channel, once a day per server."""
         services = self.bot.services
         period = services.clock.now().date().isoformat()
-        if not await services.scheduled_posts.claim(guild_id, "qa:quota", period):
-            return
-        channel_id = (await services.guild_settings.get(guild_id)).qa_channel_id
-        if channel_id is None:
-            log.warning("LLM quota exhausted; guild %s has no Q&A channel to tell", guild_id)
-            await services.scheduled_posts.mark_sent(guild_id, "qa:quota", period)
-            return
-        try:
-            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-            message = await channel.send(QUOTA_NOTICE, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            log.warning("Could not tell guild %s about the LLM quota", guild_id, exc_info=True)
-            await services.scheduled_posts.release(guild_id, "qa:quota", period)
-            return
-        await services.scheduled_posts.mark_sent(guild_id, "qa:quota", period, message.id)
+
+        async def build() -> list[Destination]:
+            channel_id = (await services.guild_settings.get(guild_id)).qa_channel_id
+            if channel_id is None:
+                log.warning("LLM quota exhausted; guild %s has no Q&A channel to tell", guild_id)
+                return []
+            marker = f"{QUOTA_NOTICE} ({period})"
+            message = {"content": marker, "allowed_mentions": NO_PINGS}
+            return [ChannelPost(marker, message, guild_id=guild_id, channel=channel_id)]
+
+        key = PostKey(guild_id, QUOTA_KIND, period)
+        await self.bot.delivery.deliver(key, build, what="the notice that the AI quota ran out")
 
     # --- Buttons ------------------------------------------------------------------
 
