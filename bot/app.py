@@ -16,6 +16,7 @@ from bot.delivery import Delivery
 from bot.services.command_sync import payload_hash
 from bot.shutdown import drain_interactions, interactions_in_flight
 from bot.tree import MentorTree
+from bot.ui.forms import FormRouter
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class MentorBot(commands.Bot):
         )
         self.services = services
         self.delivery = Delivery(self)
+        self.forms = FormRouter()
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
         self._freeze_gc = freeze_gc  # the long-running process only: see on_ready
@@ -118,6 +120,10 @@ class MentorBot(commands.Bot):
         self.accepting_interactions = False
         await self.services.scheduler.stop(self.services.settings.shutdown_grace_seconds)
         await super().close()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Modal submissions go to their form by custom_id (see bot/ui/forms.py)."""
+        await self.forms.dispatch(interaction)
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))

@@ -46,7 +46,7 @@ from cogs.challenges._embeds import (
     weekly_marker,
 )
 from cogs.challenges._live import LiveCounts
-from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
+from cogs.challenges._modals import FORMS, AddChallengeModal, SubmitModal, WeeklyCreateModal
 from cogs.challenges._views import (
     DYNAMIC_ITEMS,
     ReviewQueueView,
@@ -103,6 +103,7 @@ class ChallengesCog(
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.add(*FORMS)
         scheduler = self.services.scheduler
         scheduler.add_job("challenges:daily", self.post_due_dailies)
         scheduler.add_job("challenges:weekly-start", self.start_due_weeklies)
@@ -113,6 +114,7 @@ class ChallengesCog(
         for name in JOBS:
             self.services.scheduler.remove_job(f"challenges:{name}")
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.remove(*FORMS)
         await self.live_counts.close()
 
     # --- Scheduled posts ------------------------------------------------------------
@@ -337,7 +339,7 @@ class ChallengesCog(
         if existing is not None and existing.status != "pending":
             await reply(interaction, f"Your submission to '{title}' was already {existing.status}.")
             return
-        await interaction.response.send_modal(SubmitModal(kind, ref, title, existing))
+        await SubmitModal(kind, ref, title, existing).send_to(interaction)
 
     @app_commands.command(name="leaderboard", description="Challenge points: week, month, all")
     @app_commands.choices(period=PERIOD_CHOICES)
@@ -394,7 +396,7 @@ class ChallengesCog(
     ) -> None:
         fields = {"id": id.strip(), "kind": kind, "phase": phase, "topic": topic}
         fields["difficulty"] = difficulty
-        await interaction.response.send_modal(AddChallengeModal(fields))
+        await AddChallengeModal(fields).send_to(interaction)
 
     @bank.command(name="import", description="Import challenges from a .json or .toml file")
     @moderator_only()
@@ -458,7 +460,7 @@ class ChallengesCog(
                 "No challenge channel is set: set one with /config channel kind:Challenges first.",
             )
             return
-        await interaction.response.send_modal(WeeklyCreateModal(gs.timezone))
+        await WeeklyCreateModal(gs.timezone).send_to(interaction)
 
     @weekly.command(name="review", description="Moderators: review weekly submissions")
     @moderator_only()

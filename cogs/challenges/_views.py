@@ -182,7 +182,7 @@ class ReviewButton(
         if submission.status != "pending":
             await reply(interaction, f"This submission was already {submission.status}.")
             return
-        await interaction.response.send_modal(ReviewModal(submission, accept=self.verdict == "a"))
+        await ReviewModal(submission, accept=self.verdict == "a").send_to(interaction)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (

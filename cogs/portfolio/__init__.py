@@ -23,9 +23,9 @@ from cogs.portfolio._embeds import (
     view_embeds,
 )
 from cogs.portfolio._jobs import PortfolioJobs
-from cogs.portfolio._modals import ResubmitModal, SubmitModal
+from cogs.portfolio._modals import FORMS
 from cogs.portfolio._publisher import Publisher
-from cogs.portfolio._views import ChecklistView, RequestButton
+from cogs.portfolio._views import ChecklistButton, RequestButton, checklist_view
 
 ARCHETYPE_CHOICES = [
     app_commands.Choice(name=a.name, value=a.key) for a in default_rubric().archetypes
@@ -53,12 +53,14 @@ class PortfolioCog(
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RequestButton)
+        self.bot.add_dynamic_items(RequestButton, ChecklistButton)
+        self.bot.forms.add(*FORMS)
         for name, job in self.jobs.jobs().items():
             self.bot.services.scheduler.add_job(name, job)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RequestButton)
+        self.bot.remove_dynamic_items(RequestButton, ChecklistButton)
+        self.bot.forms.remove(*FORMS)
         for name in self.jobs.jobs():
             self.bot.services.scheduler.remove_job(name)
 
@@ -71,14 +73,10 @@ class PortfolioCog(
         chosen = self.rubric.archetype(archetype)
         await self.portfolio.ensure_can_submit(interaction.guild_id, interaction.user.id)
         await self.publisher.review_channel(await settings_for(interaction))
-
-        def form(self_check: str) -> discord.ui.Modal:
-            return SubmitModal(self.actions, chosen.key, self_check)
-
         await reply(
             interaction,
             embed=checklist_embed(self.rubric, chosen),
-            view=ChecklistView(interaction.user.id, form),
+            view=checklist_view("submit", chosen.key),
         )
 
     @app_commands.command(name="resubmit", description="Start a new review round of a project")
@@ -89,14 +87,10 @@ class PortfolioCog(
         )
         await self.publisher.review_channel(await settings_for(interaction))
         archetype = self.rubric.archetype(previous.archetype)
-
-        def form(self_check: str) -> discord.ui.Modal:
-            return ResubmitModal(self.actions, previous, self_check)
-
         await reply(
             interaction,
             embed=checklist_embed(self.rubric, archetype, previous=previous),
-            view=ChecklistView(interaction.user.id, form),
+            view=checklist_view("resubmit", previous.id),
         )
 
     @resubmit.autocomplete("request")

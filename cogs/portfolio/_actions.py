@@ -97,13 +97,13 @@ class Actions:
     async def open_review(self, interaction: discord.Interaction, request_id: int) -> None:
         actor = await self.actor(interaction)
         request = await self.portfolio.ensure_can_review(interaction.guild_id, request_id, actor)
-        await interaction.response.send_modal(ReviewModal(self, request))
+        await ReviewModal(self.rubric.score_order, request).send_to(interaction)
 
     async def open_rating(self, interaction: discord.Interaction, request_id: int) -> None:
         actor = await self.actor(interaction)
         await self.portfolio.ensure_can_rate(interaction.guild_id, request_id, actor)
         request = await self.portfolio.get(interaction.guild_id, request_id)
-        await interaction.response.send_modal(RateModal(self, request))
+        await RateModal(request).send_to(interaction)
 
     async def ask_withdraw(self, interaction: discord.Interaction, request_id: int) -> None:
         actor = await self.actor(interaction)
@@ -142,11 +142,11 @@ class Actions:
         await self._publish_or_discard(interaction, request)
 
     async def finish_resubmit(
-        self, interaction: discord.Interaction, previous: Request, draft: ResubmitDraft
+        self, interaction: discord.Interaction, previous_id: int, draft: ResubmitDraft
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         request = await self.portfolio.resubmit(
-            interaction.guild_id, interaction.user.id, previous.id, draft
+            interaction.guild_id, interaction.user.id, previous_id, draft
         )
         await self._publish_or_discard(interaction, request)
 

@@ -28,6 +28,7 @@ from cogs.qa._render import (
 from cogs.qa._stream import AnswerOutput
 from cogs.qa._views import (
     DYNAMIC_ITEMS,
+    FORMS,
     PromoteModal,
     answer_view,
     button_disabled,
@@ -66,10 +67,12 @@ class AskCog(commands.Cog, name="Ask"):
     async def cog_load(self) -> None:
         await self.qa.kb.sync_shipped()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.add(*FORMS)
         self.bot.tree.add_command(self.promote_menu)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.remove(*FORMS)
         self.bot.tree.remove_command(self.promote_menu.name, type=self.promote_menu.type)
         for stream, _ in self._streams.values():
             stream.stop()
@@ -309,7 +312,7 @@ class AskCog(commands.Cog, name="Ask"):
             interaction.guild_id or 0, channel_id=message.channel.id, reference_id=reference
         )
         if escalation is None:
-            await interaction.response.send_modal(PromoteModal(self, message.content))
+            await PromoteModal(message.content).send_to(interaction)
             return
         await self.save_promoted(
             interaction,
