@@ -109,7 +109,14 @@ class PrivacyCog(
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.privacy.guild_present([guild.id for guild in self.bot.guilds])
+        """Servers that removed the bot while it was offline are not in Discord's list."""
+        await self.privacy.reconcile_guilds([g.id for g in self.bot.guilds], self._on_my_shards)
+
+    def _on_my_shards(self, guild_id: int) -> bool:
+        """Whether Discord sends this server to this process (its shards), as Discord routes."""
+        count = self.bot.shard_count or 1
+        shards = getattr(self.bot, "shard_ids", None) or [self.bot.shard_id or 0]
+        return (guild_id >> 22) % count in shards
 
     # --- Scheduled jobs ----------------------------------------------------------------
 
