@@ -16,7 +16,9 @@ from bot.delivery import Delivery
 from bot.services.command_sync import payload_hash
 from bot.shutdown import drain_interactions, interactions_in_flight
 from bot.tree import MentorTree
-from bot.ui.forms import FormRouter
+from bot.ui.confirm import Confirmations, ConfirmButton
+from bot.ui.forms import AgainAfterRestart, FormRouter
+from bot.ui.pager import PageButton, Pagers
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ class MentorBot(commands.Bot):
         self.services = services
         self.delivery = Delivery(self)
         self.forms = FormRouter()
+        self.confirmations = Confirmations()
+        self.pagers = Pagers()
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
         self._freeze_gc = freeze_gc  # the long-running process only: see on_ready
@@ -72,6 +76,7 @@ class MentorBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(ConfirmButton, PageButton, AgainAfterRestart)
         for name in extension_names():
             await self.load_extension(name)
         log.info("Loaded %d extensions", len(self.extensions))

@@ -12,11 +12,12 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.services.privacy import DeletionReport
-from bot.ui.confirm import ConfirmView
+from bot.ui.confirm import Confirmation, confirm_view
 from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
 
+ERASE = "privacy-delete"
 ERASE_WARNING = (
     "**Erase everything Mentor stores about you?**\n"
     "This removes your roadmap progress, check-ins and streaks, challenge answers and "
@@ -53,11 +54,15 @@ class PrivacyCog(
         super().__init__()
 
     async def cog_load(self) -> None:
+        self.bot.confirmations.add(
+            Confirmation(ERASE, self._erase, cancelled="Cancelled: nothing was erased.")
+        )
         scheduler = self.bot.services.scheduler
         scheduler.add_job("privacy:guild-erasure", self._erase_departed_guilds)
         scheduler.add_job("privacy:qa-retention", self._purge_qa_logs)
 
     async def cog_unload(self) -> None:
+        self.bot.confirmations.remove(ERASE)
         self.bot.services.scheduler.remove_job("privacy:guild-erasure")
         self.bot.services.scheduler.remove_job("privacy:qa-retention")
 
@@ -74,19 +79,13 @@ class PrivacyCog(
 
     @app_commands.command(name="delete", description="Erase everything Mentor stores about you")
     async def delete(self, interaction: discord.Interaction) -> None:
-        async def erase(confirm: discord.Interaction) -> None:
-            await confirm.response.edit_message(content="Erasing your data…", view=None)
-            report = await self.privacy.delete_member(confirm.user.id)
-            await confirm.edit_original_response(content=describe_erasure(report))
-
-        view = ConfirmView(
-            interaction.user.id,
-            "Erase my data",
-            erase,
-            cancelled="Cancelled: nothing was erased.",
-        )
+        view = confirm_view(ERASE, interaction.user.id, "Erase my data")
         await reply(interaction, ERASE_WARNING, view=view)
-        view.message = await interaction.original_response()
+
+    async def _erase(self, confirm: discord.Interaction, _: int | None) -> None:
+        await confirm.response.edit_message(content="Erasing your data…", view=None)
+        report = await self.privacy.delete_member(confirm.user.id)
+        await confirm.edit_original_response(content=describe_erasure(report))
 
     # --- Servers the bot leaves and rejoins --------------------------------------------
 

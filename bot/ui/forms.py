@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import secrets
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -35,6 +36,10 @@ UNKNOWN_FORM = (
 QUOTE_HEADER = "What you typed, so nothing is lost:"
 ATTACHED = "What you typed is attached, so nothing is lost."
 ANSWERS_FILE = "what-you-typed.txt"
+AGAIN_EXPIRED = (
+    "This button stopped working when Mentor restarted. What you typed is quoted above: copy "
+    "it, and open the form again with its command."
+)
 
 
 class Answers:
@@ -124,11 +129,42 @@ class Form(discord.ui.Modal):
         raise NotImplementedError
 
 
+def again_custom_id(client: discord.Client) -> str:
+    """The custom_id of an "Edit and send again" button made by this run of the bot."""
+    router: FormRouter = client.forms  # type: ignore[attr-defined]
+    return f"form:again:{router.run}:{secrets.token_hex(4)}"
+
+
+class AgainAfterRestart(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"form:again:(?P<run>[0-9a-f]{8}):[0-9a-f]{8}",
+):
+    """An "Edit and send again" button from before a restart: what it held is gone, so it
+    says so (the refusal it sits under quotes the text). This run's own are answered by
+    their view."""
+
+    def __init__(self, custom_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Edit and send again", custom_id=custom_id))
+        self.run = custom_id.split(":")[2]
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> AgainAfterRestart:
+        return cls(match.string)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        router: FormRouter = interaction.client.forms  # type: ignore[attr-defined]
+        if self.run != router.run:
+            await reply(interaction, AGAIN_EXPIRED)
+
+
 class FormRouter:
     """Every form class of the bot; `dispatch` answers every modal submission."""
 
     def __init__(self) -> None:
         self._forms: list[type[Form]] = []
+        self.run = secrets.token_hex(4)  # this run of the bot (see `again_custom_id`)
 
     def add(self, *forms: type[Form]) -> None:
         for form in forms:

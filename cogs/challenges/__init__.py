@@ -28,9 +28,9 @@ from bot.services.challenges.model import (
 from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
 from bot.services.scheduled_posts import PostKey
-from bot.ui.checks import moderator_only
+from bot.ui.checks import ensure_moderator, moderator_only
 from bot.ui.direct_messages import send_dm_quietly
-from bot.ui.pager import embed_list_loader, reply_paged
+from bot.ui.pager import Page, PageLoader, embed_page, reply_paged
 from bot.ui.replies import clip, ping_only, reply
 from cogs.challenges._embeds import (
     bank_pages,
@@ -42,6 +42,7 @@ from cogs.challenges._embeds import (
     results_embed,
     results_marker,
     stats_embed,
+    submission_embed,
     weekly_embed,
     weekly_marker,
 )
@@ -49,9 +50,9 @@ from cogs.challenges._live import LiveCounts
 from cogs.challenges._modals import FORMS, AddChallengeModal, SubmitModal, WeeklyCreateModal
 from cogs.challenges._views import (
     DYNAMIC_ITEMS,
-    ReviewQueueView,
     daily_view,
     practice_view,
+    review_buttons,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,29 @@ WHICH_CHOICES = [
 THREAD_ARCHIVE_MINUTES = 1440
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 JOBS = ("daily", "weekly-start", "weekly-results", "month-top")
+BOARD, BANK, REVIEW_QUEUE = "chal-board", "chal-bank", "chal-review"
+
+
+PHASES, TOPICS, DIFFICULTIES = (
+    [p.value for p in Phase],
+    list(TOPIC_LABELS),
+    ["easy", "medium", "hard"],
+)
+
+
+def bank_filters(phase: str | None, topic: str | None, difficulty: str | None) -> str:
+    """The bank list's filters, short enough for a custom_id: indexes, or '' for none."""
+    chosen = zip((phase, topic, difficulty), (PHASES, TOPICS, DIFFICULTIES), strict=True)
+    return ",".join("" if value is None else str(names.index(value)) for value, names in chosen)
+
+
+def parse_bank_filters(text: str) -> tuple[str | None, str | None, str | None]:
+    parts = [*text.split(","), "", "", ""][:3]
+    phase, topic, difficulty = (
+        names[int(part)] if part.isdigit() and int(part) < len(names) else None
+        for part, names in zip(parts, (PHASES, TOPICS, DIFFICULTIES), strict=True)
+    )
+    return phase, topic, difficulty
 
 
 def where(channel_id: int, post: DueDaily | Weekly | MonthTop) -> dict[str, int]:
@@ -104,6 +128,8 @@ class ChallengesCog(
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.forms.add(*FORMS)
+        for name, loader in self._pagers().items():
+            self.bot.pagers.add(name, loader)
         scheduler = self.services.scheduler
         scheduler.add_job("challenges:daily", self.post_due_dailies)
         scheduler.add_job("challenges:weekly-start", self.start_due_weeklies)
@@ -115,7 +141,12 @@ class ChallengesCog(
             self.services.scheduler.remove_job(f"challenges:{name}")
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.forms.remove(*FORMS)
+        for name in self._pagers():
+            self.bot.pagers.remove(name)
         await self.live_counts.close()
+
+    def _pagers(self) -> dict[str, PageLoader]:
+        return {BOARD: self._board_page, BANK: self._bank_page, REVIEW_QUEUE: self._review_page}
 
     # --- Scheduled posts ------------------------------------------------------------
 
@@ -344,9 +375,12 @@ class ChallengesCog(
     @app_commands.command(name="leaderboard", description="Challenge points: week, month, all")
     @app_commands.choices(period=PERIOD_CHOICES)
     async def leaderboard(self, interaction: discord.Interaction, period: str = "week") -> None:
+        await reply_paged(interaction, BOARD, period)
+
+    async def _board_page(self, interaction: discord.Interaction, period: str, page: int) -> Page:
         standings = await self.challenges.points.leaderboard(interaction.guild_id, period)
-        pages = leaderboard_pages(standings, period, self.services.settings.challenge_page_size)
-        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
+        size = self.services.settings.challenge_page_size
+        return embed_page(leaderboard_pages(standings, period, size), page)
 
     @app_commands.command(name="stats", description="Points, streak and topics of a member")
     @app_commands.describe(member="Whose stats (default: yours)")
@@ -365,17 +399,29 @@ class ChallengesCog(
     async def _review_queue(
         self, interaction: discord.Interaction, kind: str, ref: str | None
     ) -> None:
+        await reply_paged(interaction, REVIEW_QUEUE, f"{kind},{ref or ''}")
+
+    async def _review_page(self, interaction: discord.Interaction, args: str, key: int) -> Page:
+        """One submission at a time (`key`: its id; 1 opens the first), with Accept / Reject
+        while it waits. The queue changes as submissions are reviewed, so Previous and
+        Next name the submissions around this one."""
+        await ensure_moderator(interaction)  # still a moderator when paging later
+        kind, _, ref = args.partition(",")
         submissions = await self.challenges.submissions.queue(
-            interaction.guild_id, kind, ref, include_reviewed=kind == "weekly"
+            interaction.guild_id, kind, ref or None, include_reviewed=kind == "weekly"
         )
         if not submissions:
-            await reply(interaction, "Nothing to review right now.")
-            return
-        titles = {}
-        for s in submissions:
-            titles[s.id] = (await self.challenges.submissions.title_of(s))[0]
-        view = ReviewQueueView(submissions, titles, interaction.user.id)
-        await reply(interaction, embed=view.embed(), view=view)
+            raise DomainError("Nothing to review right now.")
+        ids = [s.id for s in submissions]
+        index = ids.index(key) if key in ids else 0
+        submission = submissions[index]
+        title = (await self.challenges.submissions.title_of(submission))[0]
+        embed = submission_embed(submission, title, index, len(submissions))
+        around = (
+            ids[index - 1] if index > 0 else None,
+            ids[index + 1] if index + 1 < len(ids) else None,
+        )
+        return Page(embed, index + 1, len(ids), review_buttons(submission), around)
 
     # --- The bank (moderators) ---------------------------------------------------------
 
@@ -441,12 +487,17 @@ class ChallengesCog(
         topic: str | None = None,
         difficulty: str | None = None,
     ) -> None:
+        await reply_paged(interaction, BANK, bank_filters(phase, topic, difficulty))
+
+    async def _bank_page(self, interaction: discord.Interaction, args: str, page: int) -> Page:
+        await ensure_moderator(interaction)
+        phase, topic, difficulty = parse_bank_filters(args)
         entries = await self.challenges.bank.search(
             interaction.guild_id, phase=phase, topic=topic, difficulty=difficulty
         )
         filters = " · ".join(f for f in (phase, topic, difficulty) if f)
-        pages = bank_pages(entries, self.services.settings.challenge_page_size, filters)
-        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
+        size = self.services.settings.challenge_page_size
+        return embed_page(bank_pages(entries, size, filters), page)
 
     # --- Weekly challenges (moderators) ---------------------------------------------------
 

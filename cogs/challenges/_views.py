@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.services.challenges.model import Challenge, DailyPost, Submission
-from bot.ui.base import MentorView, ReportsErrors
+from bot.ui.base import ReportsErrors
 from bot.ui.checks import ensure_moderator
 from bot.ui.replies import clip, reply
-from cogs.challenges._embeds import LETTERS, submission_embed
+from cogs.challenges._embeds import LETTERS
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -213,49 +213,8 @@ def practice_view(challenge: Challenge) -> discord.ui.View:
     return view
 
 
-class ReviewQueueView(MentorView):
-    """One submission at a time with Accept / Reject (persistent) and Previous / Next."""
-
-    def __init__(self, submissions: list[Submission], titles: dict[int, str], owner_id: int):
-        super().__init__(owner_id=owner_id, timeout=900)
-        self.submissions = submissions
-        self.titles = titles
-        self.index = 0
-        self._rebuild()
-
-    def embed(self) -> discord.Embed:
-        submission = self.submissions[self.index]
-        return submission_embed(
-            submission, self.titles[submission.id], self.index, len(self.submissions)
-        )
-
-    def _rebuild(self) -> None:
-        self.clear_items()
-        submission = self.submissions[self.index]
-        if submission.status == "pending":
-            self.add_item(ReviewButton("a", submission.id))
-            self.add_item(ReviewButton("r", submission.id))
-        previous = discord.ui.Button(
-            label="Previous", style=discord.ButtonStyle.secondary, disabled=self.index == 0, row=1
-        )
-        following = discord.ui.Button(
-            label="Next",
-            style=discord.ButtonStyle.secondary,
-            disabled=self.index >= len(self.submissions) - 1,
-            row=1,
-        )
-        previous.callback = self._previous
-        following.callback = self._next
-        self.add_item(previous)
-        self.add_item(following)
-
-    async def _previous(self, interaction: discord.Interaction) -> None:
-        await self._move(interaction, -1)
-
-    async def _next(self, interaction: discord.Interaction) -> None:
-        await self._move(interaction, 1)
-
-    async def _move(self, interaction: discord.Interaction, step: int) -> None:
-        self.index = min(max(0, self.index + step), len(self.submissions) - 1)
-        self._rebuild()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
+def review_buttons(submission: Submission) -> list[discord.ui.Item[Any]]:
+    """Accept / Reject under a submission waiting for its review."""
+    if submission.status != "pending":
+        return []
+    return [ReviewButton("a", submission.id), ReviewButton("r", submission.id)]

@@ -15,7 +15,7 @@ from discord import app_commands
 from bot.services.portfolio.drafts import RequestDraft, ResubmitDraft, ReviewDraft
 from bot.services.portfolio.models import Actor, Request, Status
 from bot.ui.checks import member_is_moderator, member_is_reviewer, settings_for
-from bot.ui.confirm import ConfirmView
+from bot.ui.confirm import Confirmation, confirm_view
 from bot.ui.replies import ping_only, reply
 from cogs.portfolio._embeds import duration, jump_url, review_embed
 from cogs.portfolio._modals import RateModal, ReviewModal
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from bot.app import MentorBot
 
 log = logging.getLogger(__name__)
+
+WITHDRAW = "portfolio-withdraw"
 
 
 def link_or_number(request: Request) -> str:
@@ -36,6 +38,7 @@ class Actions:
     def __init__(self, bot: MentorBot, publisher: Publisher) -> None:
         self.bot = bot
         self.publisher = publisher
+        self.confirmation = Confirmation(WITHDRAW, self.withdraw)
         self.portfolio = bot.services.portfolio
         self.rubric = bot.services.portfolio.rubric
 
@@ -109,10 +112,7 @@ class Actions:
         actor = await self.actor(interaction)
         request = await self.portfolio.ensure_can_withdraw(interaction.guild_id, request_id, actor)
 
-        async def confirmed(confirm: discord.Interaction) -> None:
-            await self.withdraw(confirm, request_id)
-
-        view = ConfirmView(actor.user_id, "Withdraw", confirmed)
+        view = confirm_view(WITHDRAW, actor.user_id, "Withdraw", request_id)
         await reply(
             interaction,
             f"Withdraw request #{request.id} ({request.title})? Reviewers will no longer see it "
@@ -120,7 +120,10 @@ class Actions:
             view=view,
         )
 
-    async def withdraw(self, interaction: discord.Interaction, request_id: int) -> None:
+    async def withdraw(self, interaction: discord.Interaction, request_id: int | None) -> None:
+        """The owner confirmed the withdrawal (see `ask_withdraw`)."""
+        if request_id is None:
+            raise ValueError("a withdrawal needs its request")
         actor = await self.actor(interaction)
         moved = await self.portfolio.withdraw(interaction.guild_id, request_id, actor)
         await interaction.response.edit_message(

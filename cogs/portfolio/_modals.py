@@ -105,7 +105,7 @@ class DraftForm(Form):
             view = None
             try:
                 again = await cls.build(interaction, match, values)
-                view = RetryView(interaction.user.id, lambda: again)
+                view = RetryView(interaction.client, interaction.user.id, lambda: again)
             except DomainError:
                 pass  # the request itself is gone: the quoted text is all that is left
             await report_form_error(interaction, error, answers, cls.labels, view)

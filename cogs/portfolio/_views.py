@@ -11,6 +11,7 @@ import discord
 from bot.errors import DomainError
 from bot.services.portfolio.models import Request, Status
 from bot.ui.base import MentorView, ReportsErrors
+from bot.ui.forms import again_custom_id
 
 if TYPE_CHECKING:
     from bot.ui.forms import Form
@@ -145,13 +146,15 @@ def checklist_view(form: str, about: str | int) -> discord.ui.View:
 class RetryView(MentorView):
     """Offered when a form was refused: reopens it with what the member typed.
 
-    It lives in memory (what was typed is too long for a custom_id); after a restart its
-    button answers that it expired, and the refusal above it quotes the text anyway.
+    It lives in memory until a restart (what was typed is too long for a custom_id); after
+    one its button answers that it stopped working (`AgainAfterRestart`), and the refusal
+    above it quotes the text anyway.
     """
 
-    def __init__(self, owner_id: int, reopen: FormFactory) -> None:
-        super().__init__(owner_id=owner_id, timeout=900)
+    def __init__(self, client: discord.Client, owner_id: int, reopen: FormFactory) -> None:
+        super().__init__(owner_id=owner_id, timeout=None)
         self.reopen = reopen
+        self.again.custom_id = again_custom_id(client)
 
     @discord.ui.button(label="Edit and send again", style=discord.ButtonStyle.primary)
     async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:

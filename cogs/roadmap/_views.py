@@ -13,7 +13,7 @@ from bot.errors import DomainError
 from bot.services.roadmap.checkins import CheckinRecord
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.leaderboard import Board, Period
-from bot.ui.base import MentorView
+from bot.ui.confirm import Confirmation
 from bot.ui.errors import report_error
 from bot.ui.forms import Answers, Form
 from bot.ui.replies import NO_PINGS, clip, reply
@@ -350,29 +350,19 @@ def leaderboard_view(board: str, period: str, page: int, has_next: bool) -> disc
     return view
 
 
-class LeaveConfirm(MentorView):
-    """Leaving deletes a member's roadmap data here, so it asks first."""
+LEAVE = "roadmap-leave"
 
-    def __init__(self, owner_id: int) -> None:
-        super().__init__(owner_id=owner_id, timeout=120)
 
-    @discord.ui.button(label="Leave the roadmap", style=discord.ButtonStyle.danger)
-    async def confirm(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        await _bot(interaction).services.roadmap.members.leave(
-            interaction.guild_id or 0, interaction.user.id
-        )
-        self.stop()
-        await interaction.response.edit_message(
-            content="You left the roadmap; your check-ins and streaks here are deleted. "
-            "/roadmap start whenever you want to begin again.",
-            view=None,
-        )
+async def leave_confirmed(interaction: discord.Interaction, _: int | None) -> None:
+    """The member confirmed /roadmap leave: their roadmap data here is deleted."""
+    await _bot(interaction).services.roadmap.members.leave(
+        interaction.guild_id or 0, interaction.user.id
+    )
+    await interaction.response.edit_message(
+        content="You left the roadmap; your check-ins and streaks here are deleted. "
+        "/roadmap start whenever you want to begin again.",
+        view=None,
+    )
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing changed.", view=None)
+
+LEAVE_CONFIRMATION = Confirmation(LEAVE, leave_confirmed)
