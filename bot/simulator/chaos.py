@@ -176,10 +176,10 @@ class ChaosDay:
             if when == DAY + FORM_FORCED_RESTART:
                 await self.restart()  # the form stays open across this one
             elif index in kills:
-                if self.armed or self.rng.random() < 0.5:
+                if self.armed or self.rng.random() < 0.4:
                     await self.restart()  # between two ticks
                 else:
-                    self.armed = self.rng.randint(1, 3)  # on one of the next calls to Discord
+                    self.armed = self.rng.randint(1, 2)  # on one of the next calls to Discord
         self.armed = 0
         await self.ensure_running()
         self.report.actions_not_done = [a.name for a in actions]

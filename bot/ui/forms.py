@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import discord
 
 from bot.ui.base import SHUTTING_DOWN
-from bot.ui.errors import describe, new_ref
+from bot.ui.errors import explain
 from bot.ui.replies import MESSAGE_LIMIT, reply
 
 log = logging.getLogger(__name__)
@@ -209,18 +209,7 @@ async def report_form_error(
     view: discord.ui.View | None = None,
 ) -> None:
     """The reason (or a reference for a bug), with what was typed quoted back."""
-    message = describe(error)
-    if message is None:
-        ref = new_ref()
-        log.error(
-            "Unexpected error (ref %s) in a form by user %s in guild %s",
-            ref,
-            interaction.user.id,
-            interaction.guild_id,
-            exc_info=error,
-        )
-        message = f"Something went wrong (ref {ref}). The moderators can find it in the logs."
-    await answer_with_quote(interaction, message, answers, labels, view)
+    await answer_with_quote(interaction, explain(interaction, error), answers, labels, view)
 
 
 async def answer_with_quote(
