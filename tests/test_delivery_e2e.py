@@ -15,6 +15,7 @@ import pytest
 from bot.config import Settings
 from bot.services.challenges.daily import DAILY_KIND
 from bot.services.guild_settings import ChannelKind, RoleKind
+from bot.services.scheduled_posts import PostKey
 
 MESSAGES = "/channels/{channel_id}/messages"
 
@@ -56,6 +57,8 @@ async def test_a_server_error_backs_off_and_the_post_goes_out_once(sim) -> None:
     (post,) = daily_posts(sim, channel)
     row = await post_row(sim)
     assert row["status"] == "sent" and row["message_id"] == post.id and row["attempts"] == 2
+    day = sim.clock.now().date().isoformat()
+    assert post.nonce == PostKey(sim.guild.id, DAILY_KIND, day).nonce()  # sent with its nonce
     await sim.advance(hours=2)
     assert len(daily_posts(sim, channel)) == 1
 
