@@ -31,6 +31,7 @@ from bot.permissions import (
     invite_url,
     required_permissions,
 )
+from bot.private_files import write_new
 from bot.runlock import RunLock
 from bot.services.backups import backup_database, daily_backup_name, restore_database
 from bot.services.command_sync import payload_hash
@@ -187,7 +188,12 @@ async def migrate(settings: Settings) -> None:
 
 
 async def check(settings: Settings) -> None:
-    print(f"Settings: OK (LLM {'on' if settings.llm_enabled else 'off: retrieval-only answers'})")
+    llm = "on" if settings.llm_enabled else "off: retrieval-only answers"
+    if settings.embeddings_enabled:
+        llm += f", semantic retrieval with {settings.llm_embedding_model}"
+    elif settings.llm_embedding_model:
+        llm += "; LLM_EMBEDDING_MODEL is ignored without LLM_BASE_URL or LLM_API_KEY"
+    print(f"Settings: OK (LLM {llm})")
     migrations = load_migrations()
     if settings.database_path.exists():
         db = await Database.open(settings.database_path)
@@ -276,7 +282,9 @@ async def export_member(settings: Settings, user_id: int, path: Path | None) -> 
         await db.close()
     path = path or Path(f"mentor-data-{user_id}.json")
     try:
-        path.write_bytes(export.to_json())
+        write_new(path, export.to_json())  # private (0600), never over an existing file
+    except FileExistsError:
+        raise StartupError(f"{path} already exists: choose a new file name.") from None
     except OSError as exc:
         raise StartupError(f"Cannot write {path} ({exc.strerror}).") from None
     print(f"Wrote everything stored about user {user_id} to {path}.")

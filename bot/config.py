@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
+    # Semantic retrieval for /ask: an embeddings model on the same API (empty: full text only).
+    llm_embedding_model: str | None = None
 
     # --- Roadmap and check-ins --------------------------------------------------
     roadmap_checkin_text_max: int = Field(default=4000, ge=100, le=4000)
@@ -109,6 +111,9 @@ class Settings(BaseSettings):
     qa_spoiler_overlap: float = Field(default=0.5, gt=0, le=1)
     qa_quota_pause_minutes: int = Field(default=30, ge=0, le=24 * 60)
     qa_gaps_days: int = Field(default=30, ge=1, le=365)
+    qa_embedding_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    qa_embedding_batch: int = Field(default=64, ge=1, le=2048)
+    qa_embedding_min_similarity: float = Field(default=0.35, ge=-1, le=1)
 
     # --- Operations ---------------------------------------------------------------
     health_port: int | None = Field(default=None, ge=1, le=65535)
@@ -147,6 +152,11 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("llm_embedding_model")
+    @classmethod
+    def _optional_name(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
     @field_validator("backup_time")
     @classmethod
     def _time_of_day(cls, value: str) -> str:
@@ -175,6 +185,11 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         """An LLM is used only when an API key or a base URL is configured."""
         return self.llm_api_key is not None or self.llm_base_url is not None
+
+    @property
+    def embeddings_enabled(self) -> bool:
+        """Semantic retrieval needs the API (LLM_BASE_URL or LLM_API_KEY) and a model."""
+        return self.llm_enabled and self.llm_embedding_model is not None
 
     def require_token(self) -> str:
         if self.discord_token is None or not self.discord_token.get_secret_value().strip():

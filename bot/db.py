@@ -31,11 +31,18 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.errors import StartupError
+from bot.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
+from bot.sqlite_hardening import UNTRUSTED_SCHEMA, harden
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+SCHEMA_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
+)
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_LEVELS = {"normal": "NORMAL", "full": "FULL"}
 CHECKPOINT_EVERY_COMMITS = 100
@@ -318,19 +325,29 @@ class Database:
                     self.path, isolation_level=None, check_same_thread=False
                 )
                 self._checkpoint_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                harden(self._checkpoint_conn)
             self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
             log.warning("Background checkpoint failed (%s); the next one will retry", exc)
 
     # --- Reading --------------------------------------------------------------
 
+    # Each read runs whole in one trip to the reader's thread. A cursor left open across an
+    # await would hold its read snapshot, and every coroutine sharing the reader would read
+    # that snapshot too: a read right after a write could miss the write.
+
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self.reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        def read(conn: sqlite3.Connection) -> sqlite3.Row | None:
+            cursor = conn.execute(sql, params)
+            try:
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+
+        return await self.run_read(read)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self.reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await self.run_read(lambda conn: conn.execute(sql, params).fetchall())
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetch_one(sql, params)
@@ -344,11 +361,7 @@ class Database:
     # --- Migrations -----------------------------------------------------------
 
     async def applied_migrations(self) -> dict[int, str]:
-        await self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
-            " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))"
-        )
+        await self.execute(SCHEMA_MIGRATIONS_TABLE)
         rows = await self.fetch_all("SELECT version, checksum FROM schema_migrations")
         return {row["version"]: row["checksum"] for row in rows}
 
@@ -387,6 +400,21 @@ class Database:
             log.info("Applied migration %s", migration.filename)
         return pending
 
+    async def check_schema(self, migrations: list[Migration] | None = None) -> None:
+        """Refuse a database whose schema is not exactly what its migrations produce (a
+        trigger or view someone added would run inside the bot's own statements)."""
+        migrations = load_migrations() if migrations is None else migrations
+        applied = await self.applied_migrations()
+        scripts = (SCHEMA_MIGRATIONS_TABLE, *(m.sql for m in migrations if m.version in applied))
+        found = schema_entries(await self.fetch_all(SCHEMA_SQL))
+        difference = schema_difference(found, expected_schema(scripts))
+        if difference:
+            raise StartupError(
+                f"The database {self.path} has a schema Mentor's migrations do not make "
+                f"({difference}); it may run code hidden in it, so the bot will not use it. "
+                "Restore a backup (python -m bot restore FILE)."
+            )
+
     async def _apply(self, migration: Migration) -> None:
         # executescript() commits any open transaction first, so the script carries its own.
         record = (
@@ -415,6 +443,7 @@ def _open_writer(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        harden(conn, verified_schema=True)  # checked by open_database before any use
         conn.execute("PRAGMA journal_mode = WAL")
         # Durability of what a member was told is saved. Every write commits before the
         # cog answers (services return after COMMIT), and in WAL mode COMMIT returns once
@@ -444,6 +473,7 @@ async def _open_reader(path: Path) -> aiosqlite.Connection:
     reader.row_factory = sqlite3.Row
     try:
         await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await reader.execute(UNTRUSTED_SCHEMA)
         await reader.execute("PRAGMA query_only = ON")
     except BaseException:
         await reader.close()
@@ -456,6 +486,7 @@ async def open_database(path: Path | str, synchronous: str = "normal") -> Databa
     db = await Database.open(path, synchronous)
     try:
         await db.migrate()
+        await db.check_schema()
     except BaseException:
         await db.close()
         raise

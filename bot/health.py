@@ -62,7 +62,7 @@ async def check_health(bot: MentorBot) -> HealthReport:
         checks["gateway"] = "connected"
 
     try:
-        await asyncio.wait_for(bot.services.bot_state.probe_write(), DATABASE_PROBE_TIMEOUT)
+        await asyncio.wait_for(bot.services.bot_state.probe(), DATABASE_PROBE_TIMEOUT)
     except TimeoutError:
         failures["database"] = f"no write within {DATABASE_PROBE_TIMEOUT:.0f} s"
     except Exception as exc:

@@ -71,6 +71,25 @@ class Metrics:
             "LLM requests that failed after the client's own retries.",
             registry=self.registry,
         )
+        self.embedding_requests = Counter(
+            "mentor_qa_embedding_requests",
+            "Requests to the embeddings model, by kind (query, index) and outcome (ok, error,"
+            " timeout).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.embedding_fallbacks = Counter(
+            "mentor_qa_embedding_fallbacks",
+            "Questions answered by full text alone because the embeddings model failed, was"
+            " slow or is paused after a failure (reason: error, timeout, paused).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.embedded_passages = Counter(
+            "mentor_qa_embedded_passages",
+            "Knowledge-base passages embedded (each text once per model; cached after that).",
+            registry=self.registry,
+        )
         self.backups = Counter(
             "mentor_backups", "Backups attempted, by outcome.", ["outcome"], registry=self.registry
         )

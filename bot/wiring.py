@@ -15,11 +15,13 @@ from bot.services.bot_state import BotState
 from bot.services.challenges import ChallengeService, describe_bank, load_shipped
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
+from bot.services.member_posts import MemberPosts
 from bot.services.portfolio import PortfolioRules, PortfolioService
 from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.privacy import PrivacyService
 from bot.services.qa import QAService
 from bot.services.qa.documents import load_shipped_documents
+from bot.services.qa.vocabulary import load_vocabulary
 from bot.services.roadmap import RoadmapService
 from bot.services.roadmap.content import load_builtin
 from bot.services.scheduled_posts import ScheduledPosts
@@ -47,6 +49,7 @@ class Services:
     backups: BackupService
     privacy: PrivacyService
     roadmap: RoadmapService
+    member_posts: MemberPosts
 
 
 def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
@@ -114,6 +117,7 @@ def build_services(
         # Looks its MemberDataSources up among these services each time it is asked.
         privacy=PrivacyService(db, clock, settings, lambda: services),
         roadmap=roadmap,
+        member_posts=MemberPosts(db, clock),
     )
     return services
 
@@ -125,9 +129,12 @@ def validate_content() -> list[str]:
     """
     documents = load_shipped_documents()
     sections = sum(len(d.sections) for d in documents)
+    vocabulary = load_vocabulary()
     return [
         load_rubric().summary(),
         describe_bank(load_shipped()),
         f"knowledge base: {len(documents)} documents, {sections} sections",
+        f"search vocabulary: {len(vocabulary.synonyms)} synonym groups, "
+        f"{len(vocabulary.phases)} roadmap phases",
         f"roadmap: {load_builtin().summary()}",
     ]

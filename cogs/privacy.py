@@ -11,6 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.delivery import passing
+from bot.services.member_posts import RENAMED_THREAD, Cleanup, PendingCleanup
 from bot.services.privacy import DeletionReport
 from bot.ui.confirm import Confirmation, confirm_view
 from bot.ui.replies import reply
@@ -18,13 +20,17 @@ from bot.ui.replies import reply
 log = logging.getLogger(__name__)
 
 ERASE = "privacy-delete"
+CLEANUPS_PER_TICK = 20
+THREAD_ARCHIVED = 50083
+
 ERASE_WARNING = (
     "**Erase everything Mentor stores about you?**\n"
     "This removes your roadmap progress, check-ins and streaks, challenge answers and "
     "points, portfolio review requests and the reviews you wrote, and your questions, in "
-    "every server Mentor shares with you. Totals that name nobody (such as how many "
-    "answers a challenge had) stay. It cannot be undone; run `/privacy export` first if "
-    "you want a copy."
+    "every server Mentor shares with you, and deletes Mentor's own posts that quote you "
+    "(check-ins, review requests, questions sent to the mentors). Totals that name nobody "
+    "(such as how many answers a challenge had) stay. It cannot be undone; run "
+    "`/privacy export` first if you want a copy."
 )
 
 
@@ -60,11 +66,12 @@ class PrivacyCog(
         scheduler = self.bot.services.scheduler
         scheduler.add_job("privacy:guild-erasure", self._erase_departed_guilds)
         scheduler.add_job("privacy:qa-retention", self._purge_qa_logs)
+        scheduler.add_job("privacy:post-cleanups", self._clean_up_posts)
 
     async def cog_unload(self) -> None:
         self.bot.confirmations.remove(ERASE)
-        self.bot.services.scheduler.remove_job("privacy:guild-erasure")
-        self.bot.services.scheduler.remove_job("privacy:qa-retention")
+        for job in ("privacy:guild-erasure", "privacy:qa-retention", "privacy:post-cleanups"):
+            self.bot.services.scheduler.remove_job(job)
 
     @app_commands.command(name="export", description="Get a file of all Mentor stores about you")
     async def export(self, interaction: discord.Interaction) -> None:
@@ -124,6 +131,46 @@ class PrivacyCog(
 
     async def _purge_qa_logs(self, now: datetime) -> None:
         await self.privacy.purge_qa_logs(now)
+
+    async def _clean_up_posts(self, now: datetime) -> None:
+        """Delete the posts, and rename the threads, that quoted members who erased."""
+        posts = self.bot.services.member_posts
+        for item in await posts.due_cleanups(now, CLEANUPS_PER_TICK):
+            try:
+                await self._clean_up(item)
+            except Exception as error:
+                # The failure policy of scheduled posts (bot/delivery.py): a passing failure
+                # (or a bug) is tried again after a back-off; a refusal (the post is gone, or
+                # out of reach) leaves nothing more to do.
+                if passing(error) or not isinstance(error, discord.HTTPException):
+                    log.warning(
+                        "Could not clean up a post of an erased member; retrying later",
+                        exc_info=not passing(error),
+                    )
+                    await posts.cleanup_failed(item, now)
+                    continue
+            await posts.cleanup_done(item)
+
+    async def _clean_up(self, item: PendingCleanup) -> None:
+        """Delete the post or rename the thread; an archived thread is reopened for it and
+        archived again (Discord changes nothing in an archived thread)."""
+        http = self.bot.http
+        thread = item.message_id if item.action is Cleanup.RENAME else item.channel_id
+        try:
+            if item.action is Cleanup.DELETE:
+                await http.delete_message(item.channel_id, item.message_id)
+            else:
+                await http.edit_channel(item.message_id, name=RENAMED_THREAD)
+            return
+        except discord.HTTPException as error:
+            if error.code != THREAD_ARCHIVED:
+                raise
+        await http.edit_channel(thread, archived=False)
+        if item.action is Cleanup.DELETE:
+            await http.delete_message(item.channel_id, item.message_id)
+            await http.edit_channel(thread, archived=True)
+        else:
+            await http.edit_channel(thread, name=RENAMED_THREAD, archived=True)
 
 
 async def setup(bot: MentorBot) -> None:

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.db import Database, open_database
 from bot.wiring import Services, build_services
 
-pytest_plugins = ["tests.simfixture"]
+pytest_plugins = ["tests.simfixture", "tests.log_guard"]
 
 # A Monday, mid-morning UTC: a fixed point every test can reason about.
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -15,9 +15,10 @@ from bot.services.challenges.bank_format import (
     parse_challenges,
     parse_document,
 )
-from bot.services.challenges.model import TOPIC_LABELS, Kind, Phase
+from bot.services.challenges.model import TOPIC_LABELS, Challenge, Kind, Phase
 from bot.wiring import Services, validate_content
-from cogs.challenges._views import AnswerButton, HintButton, PracticeButton, ReviewButton
+from cogs.challenges._review import ReviewButton
+from cogs.challenges._views import AnswerButton, HintButton, PracticeButton
 
 BANK = load_shipped()
 GUILD, MOD = 1, 500
@@ -39,13 +40,39 @@ hint = "Not a."
 
 
 def test_bank_is_large_and_covers_every_phase_and_topic() -> None:
-    assert len(BANK) >= 90
+    kinds = Counter(c.kind for c in BANK)
+    assert kinds[Kind.QUIZ] >= 160 and kinds[Kind.TASK] >= 25
     phases = Counter(c.phase for c in BANK)
     assert set(phases) == set(Phase)
-    assert min(phases.values()) >= 15
-    assert {c.topic for c in BANK} == set(TOPIC_LABELS)
+    assert max(phases.values()) <= 1.25 * min(phases.values())  # an even spread
+    assert all(Counter(c.phase for c in BANK if c.kind is Kind.TASK)[p] >= 5 for p in Phase)
+    topics = Counter(c.topic for c in BANK)
+    assert set(topics) == set(TOPIC_LABELS) and min(topics.values()) >= 6
     assert {c.difficulty.value for c in BANK} == {"easy", "medium", "hard"}
-    assert {c.kind for c in BANK} == set(Kind)
+
+
+def test_the_areas_that_were_thin_have_questions() -> None:
+    """CNNs, RNNs, TensorFlow, the cloud providers, and the months 10-12 specialisations."""
+    quizzes = [c for c in BANK if c.is_quiz]
+    for tag in ("cnn", "rnn", "tensorflow"):
+        assert sum(tag in c.tags for c in quizzes) >= 4, tag
+    assert sum(c.topic == "cloud" for c in quizzes) >= 6
+    for topic in ("computer_vision", "nlp", "agents"):
+        in_production = [c for c in BANK if c.topic == topic and c.phase is Phase.PRODUCTION]
+        assert len(in_production) >= 3 and any(not c.is_quiz for c in BANK if c.topic == topic)
+
+
+def uniquely_longest(challenge: Challenge) -> bool:
+    lengths = [len(option) for option in challenge.options]
+    right = lengths[challenge.correct_index or 0]
+    return right == max(lengths) and lengths.count(right) == 1
+
+
+def test_the_right_option_is_rarely_the_uniquely_longest() -> None:
+    """Picking the longest option must not be a strategy that works."""
+    quizzes = [c for c in BANK if c.is_quiz]
+    longest = [c.id for c in quizzes if uniquely_longest(c)]
+    assert len(longest) <= 0.30 * len(quizzes), longest
 
 
 def test_bank_ids_unique_and_each_quiz_has_exactly_one_correct_option() -> None:

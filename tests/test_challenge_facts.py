@@ -6,6 +6,7 @@ import contextlib
 import heapq
 import io
 import math
+import warnings
 from collections.abc import Callable
 from fractions import Fraction
 from itertools import product
@@ -21,7 +22,8 @@ BANK = {c.id: c for c in load_shipped()}
 def printed(source: str) -> str:
     """What running `source` prints (the snippets shown to members, run as they are)."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns about the chained assignment shown
         exec(source, {})
     return out.getvalue().strip()
 
@@ -66,6 +68,58 @@ def pandas_merge() -> str:
     a = pd.DataFrame({"key": [1, 2, 3]})
     b = pd.DataFrame({"key": [2, 3, 4]})
     return str(len(a.merge(b, on="key", how="inner")))
+
+
+def pandas_snippet(challenge_id: str) -> str:
+    pytest.importorskip("pandas")
+    return printed(snippet(challenge_id))
+
+
+def pandas_share() -> str:
+    pd = pytest.importorskip("pandas")
+    return str(pd.Series(["a", "a", "b", "c"]).value_counts(normalize=True)["a"])
+
+
+def pandas_dropna() -> str:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"x": [1, np.nan, 3, 4], "y": [1, 2, np.nan, 4]})
+    return str(len(df.dropna()))
+
+
+def max_pool_shape() -> str:
+    feature_map = np.random.default_rng(0).random((28, 28, 16))
+    pooled = feature_map.reshape(14, 2, 14, 2, 16).max(axis=(1, 3))  # 2x2 windows, stride 2
+    return "x".join(map(str, pooled.shape))
+
+
+def receptive_field() -> str:
+    """The input pixels one output of two stacked 3x3 convolutions depends on."""
+    reach = np.convolve(np.ones(3), np.ones(3))  # one axis; the other is the same
+    return f"{len(reach)}x{len(reach)}"
+
+
+def iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    overlap = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])
+    return overlap / (area - overlap)
+
+
+def token_cost() -> str:
+    per_request = 2_000 * 0.50 / 1e6 + 500 * 1.50 / 1e6
+    return f"${per_request * 1_000:.2f}"
+
+
+def word_analogy() -> str:
+    words = {"king": [3, 2], "man": [2, 0], "woman": [2, 1]}
+    target = np.array(words["king"]) - words["man"] + words["woman"]
+    options = BANK["nlp-embedding-analogy"].options
+    return next(o for o in options if o.endswith(str(target.tolist())))
+
+
+def mle_heads() -> str:
+    """The p in [0, 1] (to two places) that makes 7 heads in 10 flips most likely."""
+    grid = np.linspace(0, 1, 101)
+    return str(round(float(grid[np.argmax(grid**7 * (1 - grid) ** 3)]), 2))
 
 
 def softmax(values: list[float]) -> list[float]:
@@ -175,7 +229,31 @@ CHECKS: dict[str, Callable[[], str]] = {
         int(np.dot([1, 0], [0, 1]) / (np.linalg.norm([1, 0]) * np.linalg.norm([0, 1])))
     ),
     "llm-context-window": lambda: f"About {16_000 - 15_500} tokens",
+    "pd-chained-assignment": lambda: pandas_snippet("pd-chained-assignment"),
+    "pd-value-counts-share": pandas_share,
+    "pd-dropna-rows": pandas_dropna,
+    "np-argmax-flat": lambda: str(np.argmax(np.array([[1, 9], [7, 3]]))),
+    "np-reshape-minus-one": lambda: str(np.arange(12).reshape(3, -1).shape),
+    "stats-standard-error": lambda: str(round(20 / math.sqrt(100))),
+    "stats-mle-coin": mle_heads,
+    "stats-halve-interval": lambda: f"About {round((1 / 0.5) ** 2)} times as much",
+    "cv-conv-parameters": lambda: str(16 * (3 * 3 * 3) + 16),
+    "cv-max-pool-shape": max_pool_shape,
+    "cv-receptive-field": receptive_field,
+    "dl-keras-steps": lambda: str(math.ceil(1_000 / 32)),
+    "llm-token-cost": token_cost,
+    "nlp-embedding-analogy": word_analogy,
+    "cv-iou": lambda: f"About {iou((0, 0, 4, 4), (2, 2, 6, 6)):.2f}",
+    "cv-int8-size": lambda: f"About {25_000_000 * 1 // 1_000_000} MB",
 }
+
+
+def test_the_convolution_savings_quoted_are_right() -> None:
+    prompt = BANK["cv-weight-sharing"].prompt
+    dense = 224 * 224 * 3 * 64
+    conv = 64 * (3 * 3 * 3 + 1)
+    assert f"about {dense / 1e6:.1f} million weights" in prompt
+    assert f"needs {conv:,} parameters" in prompt
 
 
 @pytest.mark.parametrize("challenge_id", sorted(CHECKS))

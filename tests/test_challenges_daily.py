@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -276,3 +277,31 @@ async def test_two_different_clicks_at_once_keep_the_first(
     assert tuple(row) == (2, 1)
     assert await service.daily.counts(post.id) == (1, 0)
     assert service.daily.writer.batches == 1
+
+
+async def test_a_bank_update_never_changes_a_posted_challenge(
+    services: Services, clock: FixedClock
+) -> None:
+    """A server on an older bank updates while a daily quiz is open: the post keeps the
+    options, answer and explanation members saw, and earned points stay."""
+    before = quiz("c-posted", "python")  # "right", "wrong", "other"; the first is right
+    await configure(services)
+    post = await post_today(small_service(services, (before,)), clock)
+    assert (await small_service(services, (before,)).daily.answer(GUILD, post.id, 1, 0)).correct
+
+    # The update reorders the options (the right one moves to the end) and rewords a hint.
+    reordered = replace(before, options=("wrong", "other", "right"), correct_index=2, hint="x")
+    after = small_service(services, (reordered,))
+    second = await after.daily.answer(GUILD, post.id, 2, 0)  # the button that said "right"
+    assert second.correct and second.chosen == "right"
+    assert (await after.daily.hint(GUILD, post.id, 3))[0].hint == "h"
+
+    # A later update drops the challenge from the bank altogether.
+    dropped = small_service(services, (quiz("c-other", "dsa"),))
+    latest = await dropped.daily.latest(GUILD)
+    assert latest is not None and latest.challenge.options == before.options
+    third = await dropped.daily.answer(GUILD, post.id, 4, 1)
+    assert not third.correct and third.right_answer == "right"
+    assert await services.db.fetch_value("SELECT sum(points) FROM challenge_points") == (
+        2 * services.settings.challenge_daily_points
+    )

@@ -113,6 +113,7 @@ async def test_shutdown_refuses_new_work_and_lets_running_commands_finish(
     await asyncio.sleep(0.05)
     assert not stopping.done(), "shutdown must wait for the running command"
 
+    caplog.clear()  # only the lines of what happens during the shutdown
     with caplog.at_level(logging.INFO, logger="bot.commands"):
         command = await send_slash(sim.server, sim.guild, bob, "privacy export")
         late_command = await answer(sim.server, command)

@@ -151,3 +151,23 @@ async def test_command_sync_is_needed_only_after_a_change(services: Services) ->
     assert await state.needs_sync("guild:1", first)
     changed = payload_hash([{"name": "checkin", "options": [{"name": "note"}]}])
     assert await state.needs_sync("global", changed)
+
+
+async def test_post_keys_that_name_a_member_are_exported_erased_and_expire(
+    services: Services, clock: FixedClock
+) -> None:
+    posts = services.scheduled_posts
+    await posts.claim(1, "roadmap:remind", "42:2026-03-02")
+    await posts.claim(1, "roadmap:buddy-ping", "7:42:2026-03-02")
+    await posts.claim(1, "roadmap:remind", "7:2026-03-02")
+    await posts.claim(1, "challenge:daily", "2026-03-02")
+    exported = await posts.export_member(42)
+    assert [r["period"] for r in exported["reminders_and_nudges_sent"]] == [
+        "42:2026-03-02",
+        "7:42:2026-03-02",
+    ]
+    assert await posts.delete_member(42) == 2
+    clock.advance(days=8)
+    assert await posts.expire_member_keys(clock.now()) == 1  # member 7's reminder
+    left = await services.db.fetch_all("SELECT kind, period FROM scheduled_posts")
+    assert [tuple(r) for r in left] == [("challenge:daily", "2026-03-02")]

@@ -115,3 +115,26 @@ async def test_writes_are_checkpointed_into_the_database_file_in_the_background(
         assert conn.execute("SELECT count(*) FROM bot_state WHERE key LIKE 'row%'").fetchone() == (
             CHECKPOINT_EVERY_COMMITS,
         )
+
+
+async def test_a_read_after_a_write_sees_it_while_other_reads_run(db: Database) -> None:
+    """Reads never share a snapshot: a long read running beside a write and a read of it
+    must not hide the write (one reader connection serves every coroutine)."""
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        await conn.executemany("INSERT INTO t (v) VALUES (?)", [("x" * 200,)] * 20000)
+    stop = False
+
+    async def reading() -> None:
+        while not stop:
+            await db.fetch_all("SELECT id FROM t ORDER BY v DESC, id LIMIT 5")
+
+    readers = [asyncio.create_task(reading()) for _ in range(2)]
+    try:
+        for n in range(100):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO t (v) VALUES (?)", (f"new {n}",))
+            assert await db.fetch_value("SELECT count(*) FROM t WHERE v = ?", (f"new {n}",)) == 1, n
+    finally:
+        stop = True
+        await asyncio.gather(*readers)

@@ -8,7 +8,8 @@ import tomllib
 import pytest
 from discord.ext import commands
 
-from bot.services.roadmap.content import BUILTIN_PATH
+from bot.services.roadmap import catalog as catalog_module
+from bot.services.roadmap.content import BUILTIN_PATH, load_builtin
 
 
 async def members(sim) -> int:
@@ -85,7 +86,7 @@ async def test_milestone_autocomplete_done_undo_and_another_tracks_milestone(sim
     assert "linear-algebra" in keys and "linear-regression-scratch" in keys
     assert all(len(c["name"]) <= 100 for c in choices)
     done = await sim.slash(alice, "roadmap milestone", milestone="linear-algebra")
-    assert done.ephemeral and "✅ Done" in done.content and "1/28" in done.content
+    assert done.ephemeral and "✅ Done" in done.content and "1/29" in done.content
     again = await sim.autocomplete(alice, "roadmap milestone", focused="milestone", milestone="lin")
     assert next(c for c in again if c["value"] == "linear-algebra")["name"].startswith("✓")
     undone = await sim.slash(alice, "roadmap milestone", milestone="linear-algebra", action="undo")
@@ -95,6 +96,28 @@ async def test_milestone_autocomplete_done_undo_and_another_tracks_milestone(sim
     unknown = await sim.slash(alice, "roadmap milestone", milestone="x" * 100)
     assert "no milestone" in unknown.content
     assert await sim.services.db.fetch_value("SELECT count(*) FROM roadmap_milestones") == 0
+
+
+async def test_a_content_update_keeps_ticks_and_shows_dropped_ones_as_archived(sim, monkeypatch):
+    previous = load_builtin(BUILTIN_PATH.parents[2] / "tests" / "data" / "roadmap_previous.toml")
+    monkeypatch.setattr(catalog_module, "load_builtin", lambda: previous)
+    await sim.restart_bot()  # the server runs the previous release's roadmap
+    alice = sim.member("alice")
+    await enrol(sim, alice, track="ml_engineer")
+    for key in ("llm-integration-basics", "python-core"):
+        done = await sim.slash(alice, "roadmap milestone", milestone=key)
+        assert "✅ Done" in done.content
+    monkeypatch.undo()
+    await sim.restart_bot()  # the update: today's roadmap
+    fields = (await sim.slash(alice, "roadmap view")).embeds[0]["fields"]
+    archived = next(f for f in fields if f["name"].startswith("Archived"))
+    assert archived["value"].startswith("🗄️ Use an LLM API and a small RAG pipeline once (done ")
+    assert fields[0]["value"].endswith("1/7")  # python-core still counts in phase 1
+    choices = await sim.autocomplete(alice, "roadmap milestone", focused="milestone", milestone="")
+    keys = [c["value"] for c in choices]
+    assert "llm-integration-basics" not in keys and "rag-app" in keys
+    again = await sim.slash(alice, "roadmap milestone", milestone="llm-integration-basics")
+    assert again.ephemeral and "no milestone" in again.content
 
 
 async def test_viewing_another_members_roadmap_and_a_stranger(sim):
@@ -391,8 +414,13 @@ async def test_import_is_for_moderators_and_reports_lines(sim):
     )
     ok = await sim.slash(mod, "roadmap import", mode="extend", file=("x.toml", extension.encode()))
     assert "extended: 2 tracks, 4 phases, 39 milestones" in ok.content
+    await enrol(sim, alice, track="ml_engineer")
+    assert "✅ Done" in (await sim.slash(alice, "roadmap milestone", milestone="kaggle")).content
     back = await sim.slash(mod, "roadmap import", mode="builtin")
     assert "Back to the built-in roadmap: 2 tracks, 4 phases, 38 milestones" in back.content
+    assert "1 ticked milestone(s) it no longer offers are archived" in back.content
+    fields = (await sim.slash(alice, "roadmap view")).embeds[0]["fields"]
+    assert "🗄️ Enter a Kaggle competition (done " in fields[-1]["value"]
     missing = await sim.slash(mod, "roadmap import", mode="replace")
     assert "Attach the roadmap file" in missing.content
 

@@ -214,11 +214,18 @@ async def test_digest_retries_after_a_failed_post(sim):
 # --- Phase and streak roles ---------------------------------------------------------------------
 
 
+async def role_manager(sim, name: str = "mo"):
+    """A moderator who may also manage roles, with a high role (position 40)."""
+    mod = sim.member(name, moderator=True)
+    managers = await sim.add_role("Role managers", MANAGE_ROLES, position=40)
+    sim.give_role(mod, managers.id)
+    return mod
+
+
 async def test_roles_follow_phase_and_streak_and_a_broken_streak_loses_its_role(sim):
-    alice, mod = sim.member("alice"), sim.member("mo", moderator=True)
-    state = sim.server.state
-    phase_one = state.add_role(sim.guild, "Foundations").id
-    week_streak = state.add_role(sim.guild, "Week streak").id
+    alice, mod = sim.member("alice"), await role_manager(sim)
+    phase_one = (await sim.add_role("Foundations", position=10)).id
+    week_streak = (await sim.add_role("Week streak", position=11)).id
     refused = await sim.slash(alice, "roadmap role", kind="phase", level=1, role=phase_one)
     assert "Only moderators" in refused.content
     mapped = await sim.slash(mod, "roadmap role", kind="phase", level=1, role=phase_one)
@@ -244,12 +251,14 @@ async def test_roles_follow_phase_and_streak_and_a_broken_streak_loses_its_role(
 
 
 async def test_a_role_discord_refuses_is_reported_to_moderators_once(sim):
-    alice, bob, mod = sim.member("alice"), sim.member("bob"), sim.member("mo", moderator=True)
+    alice, bob, mod = sim.member("alice"), sim.member("bob"), await role_manager(sim)
     qa = sim.guild.channel("qa")
     await sim.slash(mod, "config channel", kind="qa", channel=qa)
-    high = sim.server.state.add_role(sim.guild, "Above the bot")
-    high.position = 99
-    await sim.slash(mod, "roadmap role", kind="phase", level=1, role=high.id)
+    high = await sim.add_role("Soon above the bot", position=10)
+    mapped = await sim.slash(mod, "roadmap role", kind="phase", level=1, role=high.id)
+    assert f"Phase 1: <@&{high.id}>" in mapped.content
+    # An admin moves the role above the bot's own after it was mapped: Discord refuses it.
+    await sim.update_role(high, position=99)
     await enrol(sim, alice)
     await enrol(sim, bob)
     for minute in range(3):
@@ -262,7 +271,9 @@ async def test_a_role_discord_refuses_is_reported_to_moderators_once(sim):
     assert len(reports) == 1
     assert f"<@&{high.id}>" in reports[0].content and "Manage Roles" in reports[0].content
     view = await sim.slash(mod, "roadmap role", kind="streak", level=30, role=high.id)
-    assert "Phase 1" in view.content
+    assert "not below your highest role" in view.content
+    listed = await sim.slash(mod, "roadmap role", kind="streak", level=30)
+    assert "Phase 1" in listed.content and "refused by Discord" in listed.content
     assert high.id not in sim.member_roles(alice)
     assert (
         sim.server.state.guilds[sim.guild.id].permissions_of(sim.server.state.bot_user.id)
@@ -296,3 +307,24 @@ async def test_privacy_export_and_erase_include_the_roadmap(sim):
     )
     status = await sim.slash(bob, "buddy status")
     assert "no buddy yet" in status.content
+
+
+async def test_a_buddy_request_pings_a_member_once_a_day_however_often_it_is_repeated(sim):
+    alice, bob, carol = sim.member("alice"), sim.member("bob"), sim.member("carol")
+    for member in (alice, bob, carol):
+        await enrol(sim, member)
+    first = await sim.slash(alice, "buddy request", member=bob)
+    assert not first.ephemeral and first.message.pinged_user_ids == {bob.id}
+    again = await sim.slash(alice, "buddy request", member=bob)
+    assert again.ephemeral and "won't mention them again" in again.content
+    await sim.slash(alice, "buddy request", member=carol)  # switching back and forth...
+    back = await sim.slash(alice, "buddy request", member=bob)
+    assert back.ephemeral and not back.message.pinged  # ...doesn't ping Bob again
+    general = sim.guild.channel("general")
+    pings = [m for m in sim.messages(general) if bob.id in m.pinged_user_ids]
+    assert len(pings) == 1
+    status = await sim.slash(bob, "buddy status")
+    assert f"<@{alice.id}>" in status.content  # the request itself is still open
+    sim.clock.advance(days=1)
+    next_day = await sim.slash(alice, "buddy request", member=bob)
+    assert next_day.message.pinged_user_ids == {bob.id}

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.clock import FixedClock
+from bot.config import Settings
 from bot.health import HealthServer, check_health, scheduler_stale_after
 from bot.metrics import Metrics
 from bot.wiring import Services
@@ -60,6 +61,24 @@ async def test_a_stuck_scheduler_is_unhealthy(bot: FakeBot, clock: FixedClock) -
     await bot.services.scheduler.stop()
     report = await check_health(bot)  # type: ignore[arg-type]
     assert report.failures["scheduler"] == "stopped"
+
+
+async def test_healthz_does_not_write_on_every_request(bot: FakeBot, clock: FixedClock) -> None:
+    writer = bot.services.db.writer
+    assert (await check_health(bot)).healthy  # type: ignore[arg-type]
+    changes = writer.total_changes
+    for _ in range(20):
+        clock.advance(seconds=2)
+        assert (await check_health(bot)).healthy  # type: ignore[arg-type]
+    assert writer.total_changes == changes  # reads only, within the minute
+    clock.advance(minutes=1)
+    await check_health(bot)  # type: ignore[arg-type]
+    assert writer.total_changes == changes + 1  # one write a minute proves the disk
+
+
+def test_the_health_endpoint_listens_on_loopback_unless_told_otherwise() -> None:
+    assert Settings(_env_file=None).health_host == "127.0.0.1"
+    assert Settings(_env_file=None, health_host="0.0.0.0").health_host == "0.0.0.0"
 
 
 async def test_a_database_that_takes_no_writes_is_unhealthy(bot: FakeBot) -> None:

@@ -152,3 +152,42 @@ def test_a_second_bot_on_the_same_database_is_refused(
     with RunLock(workdir / "data" / "mentor.db", "the bot is running"):
         line = one_line_error(cli("run", cwd=workdir))
     assert "is in use (the bot is running, pid" in line
+
+
+@pytest.mark.parametrize("command", ["backup", "export-member"])
+def test_files_the_cli_writes_are_private_and_never_clobber_or_follow_a_link(
+    workdir: Path, cli, command: str
+) -> None:
+    def run(target: Path) -> Result:
+        if command == "backup":
+            return cli("backup", str(target), cwd=workdir)
+        return cli("export-member", "123456789012345678", str(target), cwd=workdir)
+
+    previous = os.umask(0o022)  # a usual umask: without care, files would be world-readable
+    made = workdir / "made.out"
+    try:
+        assert run(made).returncode == 0
+    finally:
+        os.umask(previous)
+    assert made.stat().st_mode & 0o777 == 0o600
+
+    existing = workdir / "existing.out"
+    existing.write_text("someone's notes")
+    assert "already exists" in one_line_error(run(existing))
+    assert existing.read_text() == "someone's notes"
+
+    victim = workdir / "victim.txt"
+    victim.write_text("do not touch")
+    link = workdir / "link.out"
+    link.symlink_to(victim)
+    assert "already exists" in one_line_error(run(link))
+    assert victim.read_text() == "do not touch" and link.is_symlink()
+
+
+def test_a_link_planted_where_the_backup_is_assembled_is_not_followed(workdir: Path, cli) -> None:
+    victim = workdir / "victim.txt"
+    victim.write_text("do not touch")
+    (workdir / ".b.db.partial").symlink_to(victim)
+    assert cli("backup", str(workdir / "b.db"), cwd=workdir).returncode == 0
+    assert victim.read_text() == "do not touch"
+    assert (workdir / "b.db").stat().st_mode & 0o777 == 0o600

@@ -262,3 +262,50 @@ async def wait_until_departed(sim: SimHarness, guild_id: int, within: float = 5.
     while await sim.services.privacy.departed_at(guild_id) is None:
         assert loop.time() < deadline, "the departure was never noticed"
         await asyncio.sleep(0.01)
+
+
+async def test_erasure_deletes_the_bots_posts_that_quote_the_member(sim) -> None:
+    alice, bob, mod = sim.member("alice"), sim.member("bob"), sim.member("mo", moderator=True)
+    general, qa = sim.guild.channel("general"), sim.guild.channel("qa")
+    await sim.slash(mod, "config channel", kind="qa", channel=qa)
+    for member in (alice, bob):
+        await sim.slash(member, "roadmap start", track="ai_engineer")
+    mine = await sim.slash(alice, "checkin", note="Alice's private struggle with calculus")
+    theirs = await sim.slash(bob, "checkin", note="Bob kept going")
+    answer = await sim.slash(alice, "ask", question="Alice asks how to pitch a GPU budget")
+    await sim.click(alice, answer.message, label="Ask a mentor")
+    (escalation,) = sim.messages(qa)
+    await sim.click(alice, answer.message, label="Follow up")
+    (follow_up,) = sim.threads(general)
+    assert "Alice asks" in follow_up["name"]
+
+    asked = await sim.slash(alice, "privacy delete")
+    await sim.click(alice, asked.message, label="Erase my data")
+    await sim.run_scheduler()
+    shown = [m.id for m in sim.messages(general)]
+    assert mine.message.id not in shown and theirs.message.id in shown
+    assert escalation.id not in [m.id for m in sim.messages(qa)]
+    state = sim.server.state
+    assert state.channels[int(follow_up["id"])].name == "Removed at a member's request"
+    assert state.channels[escalation.thread_id].name == "Removed at a member's request"
+    assert await sim.services.db.fetch_value("SELECT count(*) FROM post_cleanups") == 0
+
+
+async def test_posts_in_an_archived_review_thread_are_cleaned_up_too(sim) -> None:
+    """Discord changes nothing in an archived thread: the bot reopens it and closes it again."""
+    alice = sim.member("alice")
+    general = sim.guild.channel("general")
+    await sim.slash(alice, "roadmap start", track="ai_engineer")
+    answer = await sim.slash(alice, "ask", question="Alice asks about vector databases")
+    await sim.click(alice, answer.message, label="Follow up")
+    (thread,) = sim.threads(general)
+    channel = sim.server.state.channels[int(thread["id"])]
+    checkin = await sim.slash(alice, "checkin", note="posted in the thread", in_channel=channel.id)
+    channel.archived = True  # the thread went quiet and Discord archived it
+
+    asked = await sim.slash(alice, "privacy delete")
+    await sim.click(alice, asked.message, label="Erase my data")
+    await sim.run_scheduler()
+    assert checkin.message.id not in [m.id for m in sim.messages(channel.id)]
+    assert channel.name == "Removed at a member's request" and channel.archived
+    assert await sim.services.db.fetch_value("SELECT count(*) FROM post_cleanups") == 0

@@ -37,10 +37,40 @@ def test_builtin_roadmap_is_valid_and_shaped_as_the_issue_asks() -> None:
     ai = {m.key for m in roadmap.milestones_for("ai_engineer")}
     ml = {m.key for m in roadmap.milestones_for("ml_engineer")}
     foundations = {m.key for m in roadmap.milestones if m.phase == 1}
-    assert foundations <= ai & ml  # the tracks share the foundations...
-    assert {"rag-app", "agent-framework", "deploy-llm-app"} <= ai - ml  # ...and then differ
-    assert {"feature-engineering", "hyperparameter-tuning"} <= ml - ai
+    assert foundations <= ai & ml
     assert f"roadmap: {roadmap.summary()}" in validate_content()
+
+
+# Every step of the source's 12-month plan, as the milestone that covers it, by phase.
+SEED_PLAN = {
+    1: {"python-core", "python-oop", "data-structures-algorithms", "statistics-refresher",
+        "linear-algebra"},
+    2: {"supervised-unsupervised", "evaluation-cross-validation", "linear-regression-scratch",
+        "ml-project-sklearn", "loss-backprop-math"},
+    3: {"first-neural-network", "cnn-rnn-transformer", "llm-api-basics", "prompt-patterns",
+        "rag-app", "agent-framework", "deploy-llm-app"},
+    4: {"docker-app", "kubernetes-deploy", "ci-cd-ml", "monitoring-versioning",
+        "choose-specialisation", "open-source-contribution", "start-applying"},
+}  # fmt: skip
+
+
+def test_both_tracks_cover_the_whole_plan_and_differ_only_in_emphasis() -> None:
+    roadmap = load_builtin()
+    tracks = {t.key: roadmap.milestones_for(t.key) for t in roadmap.tracks}
+    for track, milestones in tracks.items():
+        for phase, steps in SEED_PLAN.items():
+            mine = {m.key for m in milestones if m.phase == phase}
+            assert steps <= mine, (track, phase, steps - mine)
+        capstones = [m.key for m in milestones if m.key.startswith("capstone-")]
+        assert len(capstones) == 1, track  # a capstone in the chosen specialisation
+    ai = {m.key for m in tracks["ai_engineer"]}
+    ml = {m.key for m in tracks["ml_engineer"]}
+    assert {"ml-for-builders", "speech-and-data-app", "capstone-product"} <= ai - ml
+    assert {"feature-engineering", "hyperparameter-tuning", "fine-tune-model"} <= ml - ai
+    # What the tracks don't share is extra depth, never a step of the plan.
+    assert not (ai ^ ml) & set().union(*SEED_PLAN.values())
+    assert {r.key for r in roadmap.retired} == {"llm-integration-basics"}
+    assert all(roadmap.milestone(r.key) is None for r in roadmap.retired)
 
 
 def _builtin_text() -> str:

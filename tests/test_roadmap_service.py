@@ -69,7 +69,7 @@ async def test_view_shows_month_phase_progress_and_pace(services: Services) -> N
     assert view.month == 4
     assert view.phase == 1 and view.phase_name == "Foundations"
     assert "behind" in view.pace.label  # nothing done after three months
-    assert [p.total for p in view.progress] == [7, 6, 7, 8]
+    assert [p.total for p in view.progress] == [7, 6, 8, 8]
     for milestone in (await roadmap.catalog.get(G)).milestones_for("ai_engineer")[:7]:
         await roadmap.members.set_milestone(G, ALICE, milestone.key)
     view = await roadmap.members.view(G, ALICE)
@@ -454,9 +454,29 @@ async def test_buddy_nudge_after_two_missed_days_once(
     clock.set(datetime(2026, 3, 4, 23, 0, tzinfo=UTC))
     due = await reminders.due_nudges(clock.now(), 10)
     assert [(n.buddy_id, n.user_id, n.last_day) for n in due] == [(BOB, ALICE, date(2026, 3, 2))]
-    await reminders.finish_nudge(G, ALICE)
+    await reminders.finish_nudge(due[0])
     clock.advance(days=5)
     assert [n.user_id for n in await reminders.due_nudges(clock.now(), 10)] == [BOB]
+
+
+async def test_a_nudge_set_while_one_is_being_sent_is_not_wiped(
+    services: Services, clock: FixedClock
+) -> None:
+    await enrol(services, user=ALICE)
+    await enrol(services, user=BOB)
+    await services.roadmap.checkins.checkin(G, ALICE, "monday")
+    await services.roadmap.buddies.request(G, ALICE, BOB)
+    await services.roadmap.buddies.accept(G, BOB)
+    reminders = services.roadmap.reminders
+    clock.set(datetime(2026, 3, 5, 0, 0, tzinfo=UTC))
+    (sending,) = [n for n in await reminders.due_nudges(clock.now(), 10) if n.user_id == ALICE]
+    # While the DM goes out, Alice checks in: her next lapse gets a nudge of its own.
+    await services.roadmap.checkins.checkin(G, ALICE, "back again")
+    await reminders.finish_nudge(sending)
+    pending = await services.db.fetch_value(
+        "SELECT nudge_due_at FROM roadmap_members WHERE user_id = ?", (ALICE,)
+    )
+    assert pending is not None and pending != sending.due_at
 
 
 # --- Reminders -----------------------------------------------------------------------------
@@ -555,13 +575,13 @@ async def test_role_changes_follow_progress_and_a_refused_role_is_reported_once(
         await roles.set_mapping(G, "streak", 8, 5008)
     (change,) = await roles.due_changes(clock.now(), 10)
     assert (change.add, change.remove) == ((5001,), ())
-    await roles.applied(G, ALICE, change.phase_role, change.streak_role)
+    await roles.applied(change, failed=set())
     for _ in range(7):
         await services.roadmap.checkins.checkin(G, ALICE, "x")
         clock.advance(days=1)
     (change,) = await roles.due_changes(clock.now(), 10)
     assert change.add == (5007,)
-    await roles.applied(G, ALICE, change.phase_role, change.streak_role)
+    await roles.applied(change, failed=set())
     assert await roles.due_changes(clock.now(), 10) == []
     clock.advance(days=3)  # the streak broke without any command
     (change,) = await roles.due_changes(clock.now(), 10)
@@ -569,6 +589,62 @@ async def test_role_changes_follow_progress_and_a_refused_role_is_reported_once(
     assert await roles.refused(G, 5007) is True
     assert await roles.refused(G, 5007) is False
     assert [m.broken for m in await roles.mappings(G)] == [False, True]
+
+
+async def test_a_checkin_during_the_discord_calls_keeps_its_role_update(
+    services: Services, clock: FixedClock
+) -> None:
+    await enrol(services)
+    roles = services.roadmap.roles
+    await roles.set_mapping(G, "phase", 1, 5001)
+    await roles.set_mapping(G, "streak", 7, 5007)
+    for _ in range(6):
+        await services.roadmap.checkins.checkin(G, ALICE, "x")
+        clock.advance(days=1)
+    (change,) = await roles.due_changes(clock.now(), 10)
+    assert (change.add, change.streak_role) == ((5001,), None)
+    # While the bot talks to Discord, the seventh check-in earns the streak role.
+    await services.roadmap.checkins.checkin(G, ALICE, "day seven")
+    await roles.applied(change, failed=set())
+    (after,) = await roles.due_changes(clock.now(), 10)
+    assert after.add == (5007,) and after.phase_role == 5001
+
+
+async def test_a_role_the_member_already_held_is_never_taken_away(
+    services: Services, clock: FixedClock
+) -> None:
+    await enrol(services)
+    roles = services.roadmap.roles
+    await roles.set_mapping(G, "phase", 1, 5001)
+    (change,) = await roles.due_changes(clock.now(), 10)
+    await roles.applied(change, failed=set(), already_held={5001})  # an admin had given it
+    await roles.set_mapping(G, "phase", 1, 5002)
+    (change,) = await roles.due_changes(clock.now(), 10)
+    assert (change.add, change.remove) == ((5002,), ())  # 5001 is forgotten, not removed
+    await roles.applied(change, failed=set())
+    await roles.set_mapping(G, "phase", 1, 5003)
+    (change,) = await roles.due_changes(clock.now(), 10)
+    assert (change.add, change.remove) == ((5003,), (5002,))  # 5002 was the bot's to take
+
+
+async def test_a_suspended_role_is_neither_given_nor_taken(
+    services: Services, clock: FixedClock
+) -> None:
+    await enrol(services)
+    await enrol(services, user=BOB)
+    roles = services.roadmap.roles
+    await roles.set_mapping(G, "phase", 1, 5001)
+    (first, _) = await roles.due_changes(clock.now(), 10)
+    await roles.applied(first, failed=set())
+    assert await roles.suspend(G, 5001) is True
+    assert await roles.suspend(G, 5001) is False  # the moderators are told once
+    # Bob's pending change no longer gives it; Alice keeps hers, untouched.
+    assert await roles.due_changes(clock.now(), 10) == []
+    await services.db.execute("UPDATE roadmap_members SET roles_dirty = 1")
+    assert await roles.due_changes(clock.now(), 10) == []
+    held = await services.db.fetch_all("SELECT user_id, phase_role_id FROM roadmap_members")
+    assert {(r[0], r[1]) for r in held} == {(ALICE, 5001), (BOB, None)}
+    assert [m.suspended for m in await roles.mappings(G)] == [True]
 
 
 # --- Privacy -------------------------------------------------------------------------------
@@ -592,7 +668,10 @@ async def test_privacy_export_and_delete(services: Services) -> None:
         "milestones": [],
         "pauses": [],
         "phase_entries": [],
+        "period_stats": [],
         "buddy_requests": [],
+        "roadmaps_imported": [],
+        "buddy_of": [],
     }
     assert (await services.roadmap.buddies.status(G, BOB)).buddy_id is None
     assert await services.roadmap.delete_guild(G) >= 1
@@ -639,9 +718,9 @@ async def test_daily_role_resync_checks_everyone_once_a_day(
     roles = services.roadmap.roles
     await roles.set_mapping(G, "phase", 1, 5001)
     (change,) = await roles.due_changes(clock.now(), 10)
-    await roles.applied(G, ALICE, change.phase_role, change.streak_role)
+    await roles.applied(change, failed=set())
     # Someone took the role away by hand; nothing of Mentor's changed, so nothing is dirty.
-    await services.db.execute("UPDATE roadmap_members SET phase_role_id = NULL")
+    await services.db.execute("UPDATE roadmap_members SET phase_role_id = NULL, roles_granted = 0")
     clock.advance(hours=1)
     assert await roles.due_changes(clock.now(), 10) == []  # today's re-sync already ran
     clock.advance(days=1)

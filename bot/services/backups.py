@@ -16,15 +16,18 @@ import os
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import load_migrations
+from bot.db import SCHEMA_MIGRATIONS_TABLE, load_migrations
 from bot.errors import StartupError
 from bot.metrics import Metrics
+from bot.private_files import create_new, publish
+from bot.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
+from bot.sqlite_hardening import harden
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +79,15 @@ def daily_backup_name(when: datetime) -> str:
 
 
 def backup_database(source: Path, dest: Path) -> BackupResult:
-    """Copy the live database at `source` to the new file `dest` (never overwritten)."""
+    """Copy the live database at `source` to the new file `dest`.
+
+    `dest` is created private (0600), never overwritten, never written through a symlink.
+    """
     started = time.monotonic()
     source, dest = Path(source), Path(dest)
     if not source.is_file():
         raise BackupError(f"There is no database at {source} to back up (check DATABASE_PATH).")
-    if dest.exists():
+    if dest.exists() or dest.is_symlink():
         raise BackupError(f"{dest} already exists: choose a new file name or a folder.")
     if dest.resolve() == source.resolve():
         raise BackupError("The backup cannot be written over the live database.")
@@ -90,7 +96,12 @@ def backup_database(source: Path, dest: Path) -> BackupResult:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _copy(source, partial)
         _fsync(partial)
-        os.replace(partial, dest)
+        try:
+            publish(partial, dest)
+        except FileExistsError:
+            raise BackupError(
+                f"{dest} already exists: choose a new file name or a folder."
+            ) from None
         _fsync(dest.parent)
     except BackupError:
         _remove(partial)
@@ -106,13 +117,18 @@ def backup_database(source: Path, dest: Path) -> BackupResult:
 
 
 def _copy(source: Path, dest: Path) -> None:
-    """One-step online backup into `dest`, made a standalone file and integrity-checked."""
+    """One-step online backup into the new private file `dest` (a link or a file left
+    there is removed first, never followed), made standalone and integrity-checked."""
+    _remove(dest)
+    create_new(dest)
     with contextlib.closing(sqlite3.connect(source, timeout=30)) as src:
         try:
+            harden(src)
             src.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"{source} is not a readable SQLite database ({exc}).") from None
         with contextlib.closing(sqlite3.connect(dest)) as dst:
+            harden(dst)
             src.backup(dst)  # pages=-1: the whole database in one step, from one snapshot
             # The copy inherits WAL mode from the header; a backup should be one plain file.
             dst.execute("PRAGMA journal_mode = DELETE")
@@ -142,21 +158,29 @@ def _remove(path: Path) -> None:
 # --- Checking and restoring ---------------------------------------------------------------
 
 
-def verify_database(path: Path) -> DatabaseCheck:
-    """Refuse anything but an intact Mentor database this code can run."""
+def verify_database(path: Path, *, shown: Path | None = None) -> DatabaseCheck:
+    """Refuse anything but an intact Mentor database this code can run.
+
+    Its schema (every table, index, trigger and view) must be exactly what the migrations it
+    records produce: a file with anything else (a trigger that copies members' questions
+    elsewhere, a view, a changed table) is refused, whatever its data.
+    """
     path = Path(path)
+    name = shown or path  # what the operator called it (the copy's own name is hidden)
     if not path.is_file():
-        raise BackupError(f"{path} does not exist or is not a file.")
+        raise BackupError(f"{name} does not exist or is not a file.")
     with path.open("rb") as handle:
         header = handle.read(len(SQLITE_HEADER))
     if header != SQLITE_HEADER:
-        raise BackupError(f"{path} is not an SQLite database, so it cannot be restored.")
+        raise BackupError(f"{name} is not an SQLite database, so it cannot be restored.")
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            harden(conn)
             problems = _integrity_problems(conn)
             if problems:
                 raise BackupError(
-                    f"{path} is damaged (integrity check: {problems[0]}); "
+                    f"{name} is damaged (integrity check: {problems[0]}); "
                     "restore an older backup instead."
                 )
             has_table = conn.execute(
@@ -164,23 +188,36 @@ def verify_database(path: Path) -> DatabaseCheck:
             ).fetchone()
             if not has_table:
                 raise BackupError(
-                    f"{path} is an SQLite database but not Mentor's (no schema_migrations)."
+                    f"{name} is an SQLite database but not Mentor's (no schema_migrations)."
                 )
             applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations"))
+            found = schema_entries(conn.execute(SCHEMA_SQL))
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path} is damaged ({exc}); restore an older backup instead.") from None
-    known = {m.version: m.checksum for m in load_migrations()}
+        raise BackupError(f"{name} is damaged ({exc}); restore an older backup instead.") from None
+    migrations = load_migrations()
+    known = {m.version: m.checksum for m in migrations}
     newer = sorted(v for v in applied if v not in known)
     if newer:
         raise BackupError(
-            f"{path} was made by a newer Mentor (migration {newer[-1]:04d}): "
+            f"{name} was made by a newer Mentor (migration {newer[-1]:04d}): "
             "upgrade the bot before restoring it."
         )
     edited = sorted(v for v, checksum in applied.items() if known[v] != checksum)
     if edited:
         raise BackupError(
-            f"{path} has migration {edited[0]:04d} in a form this code does not know: "
+            f"{name} has migration {edited[0]:04d} in a form this code does not know: "
             "it was made by a different build of Mentor."
+        )
+    in_order = [m for m in migrations if m.version in applied]
+    if [m.version for m in in_order] != [m.version for m in migrations[: len(in_order)]]:
+        raise BackupError(f"{name} skips a migration, so Mentor never made it; refusing it.")
+    expected = expected_schema((SCHEMA_MIGRATIONS_TABLE, *(m.sql for m in in_order)))
+    difference = schema_difference(found, expected)
+    if difference:
+        raise BackupError(
+            f"{name} is not a database Mentor made: its schema has {difference}. Restoring "
+            "it could run code hidden in it (a trigger or view), so it is refused; restore "
+            "another backup."
         )
     return DatabaseCheck(path, max(applied, default=0), len(known) - len(applied))
 
@@ -192,21 +229,23 @@ def restore_database(source: Path, target: Path, now: datetime) -> RestoreResult
     write-ahead log, is kept beside it as `<name>.before-restore-<time>`, never deleted.
     """
     source, target = Path(source), Path(target)
-    check = verify_database(source)
+    verify_database(source)  # a clear refusal before anything is written
     if target.exists() and source.resolve() == target.resolve():
         raise BackupError("That file is the live database itself; nothing to restore.")
     incoming = target.with_name(f".{target.name}.restoring")
-    _remove(incoming)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _copy(source, incoming)
         _fsync(incoming)
+        # Checked again as copied: the source could have changed since it was checked.
+        check = verify_database(incoming, shown=source)
     except (OSError, sqlite3.Error) as exc:
         _remove(incoming)
         raise BackupError(f"Cannot write beside {target} ({exc}).") from None
     except BackupError:
         _remove(incoming)
         raise
+    check = replace(check, path=source)
     saved = None
     if target.exists():
         saved = target.with_name(f"{target.name}.before-restore-{stamp(now)}")

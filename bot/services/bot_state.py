@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.clock import Clock, to_db_time
 from bot.db import Database
 
 RUNNING_SINCE = "running_since"
 HEALTH_PROBE = "health_probe"
+# /healthz may be asked every second; a real write to prove the disk takes writes is
+# made at most this often, and a read in between.
+WRITE_PROBE_EVERY = timedelta(minutes=1)
 
 
 class BotState:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._last_write_probe: datetime | None = None
 
     async def get(self, key: str) -> str | None:
         return await self.db.fetch_value("SELECT value FROM bot_state WHERE key = ?", (key,))
@@ -35,6 +41,13 @@ class BotState:
     async def mark_stopped(self) -> None:
         await self.db.execute("DELETE FROM bot_state WHERE key = ?", (RUNNING_SINCE,))
 
-    async def probe_write(self) -> None:
-        """One real committed write: proves the database file and disk take writes."""
-        await self.set(HEALTH_PROBE, to_db_time(self.clock.now()))
+    async def probe(self) -> None:
+        """Prove the database answers: a read every time, and at most once per
+        WRITE_PROBE_EVERY a real committed write (the file and the disk take writes)."""
+        now = self.clock.now()
+        last = self._last_write_probe
+        if last is not None and now - last < WRITE_PROBE_EVERY:
+            await self.db.fetch_value("SELECT value FROM bot_state WHERE key = ?", (HEALTH_PROBE,))
+            return
+        await self.set(HEALTH_PROBE, to_db_time(now))
+        self._last_write_probe = now

@@ -264,15 +264,20 @@ class PrivacyService:
     # --- Retention ----------------------------------------------------------------------
 
     async def purge_qa_logs(self, now: datetime) -> int | None:
-        """Drop Q&A logs older than QA_LOG_RETENTION_DAYS, at most once per QA_PURGE_EVERY.
+        """Drop Q&A logs older than QA_LOG_RETENTION_DAYS, and the keys of posts to members
+        past their time, at most once per QA_PURGE_EVERY.
 
         None when it did not run (no Q&A service, or it ran recently); else rows removed.
         """
-        purge = getattr(getattr(self._services(), "qa", None), "purge_older_than", None)
+        services = self._services()
+        purge = getattr(getattr(services, "qa", None), "purge_older_than", None)
         if purge is None:
             return None
         if self._last_qa_purge is not None and now - self._last_qa_purge < QA_PURGE_EVERY:
             return None
+        posts = getattr(services, "scheduled_posts", None)
+        if posts is not None:
+            await posts.expire_member_keys(now)
         removed = await purge(now - timedelta(days=self.settings.qa_log_retention_days))
         self._last_qa_purge = now
         if removed:

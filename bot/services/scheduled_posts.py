@@ -5,16 +5,28 @@ it holds the post for `LEASE`, so a process that dies between its claim and its 
 a post that is claimed again once the lease has run out, never one that is skipped. A try
 that is not the first may have reached Discord before it failed or died, so the sender looks
 for the post first (see `Claim.retry` and bot/delivery.py).
+
+Most posts belong to a server (a daily challenge, a digest). Posts to one member are keyed
+by a period that starts with their id: `<user_id>:<day>`, or `<from>:<to>:<day>` for a
+buddy request's ping. Those keys are personal data: exported, erased with the member, and
+deleted after MEMBER_KEY_DAYS, when no restart can need them any more.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock, to_db_time
 from bot.db import Database
+
+REMIND_KIND = "roadmap:remind"
+NUDGE_KIND = "roadmap:nudge"
+BUDDY_PING_KIND = "roadmap:buddy-ping"
+MEMBER_KINDS = (REMIND_KIND, NUDGE_KIND, BUDDY_PING_KIND)
+MEMBER_KEY_DAYS = 7
 
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
@@ -66,6 +78,8 @@ class ScheduledPosts:
     whose lease or back-off has run out, so two ticks, two processes or a restart can never
     both hold the same post.
     """
+
+    privacy_section = "scheduled_posts"
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -141,3 +155,38 @@ class ScheduledPosts:
             (guild_id, kind, period),
         )
         return status == "sent"
+
+    # --- Keys that name a member (MemberDataSource) ------------------------------------
+
+    @staticmethod
+    def _member_match(user_id: int) -> tuple[str, tuple[Any, ...]]:
+        kinds = ", ".join("?" * len(MEMBER_KINDS))
+        return (
+            f"kind IN ({kinds}) AND (period LIKE ? OR period LIKE ?)",
+            (*MEMBER_KINDS, f"{user_id}:%", f"%:{user_id}:%"),
+        )
+
+    async def export_member(self, user_id: int) -> dict[str, Any]:
+        where, params = self._member_match(user_id)
+        rows = await self.db.fetch_all(
+            f"SELECT guild_id, kind, period, status, claimed_at, sent_at FROM scheduled_posts"
+            f" WHERE {where} ORDER BY claimed_at",
+            params,
+        )
+        return {"reminders_and_nudges_sent": [dict(row) for row in rows]}
+
+    async def delete_member(self, user_id: int) -> int:
+        where, params = self._member_match(user_id)
+        return await self.db.execute(f"DELETE FROM scheduled_posts WHERE {where}", params)
+
+    async def delete_guild(self, guild_id: int) -> int:
+        """Nothing here: a server's post keys go with its settings (privacy.CORE_GUILD_TABLES)."""
+        return 0
+
+    async def expire_member_keys(self, now: datetime) -> int:
+        """Delete the keys of posts to members that are older than MEMBER_KEY_DAYS."""
+        kinds = ", ".join("?" * len(MEMBER_KINDS))
+        return await self.db.execute(
+            f"DELETE FROM scheduled_posts WHERE kind IN ({kinds}) AND claimed_at < ?",
+            (*MEMBER_KINDS, to_db_time(now - timedelta(days=MEMBER_KEY_DAYS))),
+        )

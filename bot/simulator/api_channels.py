@@ -135,6 +135,9 @@ def edit_message(
     message.edits += 1
 
 
+THREAD_ARCHIVED = 50083
+
+
 class ChannelRoutes:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
@@ -193,6 +196,10 @@ class ChannelRoutes:
     async def edit_channel(self, request: web.Request) -> web.Response:
         channel = self.channel(request)
         payload, _ = await read_body(request)
+        # Discord: an archived thread takes no other change unless it is unarchived with it.
+        frozen = channel.is_thread and channel.archived and payload.get("archived") is not False
+        if frozen and set(payload) - {"archived", "locked"}:
+            raise ApiError(400, THREAD_ARCHIVED, "Thread is archived")
         if "name" in payload:
             errors = validation.check_thread_name(payload["name"])
             if errors:
@@ -272,7 +279,10 @@ class ChannelRoutes:
 
     async def delete(self, request: web.Request) -> web.Response:
         channel = self.channel(request)
-        self.message(request, channel).deleted = True
+        message = self.message(request, channel)
+        if channel.is_thread and channel.archived:
+            raise ApiError(400, THREAD_ARCHIVED, "Thread is archived")
+        message.deleted = True
         return no_content()
 
     # --- threads and forum posts -------------------------------------------------------

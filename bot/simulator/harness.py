@@ -36,6 +36,7 @@ from bot.simulator.state import (
     SimGuild,
     SimInteraction,
     SimMessage,
+    SimRole,
     SimUser,
 )
 from bot.wiring import Services, build_llm_client, build_services
@@ -175,6 +176,42 @@ class SimHarness:
 
     def member_roles(self, user: SimUser) -> set[int]:
         return set(self.guild.members[user.id].role_ids)
+
+    @property
+    def owner(self) -> SimUser:
+        """The server's owner (Discord lets the owner do everything)."""
+        return self.server.state.users[self.guild.owner_id]
+
+    async def add_role(
+        self, name: str, permissions: int = 0, *, position: int | None = None
+    ) -> SimRole:
+        """A server admin creates a role; returns once the bot's cache has it."""
+        role = await self.server.create_role(self.guild, name, permissions, position=position)
+        await self._bot_sees_role(role)
+        return role
+
+    async def update_role(
+        self, role: SimRole, *, permissions: int | None = None, position: int | None = None
+    ) -> None:
+        """A server admin edits a role; returns once the bot's cache shows the change."""
+        await self.server.update_role(self.guild, role, permissions=permissions, position=position)
+        await self._bot_sees_role(role)
+
+    async def _bot_sees_role(self, role: SimRole) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SEEN_TIMEOUT
+        while True:
+            guild = self.bot.get_guild(self.guild.id)
+            cached = guild.get_role(role.id) if guild is not None else None
+            if (
+                cached is not None
+                and cached.permissions.value == role.permissions
+                and cached.position == role.position
+            ):
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"the bot did not see role {role.name!r} change")
+            await asyncio.sleep(0.001)
 
     def give_role(self, user: SimUser, role_id: int) -> None:
         """A role given by someone else (not the bot), e.g. by a server admin."""

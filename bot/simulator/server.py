@@ -24,6 +24,7 @@ from bot.simulator.state import (
     SimGuild,
     SimInteraction,
     SimMessage,
+    SimRole,
     SimState,
     SimUser,
 )
@@ -115,6 +116,33 @@ class Simulator:
             role_ids.append(guild.role(STAFF_ROLE))
         self.state.add_member(guild, user, role_ids)
         return user
+
+    async def create_role(
+        self, guild: SimGuild, name: str, permissions: int = 0, *, position: int | None = None
+    ) -> SimRole:
+        """A server admin creates a role; the bot hears of it over the gateway."""
+        role = self.state.add_role(guild, name, permissions)
+        if position is not None:
+            role.position = position
+        data = {"guild_id": str(guild.id), "role": payloads.role(role)}
+        await self.gateway.dispatch("GUILD_ROLE_CREATE", data, guild.id)
+        return role
+
+    async def update_role(
+        self,
+        guild: SimGuild,
+        role: SimRole,
+        *,
+        permissions: int | None = None,
+        position: int | None = None,
+    ) -> None:
+        """A server admin edits a role's permissions or position (GUILD_ROLE_UPDATE)."""
+        if permissions is not None:
+            role.permissions = permissions
+        if position is not None:
+            role.position = position
+        data = {"guild_id": str(guild.id), "role": payloads.role(role)}
+        await self.gateway.dispatch("GUILD_ROLE_UPDATE", data, guild.id)
 
     async def delete_channel(self, channel_id: int) -> None:
         """Someone deletes a channel or thread: it is gone, and the bot is told over the gateway."""

@@ -68,7 +68,8 @@ def explain(interaction: discord.Interaction, error: Exception) -> str:
     message = describe(error)
     interaction.extras["outcome"] = "refused" if message is not None else "error"
     if message is not None:
-        log.debug("Refused %s: %s", interaction.id, message)
+        # The kind of refusal only: its message may quote what the member typed.
+        log.debug("Refused %s (%s)", interaction.id, type(error).__name__)
         return message
     ref = interaction.extras.setdefault("ref", new_ref())
     name = interaction.command.qualified_name if interaction.command else interaction.type.name

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import discord
 
+from bot.markdown import escape
 from bot.ui.base import SHUTTING_DOWN
 from bot.ui.errors import explain
 from bot.ui.replies import MESSAGE_LIMIT, reply
@@ -73,13 +74,15 @@ class Answers:
         return {key: self.text(key) for key in keys}
 
     def quote(self, labels: dict[str, str]) -> str:
-        """Each answer under its label, as a Markdown quote (empty answers left out)."""
+        """Each answer under its label, as a Markdown quote (empty answers left out); the
+        text escaped, so it shows exactly as typed."""
         parts = []
         for key, value in self.values.items():
             text = value if isinstance(value, str) else ", ".join(value)
             if not text.strip():
                 continue
-            quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+            lines = escape(text).splitlines()
+            quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
             parts.append(f"**{labels.get(key, key)}**\n{quoted}")
         return "\n".join(parts)
 
@@ -218,9 +221,13 @@ async def answer_with_quote(
     answers: Answers,
     labels: dict[str, str],
     view: discord.ui.View | None = None,
+    *,
+    embed: discord.Embed | None = None,
 ) -> None:
     """Answer privately with `message` and the answers: quoted, or as a file when long."""
     extra: dict[str, Any] = {} if view is None else {"view": view}
+    if embed is not None:
+        extra["embed"] = embed
     quote = answers.quote(labels)
     content = f"{message}\n\n{QUOTE_HEADER}\n{quote}" if quote else message
     if len(content) > MESSAGE_LIMIT:

@@ -28,8 +28,9 @@ async def reply(
     *,
     ephemeral: bool = True,
     **kwargs: Any,
-) -> None:
-    """Send `content` as the response, or as a follow-up when the response is already used.
+) -> int | None:
+    """Send `content` as the response, or as a follow-up when the response is already used;
+    return the message's id when Discord gave it.
 
     Mentions are off unless the caller passes `allowed_mentions` itself.
     """
@@ -37,6 +38,7 @@ async def reply(
     if content is not None:
         content = clip(content, MESSAGE_LIMIT)
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
-    else:
-        await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+        message = await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
+        return message.id
+    sent = await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+    return sent.message_id

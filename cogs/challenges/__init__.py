@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.app import MentorBot
 from bot.delivery import ChannelPost, Destination, Outcome
 from bot.errors import DomainError
+from bot.markdown import inline
 from bot.services.challenges.daily import DAILY_KIND
 from bot.services.challenges.model import (
     PHASE_LABELS,
@@ -20,7 +21,6 @@ from bot.services.challenges.model import (
     DueDaily,
     MonthTop,
     Phase,
-    ReviewOutcome,
     Weekly,
     WeeklyResults,
     phase_for_month,
@@ -29,9 +29,8 @@ from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
 from bot.services.scheduled_posts import PostKey
 from bot.ui.checks import ensure_moderator, moderator_only
-from bot.ui.direct_messages import send_dm_quietly
 from bot.ui.pager import Page, PageLoader, embed_page, reply_paged
-from bot.ui.replies import clip, ping_only, reply
+from bot.ui.replies import clip, reply
 from cogs.challenges._embeds import (
     bank_pages,
     daily_embed,
@@ -48,12 +47,8 @@ from cogs.challenges._embeds import (
 )
 from cogs.challenges._live import LiveCounts
 from cogs.challenges._modals import FORMS, AddChallengeModal, SubmitModal, WeeklyCreateModal
-from cogs.challenges._views import (
-    DYNAMIC_ITEMS,
-    daily_view,
-    practice_view,
-    review_buttons,
-)
+from cogs.challenges._review import review_buttons
+from cogs.challenges._views import DYNAMIC_ITEMS, daily_view, practice_view
 
 log = logging.getLogger(__name__)
 
@@ -290,28 +285,6 @@ class ChallengesCog(
         sent = await self.bot.delivery.deliver(key, build, what="the month's top members")
         return sent.outcome is Outcome.SENT
 
-    async def tell_member(self, guild_id: int, outcome: ReviewOutcome) -> str:
-        """DM the member the verdict; fall back to a mention in the challenge's thread."""
-        s = outcome.submission
-        if s.status == "accepted":
-            text = f"Your submission to '{outcome.title}' was accepted: +{s.points} points."
-        else:
-            text = f"Your submission to '{outcome.title}' was not accepted this time."
-        if s.comment:
-            text += f"\nModerator's comment: {s.comment}"
-        if await send_dm_quietly(self.bot, s.user_id, content=clip(text, 2000)):
-            return "the member was told by DM"
-        if outcome.thread_id is None:
-            return "the member could not be told (DMs closed, no thread)"
-        try:
-            await self._channel(outcome.thread_id, guild_id).send(
-                clip(f"<@{s.user_id}> {text}", 2000),
-                allowed_mentions=ping_only(s.user_id),
-            )
-        except discord.HTTPException:
-            return "the member could not be told (DMs closed, thread unavailable)"
-        return "DMs are closed, so the member was mentioned in the thread"
-
     # --- Member commands -------------------------------------------------------------
 
     @app_commands.command(name="today", description="Show today's challenge and the weekly one")
@@ -368,7 +341,10 @@ class ChallengesCog(
             interaction.guild_id, interaction.user.id, which
         )
         if existing is not None and existing.status != "pending":
-            await reply(interaction, f"Your submission to '{title}' was already {existing.status}.")
+            await reply(
+                interaction,
+                f"Your submission to '{inline(title)}' was already {existing.status}.",
+            )
             return
         await SubmitModal(kind, ref, title, existing).send_to(interaction)
 
@@ -468,7 +444,7 @@ class ChallengesCog(
         challenge = await self.challenges.bank.disable(
             interaction.guild_id, interaction.user.id, id
         )
-        await reply(interaction, f"Disabled `{challenge.id}` ({challenge.title}).")
+        await reply(interaction, f"Disabled `{challenge.id}` ({inline(challenge.title)}).")
 
     @bank_disable.autocomplete("id")
     async def bank_id_autocomplete(
@@ -527,7 +503,7 @@ class ChallengesCog(
         await self._edit_weekly_post(weekly)
         await reply(
             interaction,
-            f"'{weekly.title}' now closes <t:{int(weekly.deadline.timestamp())}:F>.",
+            f"'{inline(weekly.title)}' now closes <t:{int(weekly.deadline.timestamp())}:F>.",
         )
 
     @weekly.command(name="cancel", description="Moderators: cancel the running weekly challenge")
@@ -536,7 +512,7 @@ class ChallengesCog(
         weekly, withdrawn = await self.challenges.weekly.cancel(interaction.guild_id)
         await self._edit_weekly_post(weekly)
         note = f" Points withdrawn from {withdrawn} members." if withdrawn else ""
-        await reply(interaction, f"Cancelled '{weekly.title}'.{note}")
+        await reply(interaction, f"Cancelled '{inline(weekly.title)}'.{note}")
 
     @weekly.command(name="override", description="Moderators: change an accepted score")
     @app_commands.describe(

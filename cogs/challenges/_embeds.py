@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from bot.markdown import clip_escaped, inline
 from bot.services.challenges.model import (
     PHASE_LABELS,
     TOPIC_LABELS,
@@ -230,7 +231,7 @@ def bank_pages(entries: list[BankEntry], page_size: int, filters: str) -> list[d
             flags += " · custom" if c.custom else ""
             lines.append(
                 clip(
-                    f"`{c.id}` **{c.title}**\n{c.kind.value} · {c.difficulty.value} · "
+                    f"`{c.id}` **{inline(c.title)}**\n{c.kind.value} · {c.difficulty.value} · "
                     f"{topic_label(c.topic)} · {c.phase.value}{flags}",
                     300,
                 )
@@ -250,8 +251,12 @@ def submission_embed(submission: Submission, title: str, index: int, total: int)
     embed.add_field(name="Status", value=submission.status, inline=True)
     if submission.points is not None:
         embed.add_field(name="Points", value=str(submission.points), inline=True)
-    embed.add_field(name="Link", value=clip(submission.link or "none", FIELD_LIMIT), inline=False)
-    embed.add_field(name="Notes", value=clip(submission.notes or "none", FIELD_LIMIT), inline=False)
+    link = clip_escaped(submission.link, FIELD_LIMIT) if submission.link else "none"
+    notes = (
+        clip_escaped(submission.notes, FIELD_LIMIT, one_line=False) if submission.notes else None
+    )
+    embed.add_field(name="Link", value=link, inline=False)
+    embed.add_field(name="Notes", value=notes or "none", inline=False)
     embed.add_field(name="Submitted", value=stamp(submission.updated_at), inline=False)
     embed.set_footer(text=f"{index + 1} of {total}")
     return embed

@@ -1,4 +1,5 @@
-"""Forms: add a challenge, submit an answer, create a weekly challenge, review a submission."""
+"""Forms: add a challenge, submit an answer, create a weekly challenge (the review form is
+in _review)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 import discord
 
 from bot.errors import DomainError
+from bot.markdown import inline
 from bot.services.challenges.bank_format import (
     EXPLANATION_MAX,
     HINT_MAX,
@@ -16,12 +18,13 @@ from bot.services.challenges.bank_format import (
 )
 from bot.services.challenges.links import LINK_MAX
 from bot.services.challenges.model import Submission
-from bot.services.challenges.submissions import COMMENT_MAX, NOTES_MAX
+from bot.services.challenges.submissions import NOTES_MAX
 from bot.services.challenges.weekly import BRIEF_MAX, RULES_MAX
 from bot.services.challenges.weekly import TITLE_MAX as WEEKLY_TITLE_MAX
 from bot.ui.checks import ensure_moderator
 from bot.ui.forms import Answers, Form
 from bot.ui.replies import clip, reply
+from cogs.challenges._review import ReviewModal
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -105,7 +108,7 @@ class AddChallengeModal(
         challenge = await _bot(interaction).services.challenges.bank.add(
             interaction.guild_id, interaction.user.id, raw
         )
-        await reply(interaction, f"Added `{challenge.id}` ({challenge.title}) to the bank.")
+        await reply(interaction, f"Added `{challenge.id}` ({inline(challenge.title)}) to the bank.")
 
 
 class SubmitModal(Form, template=r"chal:submit:(?P<kind>daily|weekly):(?P<ref>[0-9]{1,19})"):
@@ -157,7 +160,8 @@ class SubmitModal(Form, template=r"chal:submit:(?P<kind>daily|weekly):(?P<ref>[0
             else " A moderator will review it."
         )
         await reply(
-            interaction, f"Submission to '{result.title}' {verb} (#{result.submission.id}).{more}"
+            interaction,
+            f"Submission to '{inline(result.title)}' {verb} (#{result.submission.id}).{more}",
         )
 
 
@@ -207,7 +211,10 @@ class WeeklyCreateModal(Form, template=r"chal:weekly-create"):
         posted = await cog.start_weekly_if_due(weekly)
         when = f"<t:{int(weekly.deadline.timestamp())}:F>"
         if posted:
-            text = f"Weekly challenge #{weekly.id} '{weekly.title}' is posted; deadline {when}."
+            text = (
+                f"Weekly challenge #{weekly.id} '{inline(weekly.title)}' is posted; "
+                f"deadline {when}."
+            )
         elif weekly.starts_at > _bot(interaction).services.clock.now():
             start = f"<t:{int(weekly.starts_at.timestamp())}:F>"
             text = f"Weekly challenge #{weekly.id} is scheduled for {start}; deadline {when}."
@@ -217,59 +224,6 @@ class WeeklyCreateModal(Form, template=r"chal:weekly-create"):
                 "(check my permissions in the challenge channel); I will retry shortly."
             )
         await reply(interaction, text)
-
-
-class ReviewModal(Form, template=r"chal:review:(?P<verdict>a|r):(?P<id>[0-9]{1,19})"):
-    labels: ClassVar[dict[str, str]] = {
-        "points": "Points (1 to 100)",
-        "comment": "Comment or reason",
-    }
-
-    def __init__(self, submission: Submission, *, accept: bool) -> None:
-        verb = "Accept" if accept else "Reject"
-        super().__init__(
-            title=f"{verb} submission #{submission.id}",
-            custom_id=f"chal:review:{'a' if accept else 'r'}:{submission.id}",
-            timeout=None,
-        )
-        if accept and submission.kind == "weekly":
-            self.add_item(_input("points", max_length=3, placeholder="50"))
-        self.add_item(
-            _input(
-                "comment",
-                label="Comment" if accept else "Reason",
-                paragraph=True,
-                required=not accept,
-                max_length=COMMENT_MAX,
-            )
-        )
-
-    @classmethod
-    async def submit(
-        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
-    ) -> None:
-        await ensure_moderator(interaction)
-        accept = match["verdict"] == "a"
-        points = None
-        if "points" in answers.values:
-            text = answers.text("points").strip()
-            if not text.isdigit():
-                raise DomainError("Points must be a whole number from 1 to 100.")
-            points = int(text)
-        # Telling the member can take several calls to Discord (DM, then the thread).
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await _bot(interaction).services.challenges.submissions.review(
-            interaction.guild_id,
-            int(match["id"]),
-            interaction.user.id,
-            accept=accept,
-            comment=answers.text("comment"),
-            points=points,
-        )
-        told = await _cog(interaction).tell_member(interaction.guild_id, outcome)
-        verdict = "Accepted" if accept else "Rejected"
-        extra = f" with {outcome.submission.points} points" if accept else ""
-        await reply(interaction, f"{verdict} submission #{outcome.submission.id}{extra}; {told}.")
 
 
 def _input(

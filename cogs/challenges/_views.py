@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.services.challenges.model import Challenge, DailyPost, Submission
+from bot.services.challenges.model import Challenge, DailyPost
 from bot.ui.base import ReportsErrors
-from bot.ui.checks import ensure_moderator
 from bot.ui.replies import clip, reply
 from cogs.challenges._embeds import LETTERS
+from cogs.challenges._review import ReviewButton
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -146,45 +146,6 @@ class PracticeButton(
         await reply(interaction, text + "\nRun `/challenge practice` again for another.")
 
 
-class ReviewButton(
-    ReportsErrors,
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"chal:rev:(?P<verdict>[ar]):(?P<submission>[0-9]{1,19})",
-):
-    """Accept or reject a submission: opens a modal for the points and comment."""
-
-    def __init__(self, verdict: str, submission_id: int) -> None:
-        self.verdict = verdict
-        self.submission_id = submission_id
-        accept = verdict == "a"
-        super().__init__(
-            discord.ui.Button(
-                label="Accept" if accept else "Reject",
-                style=discord.ButtonStyle.success if accept else discord.ButtonStyle.danger,
-                custom_id=f"chal:rev:{verdict}:{submission_id}",
-                row=0,
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> ReviewButton:
-        return cls(match["verdict"], int(match["submission"]))
-
-    async def handle(self, interaction: discord.Interaction) -> None:
-        from cogs.challenges._modals import ReviewModal
-
-        await ensure_moderator(interaction)
-        submission = await _bot(interaction).services.challenges.submissions.get(
-            _guild_id(interaction), self.submission_id
-        )
-        if submission.status != "pending":
-            await reply(interaction, f"This submission was already {submission.status}.")
-            return
-        await ReviewModal(submission, accept=self.verdict == "a").send_to(interaction)
-
-
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     AnswerButton,
     HintButton,
@@ -211,10 +172,3 @@ def practice_view(challenge: Challenge) -> discord.ui.View:
         label = f"{LETTERS[n]}. {challenge.options[index]}"
         view.add_item(PracticeButton(challenge.id, index, label))
     return view
-
-
-def review_buttons(submission: Submission) -> list[discord.ui.Item[Any]]:
-    """Accept / Reject under a submission waiting for its review."""
-    if submission.status != "pending":
-        return []
-    return [ReviewButton("a", submission.id), ReviewButton("r", submission.id)]

@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.errors import DomainError
+from bot.markdown import clip_escaped
 from bot.services.portfolio.models import ACTIVE, Request, Status
 from bot.services.portfolio.rubric import default_rubric
 from bot.ui.checks import (
@@ -192,7 +193,7 @@ class PortfolioCog(
         await self.publisher.dm_quietly(
             reviewer.id,
             content=f"A moderator gave you portfolio review request #{request} "
-            f"({moved.request.title[:80]}). Submit your review from its post.",
+            f"({clip_escaped(moved.request.title, 160)}). Submit your review from its post.",
         )
         if moved.previous_reviewer_id:
             await self.publisher.dm_quietly(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.markdown import clip_escaped
 from bot.services.portfolio.drafts import RequestDraft, ResubmitDraft, ReviewDraft
 from bot.services.portfolio.models import Actor, Request, Status
 from bot.ui.checks import member_is_moderator, member_is_reviewer, settings_for
@@ -115,7 +116,8 @@ class Actions:
         view = confirm_view(WITHDRAW, actor.user_id, "Withdraw", request_id)
         await reply(
             interaction,
-            f"Withdraw request #{request.id} ({request.title})? Reviewers will no longer see it "
+            f"Withdraw request #{request.id} ({clip_escaped(request.title, 300)})? Reviewers "
+            "will no longer see it "
             "in the queue. You can ask again later with /portfolio submit.",
             view=view,
         )

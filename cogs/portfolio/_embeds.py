@@ -1,7 +1,9 @@
 """How portfolio requests, reviews, the queue and statistics look in Discord.
 
 Member text only ever goes into embeds, which never ping, and is clipped to Discord's
-limits here even though the service already bounds it.
+limits here even though the service already bounds it. Where Discord renders Markdown
+(descriptions, field values) it is escaped (bot.markdown), and it is never the label of a
+link: `[#5](post) title`, not `[#5 title](post)`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta
 
 import discord
 
+from bot.markdown import clip_escaped
 from bot.services.portfolio.models import (
     History,
     PortfolioStats,
@@ -101,8 +104,9 @@ def stars(score: int) -> str:
 
 
 def links_block(request: Request) -> str:
-    demo = request.demo_url or "none given"
-    return clip(f"Repository: {request.repo_url}\nDemo: {demo}", FIELD)
+    repo = clip_escaped(request.repo_url, FIELD // 2)
+    demo = clip_escaped(request.demo_url, FIELD // 2 - 20) if request.demo_url else "none given"
+    return f"Repository: {repo}\nDemo: {demo}"
 
 
 def request_embed(
@@ -116,7 +120,7 @@ def request_embed(
     embed = discord.Embed(
         title=post_title(request),
         url=request.repo_url,
-        description=clip(request.description, 4096),
+        description=clip_escaped(request.description, 4096, one_line=False),
         colour=STATUS_COLOURS[request.status],
         timestamp=request.created_at,
     )
@@ -126,7 +130,9 @@ def request_embed(
     embed.add_field(name="Submitted by", value=user(request.owner_id))
     embed.add_field(name="Links", value=links_block(request), inline=False)
     embed.add_field(
-        name="Feedback wanted", value=clip(request.feedback_wanted, FIELD), inline=False
+        name="Feedback wanted",
+        value=clip_escaped(request.feedback_wanted, FIELD, one_line=False),
+        inline=False,
     )
     embed.add_field(
         name="Self-check",
@@ -154,7 +160,7 @@ def _add_history(embed: discord.Embed, request: Request, history: History, rubri
     if request.change_note:
         embed.add_field(
             name=f"What changed since round {request.round - 1}",
-            value=clip(request.change_note, FIELD),
+            value=clip_escaped(request.change_note, FIELD, one_line=False),
             inline=False,
         )
     earlier = [r for r in history.rounds if r.request.id != request.id]
@@ -189,12 +195,18 @@ def review_embed(request: Request, review: Review, rubric: Rubric) -> discord.Em
         colour=discord.Colour.blurple(),
         timestamp=review.created_at,
     )
-    embed.add_field(name="Strengths", value=clip(review.strengths, FIELD), inline=False)
-    embed.add_field(name="What to improve", value=clip(review.improvements, FIELD), inline=False)
+    embed.add_field(
+        name="Strengths", value=clip_escaped(review.strengths, FIELD, one_line=False), inline=False
+    )
+    embed.add_field(
+        name="What to improve",
+        value=clip_escaped(review.improvements, FIELD, one_line=False),
+        inline=False,
+    )
     if review.helpful is not None:
         rating = f"The owner rated this review {review.helpful}/5 for helpfulness."
         if review.rating_comment:
-            rating += f"\n{review.rating_comment}"
+            rating += "\n" + clip_escaped(review.rating_comment, FIELD - 100, one_line=False)
         embed.add_field(name="Owner's rating", value=clip(rating, FIELD), inline=False)
     embed.set_footer(text=f"Request #{request.id} · round {request.round}")
     return fit(embed)
@@ -218,11 +230,8 @@ def checklist_embed(
     if previous is not None:
         embed.add_field(
             name=f"Next round of #{previous.id}",
-            value=clip(
-                f"{previous.title}: the reviewer will see the earlier rounds, the score trend "
-                "and your note on what changed.",
-                FIELD,
-            ),
+            value=f"{clip_escaped(previous.title, 300)}: the reviewer will see the earlier "
+            "rounds, the score trend and your note on what changed.",
             inline=False,
         )
     embed.set_footer(
@@ -243,7 +252,7 @@ def queue_embed(page: QueuePage, rubric: Rubric) -> discord.Embed:
     for entry in page.entries:
         request = entry.request
         link = jump_url(request)
-        head = f"**{entry.position}. #{request.id} {clip(request.title, 80)}**"
+        head = f"**{entry.position}. #{request.id} {clip_escaped(request.title, 160)}**"
         if link:
             head += f" ([post]({link}))"
         blocks.append(
@@ -266,7 +275,7 @@ def mine_embed(page: RequestPage, rubric: Rubric) -> discord.Embed:
     blocks = []
     for request in page.requests:
         link = jump_url(request)
-        head = f"**#{request.id} {clip(request.title, 80)}**"
+        head = f"**#{request.id} {clip_escaped(request.title, 160)}**"
         if request.round > 1:
             head += f" (round {request.round})"
         if link:
@@ -333,9 +342,9 @@ def nudge_embed(
     lines = []
     for request in requests:
         link = jump_url(request)
-        name = f"#{request.id} {clip(request.title, 80)}"
+        number = f"[#{request.id}]({link})" if link else f"#{request.id}"
         lines.append(
-            f"{f'[{name}]({link})' if link else name} · "
+            f"{number} {clip_escaped(request.title, 160)} · "
             f"{_archetype(rubric, request.archetype).name} · "
             f"waiting {duration(now - request.open_since)}"
         )

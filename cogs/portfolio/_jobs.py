@@ -16,6 +16,7 @@ import discord
 
 from bot.clock import to_db_time
 from bot.delivery import ChannelPost, Destination, DirectMessage, ForumPost, Outcome
+from bot.markdown import clip_escaped
 from bot.scheduler import Job
 from bot.services.guild_settings import GuildSettings
 from bot.services.portfolio.models import Request, Transition
@@ -108,9 +109,9 @@ class PortfolioJobs:
         )
         text = (
             f"on {claimed_at:%A} {claimed_at.day} {claimed_at:%B} you claimed {where(request)}, "
-            f"{request.title[:80]}, {duration(now - claimed_at)} ago. Press Submit review on its "
-            "post when you're ready, or Unclaim so someone else can take it. It returns to the "
-            f"queue in {left}."
+            f"{clip_escaped(request.title, 160)}, {duration(now - claimed_at)} ago. Press Submit "
+            "review on its post when you're ready, or Unclaim so someone else can take it. It "
+            f"returns to the queue in {left}."
         )
 
         async def build() -> list[Destination]:

@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.app import MentorBot
 from bot.delivery import ChannelPost, Destination
 from bot.errors import DomainError, PermissionDenied
+from bot.markdown import clip_escaped
 from bot.services.qa.llm import ChatStream, LLMFailure
 from bot.services.qa.models import Answer, Escalation, Plan
 from bot.services.scheduled_posts import PostKey
@@ -66,6 +67,7 @@ class AskCog(commands.Cog, name="Ask"):
 
     async def cog_load(self) -> None:
         await self.qa.kb.sync_shipped()
+        self.qa.kb.index_vectors()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.forms.add(*FORMS)
         self.bot.tree.add_command(self.promote_menu)
@@ -76,6 +78,7 @@ class AskCog(commands.Cog, name="Ask"):
         self.bot.tree.remove_command(self.promote_menu.name, type=self.promote_menu.type)
         for stream, _ in self._streams.values():
             stream.stop()
+        await self.qa.kb.close()
 
     # --- Asking -------------------------------------------------------------------
 
@@ -104,7 +107,11 @@ class AskCog(commands.Cog, name="Ask"):
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         ticket = await self.qa.reserve(
-            interaction.guild_id, interaction.user.id, interaction.channel_id or 0, question
+            interaction.guild_id,
+            interaction.user.id,
+            interaction.channel_id or 0,
+            question,
+            public=not private,
         )
         await interaction.response.defer(ephemeral=private, thinking=True)
         clock = self.bot.services.clock
@@ -257,6 +264,7 @@ class AskCog(commands.Cog, name="Ask"):
         try:
             post = await self._post_escalation(escalation, interaction.user, guild_id)
         except Exception:
+            await self.qa.feedback.abandon_escalation(escalation)
             with contextlib.suppress(discord.HTTPException):
                 await interaction.edit_original_response(
                     view=answer_view(question_id, up=up, down=down, follow_up=follow_up)
@@ -312,13 +320,14 @@ class AskCog(commands.Cog, name="Ask"):
             interaction.guild_id or 0, channel_id=message.channel.id, reference_id=reference
         )
         if escalation is None:
-            await PromoteModal(message.content).send_to(interaction)
+            await PromoteModal(message.content, author_id=message.author.id).send_to(interaction)
             return
         await self.save_promoted(
             interaction,
             title=escalation.question,
             answer=message.content,
             question_id=escalation.question_id,
+            author_id=message.author.id,
         )
 
     async def save_promoted(
@@ -328,18 +337,22 @@ class AskCog(commands.Cog, name="Ask"):
         title: str,
         answer: str,
         question_id: int | None,
+        author_id: int,
     ) -> None:
+        # Checked again here: a form can be submitted long after it was opened.
+        await ensure_moderator(interaction)
         saved = await self.qa.feedback.promote(
             interaction.guild_id or 0,
             interaction.user.id,
             title=title,
             answer=answer,
             question_id=question_id,
+            author_id=author_id,
         )
         verb = "Updated" if saved.replaced else "Saved"
         await reply(
             interaction,
-            f"{verb} '{clip(saved.info.title, 90)}' in the knowledge base "
+            f"{verb} '{clip_escaped(saved.info.title, 180)}' in the knowledge base "
             f"(`{saved.info.slug}`): /ask will use it from now on.",
         )
 

@@ -10,10 +10,17 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.errors import DomainError
+from bot.markdown import clip_escaped
 from bot.services.qa.kb import check_upload, decode_upload
 from bot.ui.checks import ensure_moderator, moderator_only
 from bot.ui.replies import clip, reply
-from cogs.qa._render import document_embed, documents_embed, gaps_embed, usage_embed
+from cogs.qa._render import (
+    budget_text,
+    document_embed,
+    documents_embed,
+    gaps_embed,
+    usage_embed,
+)
 from cogs.qa._views import AddDocumentModal
 
 
@@ -67,8 +74,8 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
         sections = "section" if info.sections == 1 else "sections"
         await reply(
             interaction,
-            f"{verb} **{clip(info.title, 100)}** (`{info.slug}`): {info.sections} {sections}, "
-            f"{saved.chunks} passages indexed. /ask uses it from now on.",
+            f"{verb} **{clip_escaped(info.title, 200)}** (`{info.slug}`): {info.sections} "
+            f"{sections}, {saved.chunks} passages indexed. /ask uses it from now on.",
         )
 
     @app_commands.command(name="list", description="List the documents /ask answers from")
@@ -95,7 +102,7 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
     @moderator_only()
     async def remove(self, interaction: discord.Interaction, document: str) -> None:
         info = await self.qa.kb.remove_document(interaction.guild_id or 0, document)
-        await reply(interaction, f"Removed **{clip(info.title, 100)}** (`{info.slug}`).")
+        await reply(interaction, f"Removed **{clip_escaped(info.title, 200)}** (`{info.slug}`).")
 
     @app_commands.command(name="gaps", description="Questions the knowledge base answers poorly")
     @moderator_only()
@@ -150,11 +157,11 @@ class QAAdminCog(commands.GroupCog, group_name="qa", description="Q&A usage and 
         report = await self.qa.reports.usage(interaction.guild_id or 0)
         await reply(interaction, embed=usage_embed(report))
 
-    @app_commands.command(name="limits", description="Set this server's daily token budgets")
+    @app_commands.command(name="limits", description="Lower this server's daily token budgets")
     @app_commands.describe(
-        member_tokens="Tokens one member may use a day (0: no limit)",
-        server_tokens="Tokens the whole server may use a day (0: no limit)",
-        reset="Go back to the bot's default budgets",
+        member_tokens="Tokens one member may use a day (at most the operator's limit)",
+        server_tokens="Tokens the whole server may use a day (at most the operator's limit)",
+        reset="Go back to the operator's budgets",
     )
     @moderator_only()
     async def limits(
@@ -174,11 +181,10 @@ class QAAdminCog(commands.GroupCog, group_name="qa", description="Q&A usage and 
                 guild_daily_tokens=server_tokens,
                 reset=reset,
             )
-        member = "no limit" if not limits.member_daily_tokens else f"{limits.member_daily_tokens:,}"
-        server = "no limit" if not limits.guild_daily_tokens else f"{limits.guild_daily_tokens:,}"
         await reply(
             interaction,
-            f"Daily token budgets: **{member}** per member, **{server}** for the server. "
+            f"Daily token budgets in force:\n- per member: {budget_text(limits.member)}\n"
+            f"- for the server: {budget_text(limits.guild)}\n"
             f"Rate limit: {limits.rate_count} questions per {limits.rate_window_minutes} "
-            "minutes per member.",
+            "minutes per member (set by the operator).",
         )

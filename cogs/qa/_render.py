@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 import discord
 
+from bot.markdown import clip_escaped, defang, inline
 from bot.services.qa.kb import DocumentInfo
-from bot.services.qa.models import Answer, AnswerMode, Citation, Escalation, Gap, UsageReport
+from bot.services.qa.models import (
+    Answer,
+    AnswerMode,
+    Budget,
+    Citation,
+    Escalation,
+    Gap,
+    UsageReport,
+)
 from bot.ui.replies import clip
 from bot.ui.split import split_message
 
@@ -21,12 +28,6 @@ MODE_LABELS = {
     AnswerMode.EXCERPTS: "Excerpts from the knowledge base, not an AI answer.",
     AnswerMode.HINT: "Hints only: a challenge on this is still open.",
 }
-BROADCAST = re.compile(r"@(everyone|here)", re.IGNORECASE)
-
-
-def defang(text: str) -> str:
-    """Make @everyone and @here inert even to the eye (mentions are off anyway)."""
-    return BROADCAST.sub("@\u200b\\1", text)
 
 
 def streaming_pieces(text: str) -> list[str]:
@@ -51,13 +52,13 @@ def sources_embed(answer: Answer) -> discord.Embed:
 
 
 def citation_lines(citations: tuple[Citation, ...]) -> str:
-    return "\n".join(f"**[{c.number}]** {c.title} › {c.section}" for c in citations)
+    return "\n".join(f"**[{c.number}]** {inline(c.title)} › {inline(c.section)}" for c in citations)
 
 
 def escalation_embed(escalation: Escalation, asker: discord.abc.User) -> discord.Embed:
     embed = discord.Embed(
         title="A member asks the mentors",
-        description=clip(defang(escalation.question), EMBED_DESCRIPTION),
+        description=clip_escaped(escalation.question, EMBED_DESCRIPTION, one_line=False),
         colour=discord.Colour.orange(),
     )
     embed.set_author(name=clip(asker.display_name, 256))
@@ -88,7 +89,8 @@ def documents_embed(documents: list[DocumentInfo]) -> discord.Embed:
 def _doc_line(document: DocumentInfo) -> str:
     kind = " (promoted answer)" if document.source == "promoted" else ""
     sections = "section" if document.sections == 1 else "sections"
-    return f"• {clip(document.title, 80)} `{document.slug}`: {document.sections} {sections}{kind}"
+    title = clip_escaped(document.title, 160)
+    return f"• {title} `{document.slug}`: {document.sections} {sections}{kind}"
 
 
 def _fit_lines(lines: list[str], limit: int) -> str:
@@ -110,9 +112,9 @@ def document_embed(
     embed = discord.Embed(title=clip(document.title, 256), colour=discord.Colour.blurple())
     source = {"shipped": "shipped with Mentor", "server": "this server", "promoted": "promoted"}
     if section is not None and text is not None:
-        embed.description = clip(f"**{section}**\n\n{text}", EMBED_DESCRIPTION)
+        embed.description = clip(f"**{inline(section)}**\n\n{text}", EMBED_DESCRIPTION)
     else:
-        numbered = [f"{n}. {s}" for n, s in enumerate(sections, start=1)]
+        numbered = [f"{n}\\. {inline(s)}" for n, s in enumerate(sections, start=1)]
         embed.description = _fit_lines(numbered, EMBED_DESCRIPTION)
     embed.set_footer(
         text=f"{document.slug} · {source.get(document.source, document.source)} · "
@@ -139,7 +141,7 @@ def gaps_embed(gaps: list[Gap], days: int) -> discord.Embed:
         if gap.escalations:
             signals.append(f"escalated ×{gap.escalations}")
         asked = f"asked {gap.asked}×" if gap.asked > 1 else "asked once"
-        question = clip(defang(" ".join(gap.question.split())), 200)
+        question = clip_escaped(gap.question, 300)
         lines.append(f"• “{question}”\n  {asked}; {', '.join(signals)}")
     embed.description = _fit_lines(lines, EMBED_DESCRIPTION)
     embed.set_footer(text=f"Last {days} days. Write these up with /kb add.")
@@ -174,8 +176,8 @@ def usage_embed(report: UsageReport) -> discord.Embed:
     embed.add_field(
         name="Limits",
         value=f"{limits.rate_count} questions per {limits.rate_window_minutes} min per member\n"
-        f"Member: {_budget(limits.member_daily_tokens, limits.member_overridden)} a day\n"
-        f"Server: {_budget(limits.guild_daily_tokens, limits.guild_overridden)} a day "
+        f"Member: {budget_text(limits.member)} a day\n"
+        f"Server: {budget_text(limits.guild)} a day "
         f"({report.used_today:,} used today)",
         inline=False,
     )
@@ -183,6 +185,19 @@ def usage_embed(report: UsageReport) -> discord.Embed:
     return embed
 
 
-def _budget(tokens: int, overridden: bool) -> str:
-    value = "no limit" if tokens == 0 else f"{tokens:,} tokens"
-    return f"{value} (set for this server)" if overridden else value
+def _tokens(value: int) -> str:
+    return "no limit" if value == 0 else f"{value:,} tokens"
+
+
+def budget_text(budget: Budget) -> str:
+    """The budget in force and why: the operator's ceiling or this server's lower choice."""
+    if budget.chosen is None:
+        why = "the operator's limit" if budget.ceiling else "the operator set none"
+        return f"{_tokens(budget.in_force)} ({why})"
+    if budget.capped:
+        return (
+            f"{_tokens(budget.in_force)} (the operator's limit; this server chose "
+            f"{_tokens(budget.chosen)}, more than the operator allows)"
+        )
+    allows = f"; the operator allows up to {budget.ceiling:,}" if budget.ceiling else ""
+    return f"{_tokens(budget.in_force)} (this server's choice{allows})"

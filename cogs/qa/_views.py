@@ -209,14 +209,20 @@ class AddDocumentModal(Form, template=r"kb:add"):
         )
 
 
-class PromoteModal(Form, template=r"kb:promote"):
+class PromoteModal(Form, template=r"kb:promote:(?P<author>[0-9]{1,20})"):
+    """Promote a message to the knowledge base. The custom_id carries the message's author
+    (their text becomes a document, erased with them); moderator rights are checked again
+    when the form is submitted."""
+
     labels: ClassVar[dict[str, str]] = {
         "title": "The question this answers",
         "content": "The answer",
     }
 
-    def __init__(self, answer: str, question: str = "") -> None:
-        super().__init__(title="Promote to knowledge base", custom_id="kb:promote", timeout=None)
+    def __init__(self, answer: str, *, author_id: int, question: str = "") -> None:
+        super().__init__(
+            title="Promote to knowledge base", custom_id=f"kb:promote:{author_id}", timeout=None
+        )
         self.add_item(
             discord.ui.TextInput(
                 label=self.labels["title"],
@@ -244,6 +250,7 @@ class PromoteModal(Form, template=r"kb:promote"):
             title=answers.text("title"),
             answer=answers.text("content"),
             question_id=None,
+            author_id=int(match["author"]),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.markdown import clip_escaped, inline
 from bot.services.roadmap.digest import Digest
 from bot.services.roadmap.leaderboard import BOARD_LABELS, PERIOD_LABELS, Board, LeaderboardPage
 from bot.services.roadmap.records import (
@@ -75,13 +76,25 @@ def roadmap_embed(view: MemberView) -> discord.Embed:
     if view.done_recently:
         embed.add_field(
             name="Done recently",
-            value=clip("\n".join(f"✅ {m.title}" for m in view.done_recently), FIELD_MAX),
+            value=clip("\n".join(f"✅ {inline(m.title)}" for m in view.done_recently), FIELD_MAX),
             inline=False,
         )
     if view.next_up:
         embed.add_field(
             name="Next up",
-            value=clip("\n".join(f"• **{m.title}** ({m.skill})" for m in view.next_up), FIELD_MAX),
+            value=clip(
+                "\n".join(f"• **{inline(m.title)}** ({inline(m.skill)})" for m in view.next_up),
+                FIELD_MAX,
+            ),
+            inline=False,
+        )
+    if view.archived:
+        shown = [f"🗄️ {m.title} (done {m.done_on.isoformat()})" for m in view.archived[:5]]
+        if len(view.archived) > 5:
+            shown.append(f"… and {len(view.archived) - 5} more")
+        embed.add_field(
+            name="Archived: from an earlier version of the roadmap",
+            value=clip("\n".join(shown), FIELD_MAX),
             inline=False,
         )
     footer = f"{streak_plain(view.streak)} · Started {view.start_date} · {view.timezone}"
@@ -94,7 +107,7 @@ def streak_plain(summary: StreakSummary) -> str:
 
 
 def milestone_text(result: MilestoneResult) -> str:
-    title = result.milestone.title
+    title = inline(result.milestone.title)
     if not result.changed:
         state = "already done" if result.done else "not done yet"
         return f"'{title}' is {state}. ({result.done_count}/{result.total} milestones)"
@@ -103,7 +116,7 @@ def milestone_text(result: MilestoneResult) -> str:
     else:
         text = f"↩️ Undone: **{title}**. {result.done_count}/{result.total} milestones."
     if result.phase_after != result.phase_before:
-        text += f"\nYou are now in **{result.phase_name}**."
+        text += f"\nYou are now in **{inline(result.phase_name)}**."
     return text
 
 
@@ -123,15 +136,17 @@ def checkin_embed(result: CheckinResult, user_id: int, did: str) -> discord.Embe
         lines.append("🧊 You earned a streak freeze.")
     if result.milestone is not None:
         state = "was already done" if result.milestone_was_done else "done"
-        lines.append(f"✅ Milestone {state}: **{result.milestone.title}**")
+        lines.append(f"✅ Milestone {state}: **{inline(result.milestone.title)}**")
     if result.phase_entered:
-        lines.append(f"🎉 New phase: **{result.phase_entered}**")
+        lines.append(f"🎉 New phase: **{inline(result.phase_entered)}**")
     embed = discord.Embed(
         title="Check-in",
         description=clip("\n".join(lines), DESCRIPTION_MAX),
         colour=COLOUR,
     )
-    embed.add_field(name="What I did", value=clip(did, SHOWN_TEXT), inline=False)
+    embed.add_field(
+        name="What I did", value=clip_escaped(did, SHOWN_TEXT, one_line=False), inline=False
+    )
     return embed
 
 

@@ -1,5 +1,9 @@
 """Scheduled roadmap work: reminders, buddy nudges, the weekly digest and role sync.
 
+At load, before any job runs, members of servers whose roadmap content changed since the
+last start are reconciled with it (`RoadmapCatalog.sync_members`): nothing they ticked is
+lost, and phases and roles follow the new content.
+
 Each job asks its service what is due (indexed queries) and hands each post to the one
 delivery helper (bot/delivery.py) under its (server, kind, period) key: a restart neither
 loses nor repeats anything.
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import discord
@@ -19,14 +24,13 @@ from bot.delivery import ChannelPost, Destination, DirectMessage, Outcome
 from bot.services.roadmap.digest import DIGEST_KIND, DigestDue
 from bot.services.roadmap.reminders import NudgeDue, ReminderDue
 from bot.services.roadmap.roles import RoleChange
-from bot.services.scheduled_posts import PostKey
+from bot.services.scheduled_posts import NUDGE_KIND, REMIND_KIND, PostKey
+from bot.ui.reward_roles import dangerous_permissions
 from cogs.roadmap._charts import week_chart_png
 from cogs.roadmap._embeds import days, digest_embed
 
 log = logging.getLogger(__name__)
 
-REMIND_KIND = "roadmap:remind"
-NUDGE_KIND = "roadmap:nudge"
 UNKNOWN_MEMBER, UNKNOWN_ROLE = 10007, 10011
 JOBS = ("reminders", "nudges", "digest", "roles")
 
@@ -66,8 +70,12 @@ class RoadmapJobs(commands.Cog):
         self.roadmap = bot.services.roadmap
         self.posts = bot.services.scheduled_posts
         self.batch = bot.services.settings.roadmap_job_batch
+        # The day each server's role mappings were last checked by this process: so they
+        # are checked at start-up and then once a day.
+        self._audited: dict[int, date] = {}
 
     async def cog_load(self) -> None:
+        await self.roadmap.catalog.sync_members()
         scheduler = self.services.scheduler
         scheduler.add_job("roadmap:reminders", self.reminders)
         scheduler.add_job("roadmap:nudges", self.nudges)
@@ -141,14 +149,14 @@ class RoadmapJobs(commands.Cog):
             return found
 
         async def after(message: discord.Message, index: int) -> None:
-            await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
+            await self.roadmap.reminders.finish_nudge(nudge)
 
         key = PostKey(nudge.guild_id, NUDGE_KIND, nudge.period)
         sent = await self.bot.delivery.deliver(key, build, after, what="a buddy nudge")
         if sent.outcome is Outcome.SKIPPED or (
             sent.outcome is Outcome.HELD and await self.posts.was_sent(*key_tuple(key))
         ):
-            await self.roadmap.reminders.finish_nudge(nudge.guild_id, nudge.user_id)
+            await self.roadmap.reminders.finish_nudge(nudge)
 
     # --- Weekly digest -------------------------------------------------------------------
 
@@ -178,65 +186,136 @@ class RoadmapJobs(commands.Cog):
     # --- Roles ---------------------------------------------------------------------------
 
     async def roles(self, now: datetime) -> None:
+        await self._audit_mappings(now)
         refused: set[int] = set()  # roles Discord refused during this tick: not tried again
         for change in await self.roadmap.roles.due_changes(now, self.batch):
             await self._apply_roles(change, refused)
 
+    async def _audit_mappings(self, now: datetime) -> None:
+        """At start-up and once a day: suspend mappings whose role became dangerous."""
+        day = now.date()
+        for guild_id, mappings in (await self.roadmap.roles.mapped_guilds()).items():
+            if self._audited.get(guild_id) == day:
+                continue
+            guild = self.bot.get_guild(guild_id)
+            if guild is None:
+                continue  # not available yet: checked at a later tick
+            for role_id in {m.role_id for m in mappings}:
+                role = guild.get_role(role_id)
+                if role is not None and dangerous_permissions(role):
+                    await self._suspend(guild_id, role)
+            self._audited[guild_id] = day
+
+    async def _role_now(self, guild_id: int, role_id: int) -> discord.Role | None:
+        """The role as Discord has it now: the cache, or the API if the cache lacks it."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return None
+        role = guild.get_role(role_id)
+        if role is None:
+            roles = await guild.fetch_roles()
+            role = next((r for r in roles if r.id == role_id), None)
+        return role
+
+    async def _member_roles(self, change: RoleChange) -> set[int] | None:
+        """The member's roles now (None: they left the server)."""
+        try:
+            data = await self.bot.http.get_member(change.guild_id, change.user_id)
+        except discord.NotFound:
+            return None
+        return {int(r) for r in data.get("roles", [])}
+
     async def _apply_roles(self, change: RoleChange, refused: set[int]) -> None:
+        if change.add and self.bot.get_guild(change.guild_id) is None:
+            return  # its roles can't be checked yet: the change waits for a later tick
         failed: set[int] = set()
         http = self.bot.http
-        for role_id, action in [(r, "add") for r in change.add] + [
-            (r, "remove") for r in change.remove
-        ]:
+        held = await self._member_roles(change) if change.add else set()
+        if held is None:
+            await self.roadmap.roles.forget_member(change.guild_id, change.user_id)
+            return
+        already_held = {r for r in change.add if r in held}
+        for role_id in change.add:
             if role_id in refused:
                 failed.add(role_id)
                 continue
-            try:
-                if action == "add":
-                    await http.add_role(change.guild_id, change.user_id, role_id, reason="Roadmap")
-                else:
-                    await http.remove_role(
-                        change.guild_id, change.user_id, role_id, reason="Roadmap"
-                    )
-            except discord.NotFound as exc:
-                if exc.code == UNKNOWN_MEMBER:
-                    await self.roadmap.roles.applied(change.guild_id, change.user_id, None, None)
-                    return
+            if role_id in already_held:
+                continue  # given by someone else: recorded as held, never taken away
+            role = await self._role_now(change.guild_id, role_id)
+            if role is not None and dangerous_permissions(role):
                 failed.add(role_id)
-                refused.add(role_id)
-                await self._refused(change.guild_id, role_id)
-            except discord.Forbidden:
-                failed.add(role_id)
-                refused.add(role_id)
-                await self._refused(change.guild_id, role_id)
-        await self.roadmap.roles.applied(
-            change.guild_id,
-            change.user_id,
-            None if change.phase_role in failed else change.phase_role,
-            None if change.streak_role in failed else change.streak_role,
+                await self._suspend(change.guild_id, role)
+                continue
+            if not await self._role_call(http.add_role, change, role_id, failed, refused):
+                return
+        for role_id in change.remove:
+            if role_id in refused:
+                continue
+            if not await self._role_call(http.remove_role, change, role_id, failed, refused):
+                return
+        await self.roadmap.roles.applied(change, failed, already_held)
+
+    async def _role_call(
+        self,
+        call: Callable[..., Awaitable[None]],
+        change: RoleChange,
+        role_id: int,
+        failed: set[int],
+        refused: set[int],
+    ) -> bool:
+        """Give or take one role; False when the member is gone (nothing more to do)."""
+        try:
+            await call(change.guild_id, change.user_id, role_id, reason="Roadmap")
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MEMBER:
+                await self.roadmap.roles.forget_member(change.guild_id, change.user_id)
+                return False
+            failed.add(role_id)
+            refused.add(role_id)
+            await self._refused(change.guild_id, role_id)
+        except discord.Forbidden:
+            failed.add(role_id)
+            refused.add(role_id)
+            await self._refused(change.guild_id, role_id)
+        return True
+
+    async def _tell_moderators(self, guild_id: int, text: str) -> None:
+        settings = await self.services.guild_settings.get(guild_id)
+        channel_id = settings.qa_channel_id or settings.checkin_channel_id
+        if channel_id is None:
+            return
+        moderators = settings.moderator_role_id
+        prefix = f"<@&{moderators}> " if moderators else "Moderators: "
+        pings = discord.AllowedMentions(
+            roles=[discord.Object(moderators)] if moderators else False, users=False
+        )
+        try:
+            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+            await channel.send(prefix + text, allowed_mentions=pings)
+        except discord.HTTPException:
+            log.warning("Could not tell the moderators of server %s about a role", guild_id)
+
+    async def _suspend(self, guild_id: int, role: discord.Role) -> None:
+        """Stop using a role that became dangerous, and tell the moderators once."""
+        if not await self.roadmap.roles.suspend(guild_id, role.id):
+            return
+        log.warning("Server %s: reward role %s became dangerous; suspended", guild_id, role.id)
+        await self._tell_moderators(
+            guild_id,
+            f"the reward role <@&{role.id}> now has {', '.join(dangerous_permissions(role))}, "
+            "so I've suspended it: I won't give it to anyone, nor take it from those who "
+            "have it. Remove those permissions and map it again with /roadmap role, or map "
+            "another role.",
         )
 
     async def _refused(self, guild_id: int, role_id: int) -> None:
         """Stop using a role Discord refuses, and tell the moderators once."""
         if not await self.roadmap.roles.refused(guild_id, role_id):
             return
-        settings = await self.services.guild_settings.get(guild_id)
-        channel_id = settings.qa_channel_id or settings.checkin_channel_id
         log.warning("Server %s refused role %s to the roadmap", guild_id, role_id)
-        if channel_id is None:
-            return
-        moderators = settings.moderator_role_id
-        prefix = f"<@&{moderators}> " if moderators else "Moderators: "
-        text = (
-            f"{prefix}I couldn't give or take the role <@&{role_id}>. I need the Manage Roles "
+        await self._tell_moderators(
+            guild_id,
+            f"I couldn't give or take the role <@&{role_id}>. I need the Manage Roles "
             "permission, and my own role must be above it. I've stopped using it until you "
-            "map it again with /roadmap role."
+            "map it again with /roadmap role.",
         )
-        pings = discord.AllowedMentions(
-            roles=[discord.Object(moderators)] if moderators else False, users=False
-        )
-        try:
-            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-            await channel.send(text, allowed_mentions=pings)
-        except discord.HTTPException:
-            log.warning("Could not report the refused role in server %s", guild_id)

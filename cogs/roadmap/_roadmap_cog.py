@@ -8,12 +8,14 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.errors import DomainError
+from bot.markdown import inline
 from bot.services.roadmap.catalog import ImportMode
 from bot.services.roadmap.roles import RoleKind, RoleMapping
 from bot.timezones import search_timezones
 from bot.ui.checks import moderator_only
 from bot.ui.confirm import confirm_view
 from bot.ui.replies import clip, reply
+from bot.ui.reward_roles import check_reward_mapping
 from cogs.roadmap._embeds import milestone_text, roadmap_embed
 from cogs.roadmap._views import LEAVE
 
@@ -30,8 +32,12 @@ def mapping_lines(mappings: list[RoleMapping]) -> str:
     lines = []
     for m in mappings:
         what = f"Phase {m.level}" if m.kind is RoleKind.PHASE else f"Streak {m.level} days"
-        broken = " ⚠️ refused by Discord; map it again once I can manage it" if m.broken else ""
-        lines.append(f"{what}: <@&{m.role_id}>{broken}")
+        note = ""
+        if m.broken:
+            note = " ⚠️ refused by Discord; map it again once I can manage it"
+        elif m.suspended:
+            note = " ⛔ suspended: it gained a dangerous permission"
+        lines.append(f"{what}: <@&{m.role_id}>{note}")
     return "\n".join(lines)
 
 
@@ -62,8 +68,8 @@ class RoadmapCog(
         )
         await reply(
             interaction,
-            f"Welcome to the **{enrolment.track.name}** track! You are in month "
-            f"{enrolment.month} of 12, phase 1: **{enrolment.phase.name}**. "
+            f"Welcome to the **{inline(enrolment.track.name)}** track! You are in month "
+            f"{enrolment.month} of 12, phase 1: **{inline(enrolment.phase.name)}**. "
             f"Days count in {enrolment.timezone}.\n"
             "Next: /checkin when you've worked on it, /roadmap view to see the plan, "
             "/remind on for a daily nudge.",
@@ -186,16 +192,23 @@ class RoadmapCog(
             ImportMode.EXTEND: "The built-in roadmap is extended",
             ImportMode.BUILTIN: "Back to the built-in roadmap",
         }[chosen]
+        archived = (
+            f" {result.milestones_archived} ticked milestone(s) it no longer offers are "
+            "archived: members keep them in their history."
+            if result.milestones_archived
+            else ""
+        )
         await reply(
             interaction,
-            f"{what}: {result.roadmap.summary()}. {result.members_moved} member(s) changed phase.",
+            f"{what}: {result.roadmap.summary()}. {result.members_moved} member(s) changed "
+            f"phase.{archived}",
         )
 
     @app_commands.command(name="role", description="Moderators: map a phase or streak to a role")
     @app_commands.describe(
         kind="Phase roles follow progress; streak roles follow 7, 30 and 100-day streaks",
         level="The phase number, or the streak length (7, 30 or 100)",
-        role="Leave empty to remove the mapping",
+        role="Leave empty to remove the mapping (needs Manage Roles, and a role below yours)",
     )
     @app_commands.choices(
         kind=[
@@ -211,8 +224,12 @@ class RoadmapCog(
         level: app_commands.Range[int, 1, 100],
         role: discord.Role | None = None,
     ) -> None:
-        if role is not None and (role.is_default() or role.managed):
-            raise DomainError("Pick a normal role, not @everyone or a bot's own role.")
+        guild = interaction.guild
+        if guild is None or not isinstance(interaction.user, discord.Member):
+            raise app_commands.NoPrivateMessage()
+        current = await self.roadmap.roles.mapping(guild.id, kind, level)
+        replaced = guild.get_role(current) if current is not None else None
+        check_reward_mapping(interaction.user, guild, role, replaced)
         mappings = await self.roadmap.roles.set_mapping(
             interaction.guild_id, kind, level, role.id if role else None
         )

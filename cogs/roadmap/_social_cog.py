@@ -41,11 +41,18 @@ class SocialCog(commands.Cog):
                 allowed_mentions=discord.AllowedMentions(users=[member]),
             )
             return
+        days = self.bot.services.settings.roadmap_buddy_request_days
+        if not result.ping:
+            await reply(
+                interaction,
+                f"You already asked <@{member.id}> today, so I won't mention them again. "
+                f"Your request stays open for {days} days; they see it in /buddy status.",
+            )
+            return
         await reply(
             interaction,
             f"<@{member.id}>, <@{interaction.user.id}> would like you as their accountability "
-            f"buddy. Answer with /buddy accept within "
-            f"{self.bot.services.settings.roadmap_buddy_request_days} days.",
+            f"buddy. Answer with /buddy accept within {days} days.",
             ephemeral=False,
             allowed_mentions=discord.AllowedMentions(users=[member]),
         )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import DomainError
+from bot.markdown import clip_escaped
 from bot.services.roadmap.checkins import CheckinRecord
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.leaderboard import Board, Period
@@ -208,7 +209,12 @@ async def send_checkin(
     kwargs: dict[str, Any] = {"embed": checkin_embed(result, interaction.user.id, did.strip())}
     if view is not None:
         kwargs["view"] = view
-    await reply(interaction, ephemeral=False, **kwargs)
+    message_id = await reply(interaction, ephemeral=False, **kwargs)
+    if message_id is not None and interaction.channel_id is not None:
+        # Remembered so that erasing the member deletes the post quoting them.
+        posts = _bot(interaction).services.member_posts
+        guild_id, channel_id = interaction.guild_id or 0, interaction.channel_id
+        await posts.record(guild_id, interaction.user.id, channel_id, message_id, "checkin")
 
 
 class BlockerButton(
@@ -281,21 +287,30 @@ class BlockerButton(
             return
         embed = discord.Embed(
             title="A member is blocked",
-            description=clip(record.blockers or "", 4096),
+            description=clip_escaped(record.blockers or "", 4096, one_line=False),
             colour=discord.Colour.orange(),
         )
-        embed.add_field(name="Working on", value=clip(record.did, 1024), inline=False)
+        embed.add_field(
+            name="Working on", value=clip_escaped(record.did, 1024, one_line=False), inline=False
+        )
         if record.next_step:
-            embed.add_field(name="Next step", value=clip(record.next_step, 1024), inline=False)
+            embed.add_field(
+                name="Next step",
+                value=clip_escaped(record.next_step, 1024, one_line=False),
+                inline=False,
+            )
         embed.set_footer(text=f"From a check-in on {record.day.isoformat()}")
         channel = bot.get_partial_messageable(settings.qa_channel_id, guild_id=guild_id)
         try:
-            await channel.send(
+            post = await channel.send(
                 f"<@{self.user_id}> could use a hand.", embed=embed, allowed_mentions=NO_PINGS
             )
         except discord.HTTPException:
             await checkins.unmark_escalated(guild_id, self.user_id, self.checkin_id)
             raise
+        await bot.services.member_posts.record(
+            guild_id, self.user_id, settings.qa_channel_id, post.id, "blocker"
+        )
         await reply(interaction, f"Sent to the mentors in <#{settings.qa_channel_id}>.")
 
 

@@ -1,13 +1,19 @@
 """A small OpenAI-compatible chat server on 127.0.0.1 for tests and benchmarks.
 
-It speaks `/v1/chat/completions` (JSON or SSE streaming) and `/v1/moderations`. Each
-request takes the next queued `Reply` (or the default one), which sets the text, how it is
-chunked and delayed, where the usage figures go, and which error to inject.
+It speaks `/v1/chat/completions` (JSON or SSE streaming), `/v1/moderations` and
+`/v1/embeddings`. Each chat request takes the next queued `Reply` (or the default one),
+which sets the text, how it is chunked and delayed, where the usage figures go, and which
+error to inject. Embeddings are deterministic: each word's stem (after `aliases`, which
+stand in for meaning; stop words left out, as a real model weighs them little) is hashed
+to one of `embedding_dimensions` dimensions, so texts sharing words are close.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
+import base64
+import hashlib
 import json
 import time
 from collections import deque
@@ -15,6 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
+
+from bot.services.qa.analysis import stem, words
+from bot.services.qa.vocabulary import load_vocabulary
+
+EMBEDDING_DIMENSIONS = 64
 
 ERRORS = {
     "rate_limit": (429, "rate_limit_exceeded", "requests", "Rate limit reached."),
@@ -63,6 +74,11 @@ class FakeLLM:
     moderation_requests: list[dict[str, Any]] = field(default_factory=list)
     received_at: list[float] = field(default_factory=list)
     first_byte_at: list[float] = field(default_factory=list)
+    embedding_requests: list[list[str]] = field(default_factory=list)
+    embedding_error: bool = False
+    embedding_delay: float = 0.0
+    aliases: dict[str, str] = field(default_factory=dict)
+    embedding_dimensions: int = EMBEDDING_DIMENSIONS
     _queue: deque[Reply] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
     base_url: str = ""
@@ -74,6 +90,7 @@ class FakeLLM:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/moderations", self._moderations)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -95,6 +112,44 @@ class FakeLLM:
                 "id": "modr-1",
                 "model": body.get("model", "omni-moderation-latest"),
                 "results": [{"flagged": flagged, "categories": {}, "category_scores": {}}],
+            }
+        )
+
+    def vector(self, text: str) -> list[float]:
+        values = [0.0] * self.embedding_dimensions
+        stopwords = load_vocabulary().stopwords
+        for found in words(text):
+            if found in stopwords:
+                continue
+            word = self.aliases.get(stem(found), stem(found))
+            slot = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big")
+            values[slot % self.embedding_dimensions] += 1.0
+        return values
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        self.embedding_requests.append(list(texts))
+        if self.embedding_delay:
+            await asyncio.sleep(self.embedding_delay)
+        if self.embedding_error:
+            status, code, kind, message = ERRORS["server"]
+            return web.json_response(
+                {"error": {"message": message, "type": kind, "param": None, "code": code}},
+                status=status,
+            )
+        data = []
+        for index, text in enumerate(texts):
+            vector: Any = self.vector(text)
+            if body.get("encoding_format") == "base64":
+                vector = base64.b64encode(array.array("f", vector).tobytes()).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        return web.json_response(
+            {
+                "object": "list",
+                "model": body.get("model"),
+                "data": data,
+                "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
             }
         )
 

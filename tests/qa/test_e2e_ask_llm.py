@@ -123,7 +123,7 @@ async def test_exhausted_quota_answers_from_excerpts_and_tells_moderators_once(
     r = await sim.slash(
         sim.member("alice"), "ask", question="What does an AI research assistant do?"
     )
-    assert "Excerpts from the knowledge base" in r.content and "quota" in r.content
+    assert "AI Research Assistant** [1]\n> " in r.content and "quota" in r.content
     notices = [m for m in sim.messages(qa_channel) if "insufficient_quota" in m.content]
     assert len(notices) == 1
     sim.services.qa._quota_paused_until = None  # as if the pause ran out

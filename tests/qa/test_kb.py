@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-import bot.services.qa.kb as kb_module
+import bot.services.qa.retrieval as retrieval_module
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import DomainError, NotFound
 from bot.services.qa import QAService
 from bot.services.qa.documents import load_shipped_documents
-from bot.services.qa.fts import match_expression, query_terms
+from bot.services.qa.fts import match_expression
 from bot.services.qa.kb import KnowledgeBase, decode_upload
-from tests.qa.conftest import ALICE, GUILD, OTHER_GUILD
+from bot.services.qa.query import understand
+from tests.qa.conftest import ALICE, BOB, GUILD, OTHER_GUILD
 
 HOSTILE = [
     'what is "RAG',
@@ -43,12 +44,12 @@ async def test_any_member_text_searches_without_error(qa: QAService, text: str) 
     assert await qa.db.fetch_value("SELECT count(*) FROM qa_chunks") > 0
 
 
-def test_query_terms_are_quoted_words_only() -> None:
-    terms = query_terms('NEAR "fine-tuning" OR what is the *best* col:thing?')
-    assert terms == ["near", "fine", "tuning", "best", "col"]
-    assert match_expression(terms) == '"near" OR "fine" OR "tuning" OR "best" OR "col"'
-    assert query_terms("what is it?") == ["what", "is", "it"]
-    assert len(query_terms(" ".join(f"w{i}" for i in range(100)))) == 24
+def test_search_terms_are_quoted_words_only() -> None:
+    texts = understand('NEAR "fine-tuning" OR what is the *best* col:thing?').texts()
+    assert texts == ["near", "fine", "tuning", "best", "col"]
+    assert match_expression(texts) == '"near" OR "fine" OR "tuning" OR "best" OR "col"'
+    assert understand("what is it?").empty
+    assert len(understand(" ".join(f"w{i}" for i in range(100))).concepts) == 24
 
 
 async def test_relevant_section_ranks_first(qa: QAService) -> None:
@@ -211,7 +212,7 @@ async def test_listing_and_sections(qa: QAService) -> None:
 async def test_common_terms_are_dropped_past_the_rank_budget(
     qa: QAService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kb_module, "RANK_BUDGET_ROWS", 5)
+    monkeypatch.setattr(retrieval_module, "POOL_ROWS", 5)
     for n in range(12):
         await qa.kb.add_document(
             GUILD, f"# Note {n}\n\n## Body\n\nplentiful words about plentiful things", user_id=ALICE
@@ -221,7 +222,7 @@ async def test_common_terms_are_dropped_past_the_rank_budget(
     )
     retrieval = await qa.kb.search(GUILD, "plentiful scarceword", 3)
     assert retrieval.passages[0].slug == "special"
-    assert retrieval.terms == ("plentiful", "scarceword")
+    assert retrieval.query.texts() == ["plentiful", "scarceword"]
     only_common = await qa.kb.search(GUILD, "plentiful", 3)
     assert len(only_common.passages) == 3  # the rarest term always stays
 
@@ -232,3 +233,28 @@ async def test_term_counts_are_refreshed_when_documents_change(qa: QAService) ->
     assert [p.slug for p in (await qa.kb.search(GUILD, "quetzalcoatl", 3)).passages] == ["myths"]
     await qa.kb.remove_document(GUILD, "myths")
     assert (await qa.kb.search(GUILD, "quetzalcoatl", 3)).passages == ()
+
+
+async def test_another_servers_uploads_never_change_this_servers_ranking(qa: QAService) -> None:
+    """Term statistics are per server: the shipped documents plus the server's own."""
+    filler = " ".join(["notes about the weekly study plan"] * 6)
+    await qa.kb.add_document(
+        GUILD, f"# Streams\n\n## Brokers\n\n{filler} We run kafka here.", user_id=ALICE
+    )
+    await qa.kb.add_document(
+        GUILD, f"# Flows\n\n## Stages\n\n{filler} Our pipeline is short.", user_id=ALICE
+    )
+    question = "kafka pipeline"
+    before = await qa.kb.search(GUILD, question, 5)
+    mine = [p.slug for p in before.passages if p.slug in ("streams", "flows")]
+    assert mine == ["streams", "flows"]  # kafka is the rarer word here
+
+    for n in range(30):
+        await qa.kb.add_document(
+            OTHER_GUILD, f"# Kafka {n}\n\n## Topics\n\nkafka kafka topics and kafka", user_id=BOB
+        )
+    after = await qa.kb.search(GUILD, question, 5)
+    assert [(p.slug, p.section, p.score) for p in after.passages] == [
+        (p.slug, p.section, p.score) for p in before.passages
+    ]
+    assert after.coverage == before.coverage

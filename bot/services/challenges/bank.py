@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -85,6 +86,17 @@ class ChallengeBank:
         if row is None:
             raise NotFound(f"There is no challenge '{challenge_id[:40]}' in this server's bank.")
         return parse_challenge(json.loads(row["payload"]), custom=True)
+
+    def from_snapshot(self, payload: str | None) -> Challenge | None:
+        """A challenge as stored when it was posted (its import format, as JSON); None
+        without a snapshot, or when this version's validation no longer accepts it."""
+        if payload is None:
+            return None
+        try:
+            challenge = parse_challenge(json.loads(payload))
+        except ValueError:
+            return None
+        return replace(challenge, custom=challenge.id not in self._shipped_by_id)
 
     async def disabled_ids(self, guild_id: int) -> set[str]:
         rows = await self.db.fetch_all(

@@ -14,6 +14,8 @@ from bot.services.challenges.model import TOPIC_LABELS, Challenge, Difficulty, K
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")
 TOML_HEADER = re.compile(r"^\s*\[\[\s*challenges?\s*\]\]\s*(#.*)?$")
+JSON_ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.)*")')
+TOO_DEEP = "the file is nested too deeply to be a challenge bank (lists in lists in lists...)"
 
 TITLE_MAX = 100
 PROMPT_MAX = 1500
@@ -63,6 +65,8 @@ def parse_document(text: str, fmt: str) -> tuple[list[Any], Locator]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise BankFormatError([f"not valid TOML: {exc}"]) from None
+        except RecursionError:
+            raise BankFormatError([TOO_DEEP]) from None
         entries = data.get("challenge", data.get("challenges"))
         if not isinstance(entries, list):
             raise BankFormatError(["a TOML file needs [[challenge]] tables, one per challenge"])
@@ -74,6 +78,8 @@ def parse_document(text: str, fmt: str) -> tuple[list[Any], Locator]:
             raise BankFormatError(
                 [f"line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"]
             ) from None
+        except RecursionError:
+            raise BankFormatError([TOO_DEEP]) from None
         if isinstance(data, dict):
             data = data.get("challenges", data.get("challenge"))
         if not isinstance(data, list):
@@ -94,14 +100,22 @@ def _toml_locator(text: str) -> Locator:
 
 
 def _json_locator(text: str) -> Locator:
+    """The line of each id's first `"id": "..."` in the text, found in one pass."""
+    lines: dict[str, int] = {}
+    line, position = 1, 0
+    for match in JSON_ID.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        try:
+            value = json.loads(match.group(1))
+        except ValueError:
+            continue
+        lines.setdefault(value, line)
+
     def locate(index: int, entry: Any) -> int | None:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             return None
-        pattern = re.compile(r'"id"\s*:\s*' + re.escape(json.dumps(entry["id"])))
-        matches = list(pattern.finditer(text))
-        if not matches:
-            return None
-        return text.count("\n", 0, matches[0].start()) + 1
+        return lines.get(entry["id"])
 
     return locate
 

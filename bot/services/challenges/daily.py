@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 import sqlite3
 from collections import Counter
@@ -36,7 +37,7 @@ POSTED_CACHE_SIZE = 256
 
 POST_COLUMNS = (
     "id, guild_id, day, challenge_id, cycle, channel_id, message_id, thread_id,"
-    " answered_count, correct_count, posted_at, closes_at"
+    " answered_count, correct_count, posted_at, closes_at, challenge_payload"
 )
 
 
@@ -152,7 +153,8 @@ class DailyService:
             chosen = choose_challenge(candidates, recent, f"{guild_id}:{day}")
             await conn.execute(
                 "INSERT INTO daily_posts (guild_id, day, challenge_id, cycle, kind, topic,"
-                " difficulty) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " difficulty, challenge_payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (
                     guild_id,
                     day,
@@ -161,6 +163,7 @@ class DailyService:
                     chosen.kind.value,
                     chosen.topic,
                     chosen.difficulty.value,
+                    json.dumps(chosen.to_payload(), ensure_ascii=False),
                 ),
             )
         post = await self._post_by_day(guild_id, day)
@@ -228,7 +231,13 @@ class DailyService:
         return await self._from_row(row)
 
     async def _from_row(self, row: sqlite3.Row) -> DailyPost:
-        challenge = await self.bank.get(row["guild_id"], row["challenge_id"])
+        # A post shows, and judges answers by, the challenge as it was posted: a later
+        # bank update (options reworded or reordered, the challenge dropped) can't change it.
+        # Posts made before snapshots were kept, or whose snapshot a newer version no longer
+        # accepts, fall back to the bank.
+        challenge = self.bank.from_snapshot(row["challenge_payload"])
+        if challenge is None:
+            challenge = await self.bank.get(row["guild_id"], row["challenge_id"])
         return DailyPost(
             id=row["id"],
             guild_id=row["guild_id"],

@@ -52,6 +52,9 @@ TOPIC_LABELS = {
     "rag": "RAG",
     "agents": "Agents",
     "mlops": "MLOps and deployment",
+    "cloud": "Cloud platforms (AWS, GCP, Azure)",
+    "computer_vision": "Computer vision",
+    "nlp": "NLP",
     "ai_safety": "AI safety and ethics",
 }
 
@@ -177,6 +180,7 @@ class Submission:
     reviewer_id: int | None
     submitted_at: datetime
     updated_at: datetime
+    version: int = 1  # bumped by every edit; a review names the version it judged
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,18 @@ class ChallengeService:
             " FROM challenge_points WHERE user_id = ? ORDER BY awarded_at",
             "score_overrides": "SELECT guild_id, submission_id, old_points, new_points, reason,"
             " created_at FROM weekly_score_overrides WHERE user_id = ? ORDER BY created_at",
+            # What they did as a moderator or reviewer (kept for the server, unnamed, once
+            # they erase).
+            "challenges_added": "SELECT guild_id, challenge_id, payload, created_at"
+            " FROM challenge_custom WHERE created_by = ? ORDER BY created_at",
+            "challenges_disabled": "SELECT guild_id, challenge_id, disabled_at"
+            " FROM challenge_disabled WHERE disabled_by = ? ORDER BY disabled_at",
+            "weekly_challenges_created": "SELECT guild_id, id, title, created_at"
+            " FROM weekly_challenges WHERE created_by = ? ORDER BY created_at",
+            "submissions_reviewed": "SELECT guild_id, id AS submission_id, status, points,"
+            " reviewed_at FROM challenge_submissions WHERE reviewer_id = ? ORDER BY reviewed_at",
+            "overrides_made": "SELECT guild_id, submission_id, old_points, new_points, reason,"
+            " created_at FROM weekly_score_overrides WHERE moderator_id = ? ORDER BY created_at",
         }
         for name, sql in queries.items():
             data[name] = [dict(row) for row in await self.db.fetch_all(sql, (user_id,))]

@@ -8,6 +8,7 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError, NotFound
+from bot.markdown import inline
 from bot.services.challenges.daily import DailyService
 from bot.services.challenges.links import clean_link
 from bot.services.challenges.model import ReviewOutcome, Submission, SubmitResult
@@ -20,8 +21,20 @@ WEEKLY_POINTS_MIN, WEEKLY_POINTS_MAX = 1, 100
 
 SUBMISSION_COLUMNS = (
     "id, guild_id, kind, ref, user_id, link, notes, status, points, comment, reviewer_id,"
-    " submitted_at, updated_at"
+    " submitted_at, updated_at, version"
 )
+
+
+class SubmissionChanged(DomainError):
+    """The member edited the submission after the review was opened; `current` is the new
+    version, to be shown instead of accepting blind."""
+
+    def __init__(self, current: Submission) -> None:
+        super().__init__(
+            f"Submission #{current.id} changed since you opened it (now version "
+            f"{current.version}). Look at the new version and review it again."
+        )
+        self.current = current
 
 
 def submission_from_row(row: aiosqlite.Row) -> Submission:
@@ -39,6 +52,7 @@ def submission_from_row(row: aiosqlite.Row) -> Submission:
         reviewer_id=row["reviewer_id"],
         submitted_at=from_db_time(row["submitted_at"]),
         updated_at=from_db_time(row["updated_at"]),
+        version=row["version"],
     )
 
 
@@ -116,7 +130,8 @@ class SubmissionService:
                 " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, kind, ref, user_id)"
                 " DO UPDATE SET link = excluded.link, notes = excluded.notes,"
-                " updated_at = excluded.updated_at WHERE status = 'pending'",
+                " updated_at = excluded.updated_at, version = challenge_submissions.version + 1"
+                " WHERE status = 'pending'",
                 (guild_id, kind, ref, user_id, link, notes, now, now),
             )
         submission = await self._existing(guild_id, kind, ref, user_id)
@@ -131,7 +146,7 @@ class SubmissionService:
                 if weekly.status == "cancelled":
                     raise DomainError("That weekly challenge was cancelled.")
                 raise DomainError(
-                    f"Submissions for '{weekly.title}' are closed: the deadline has passed."
+                    f"Submissions for '{inline(weekly.title)}' are closed: the deadline has passed."
                 )
             return weekly.title
         post = await self.daily.get(guild_id, int(ref))
@@ -191,8 +206,14 @@ class SubmissionService:
         accept: bool,
         comment: str,
         points: int | None = None,
+        version: int | None = None,
     ) -> ReviewOutcome:
-        """Accept (with points) or reject (with a reason) a pending submission, once."""
+        """Accept (with points) or reject (with a reason) a pending submission, once.
+
+        `version` is the version the reviewer saw (the cog always passes it): if the member
+        edited the submission since, SubmissionChanged is raised with the new one. A
+        submission to a cancelled weekly challenge can't be reviewed (no points for it).
+        """
         submission = await self.get(guild_id, submission_id)
         comment = (comment or "").strip()
         if len(comment) > COMMENT_MAX:
@@ -208,10 +229,22 @@ class SubmissionService:
         if submission.kind == "daily":
             topic = (await self.daily.get(guild_id, int(submission.ref))).challenge.topic
         now = self.clock.now()
+        expected = submission.version if version is None else version
         async with self.db.transaction() as conn:
+            if submission.kind == "weekly":
+                async with conn.execute(
+                    "SELECT status FROM weekly_challenges WHERE id = ? AND guild_id = ?",
+                    (int(submission.ref), guild_id),
+                ) as cursor:
+                    weekly = await cursor.fetchone()
+                if weekly is None or weekly["status"] == "cancelled":
+                    raise DomainError(
+                        "That weekly challenge was cancelled: its submissions earn no points."
+                    )
             cursor = await conn.execute(
                 "UPDATE challenge_submissions SET status = ?, points = ?, comment = ?,"
-                " reviewer_id = ?, reviewed_at = ? WHERE id = ? AND status = 'pending'",
+                " reviewer_id = ?, reviewed_at = ? WHERE id = ? AND status = 'pending'"
+                " AND version = ?",
                 (
                     "accepted" if accept else "rejected",
                     points if accept else None,
@@ -219,9 +252,17 @@ class SubmissionService:
                     reviewer_id,
                     to_db_time(now),
                     submission_id,
+                    expected,
                 ),
             )
             if cursor.rowcount == 0:
+                async with conn.execute(
+                    f"SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE id = ?",
+                    (submission_id,),
+                ) as cursor:
+                    current = submission_from_row(await cursor.fetchone())
+                if current.status == "pending":
+                    raise SubmissionChanged(current)
                 raise DomainError(
                     "Someone already reviewed this submission."
                     if submission.status == "pending"

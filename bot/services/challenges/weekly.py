@@ -9,6 +9,7 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError, NotFound
+from bot.markdown import inline
 from bot.services.challenges.model import Override, Standing, Weekly, WeeklyResults
 from bot.services.challenges.points import rank
 from bot.services.challenges.timeutil import format_local, parse_local_datetime
@@ -92,8 +93,8 @@ class WeeklyService:
                 running = await cursor.fetchone()
             if running is not None:
                 raise DomainError(
-                    f"'{running['title']}' is still running or scheduled: one weekly challenge "
-                    "at a time. Cancel it or wait for its deadline."
+                    f"'{inline(running['title'])}' is still running or scheduled: one weekly "
+                    "challenge at a time. Cancel it or wait for its deadline."
                 )
             cursor = await conn.execute(
                 "INSERT INTO weekly_challenges (guild_id, title, brief, rules, starts_at, deadline,"
@@ -278,6 +279,10 @@ class WeeklyService:
                 row = await cursor.fetchone()
             if row is None:
                 raise NotFound("No accepted weekly submission has that number in this server.")
+            if row["user_id"] == moderator_id:
+                raise DomainError(
+                    "That is your own submission: another moderator has to change its score."
+                )
             if row["status"] == "cancelled":
                 raise DomainError("That weekly challenge was cancelled; its scores are void.")
             if row["points"] == points:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import from_db_time, to_db_time
+from bot.services.member_posts import Cleanup, queue_cleanups
 from bot.services.portfolio.base import PortfolioBase
 from bot.services.portfolio.models import Request, Review
 
@@ -55,10 +56,33 @@ class MemberData(PortfolioBase):
         }
 
     async def delete_member(self, user_id: int) -> int:
-        """Erase the member's requests; anonymise reviews they wrote; free their claims."""
+        """Erase the member's requests; anonymise reviews they wrote; free their claims.
+
+        The posts quoting them go too: their requests' posts (threads renamed) and the
+        reviews posted in them, and the reviews they wrote in others' threads.
+        """
         now = self.now()
         total = 0
         async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT post_channel_id, message_id, thread_id FROM portfolio_requests"
+                " WHERE owner_id = ?",
+                (user_id,),
+            ) as cursor:
+                posts = await cursor.fetchall()
+            async with conn.execute(
+                "SELECT q.thread_id, r.message_id FROM portfolio_reviews r"
+                " JOIN portfolio_requests q ON q.id = r.request_id"
+                " WHERE q.owner_id = ? OR r.reviewer_id = ?",
+                (user_id, user_id),
+            ) as cursor:
+                reviews = await cursor.fetchall()
+            await queue_cleanups(
+                conn,
+                [(p[0], p[1], Cleanup.DELETE) for p in posts]
+                + [(p[2], p[2], Cleanup.RENAME) for p in posts]
+                + [(r[0], r[1], Cleanup.DELETE) for r in reviews],
+            )
             # Counted first: rows removed by ON DELETE CASCADE don't show in rowcount.
             async with conn.execute(
                 "SELECT (SELECT count(*) FROM portfolio_requests WHERE owner_id = ?) + "

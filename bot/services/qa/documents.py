@@ -56,6 +56,16 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def passage_text(title: str, section: str, body: str) -> str:
+    """What a passage is embedded from: its place in the knowledge base, then its text."""
+    return f"{title}{SUBSECTION_JOIN}{section}\n\n{body}"
+
+
+def passage_hash(title: str, section: str, body: str) -> str:
+    """The key a passage's vector is cached under (qa_chunks.content_hash)."""
+    return content_hash(passage_text(title, section, body))
+
+
 def normalize_text(text: str) -> str:
     """One newline style, no byte-order mark, no control characters but tabs and newlines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")

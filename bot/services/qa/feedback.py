@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.db import Database
 from bot.errors import DomainError, NotFound, PermissionDenied
@@ -9,6 +11,9 @@ from bot.services.qa.kb import KnowledgeBase, SavedDocument
 from bot.services.qa.models import Escalation, QuestionRecord, VoteTally
 
 ANSWERED = ("answered", "stopped")
+# A claimed escalation whose post never got recorded (the bot stopped mid-way) may be
+# claimed again after this long.
+STALE_CLAIM = timedelta(minutes=10)
 
 
 class QAFeedback:
@@ -64,7 +69,12 @@ class QAFeedback:
     async def start_escalation(
         self, question_id: int, guild_id: int, user_id: int, qa_channel_id: int | None
     ) -> Escalation:
-        """Check that this member may hand this question to the humans, and where."""
+        """Claim the escalation of this question for this member, before anything is posted.
+
+        The claim is the row itself (one per question), so a double click or two
+        processes post once. `record_escalation` completes it; `abandon_escalation` gives
+        it back when posting failed.
+        """
         record = await self.question(question_id, guild_id)
         if record.user_id != user_id:
             raise PermissionDenied("Only the member who asked can hand this question to a mentor.")
@@ -73,10 +83,22 @@ class QAFeedback:
                 "This server has no Q&A channel yet: ask a moderator to set one with "
                 "/config channel."
             )
-        already = await self.db.fetch_value(
-            "SELECT message_id FROM qa_escalations WHERE question_id = ?", (question_id,)
+        now = self.clock.now()
+        claimed = await self.db.execute(
+            "INSERT INTO qa_escalations (question_id, guild_id, user_id, channel_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (question_id) DO UPDATE SET"
+            " channel_id = excluded.channel_id, created_at = excluded.created_at"
+            " WHERE qa_escalations.message_id IS NULL AND qa_escalations.created_at < ?",
+            (
+                question_id,
+                guild_id,
+                user_id,
+                qa_channel_id,
+                to_db_time(now),
+                to_db_time(now - STALE_CLAIM),
+            ),
         )
-        if already is not None:
+        if claimed == 0:
             raise DomainError("This question is already with the mentors.")
         return Escalation(
             question_id, guild_id, user_id, record.question, record.answer, qa_channel_id
@@ -85,18 +107,17 @@ class QAFeedback:
     async def record_escalation(
         self, escalation: Escalation, message_id: int, thread_id: int | None
     ) -> None:
+        """The claimed escalation was posted: remember where."""
         await self.db.execute(
-            "INSERT INTO qa_escalations (question_id, guild_id, user_id, channel_id, message_id,"
-            " thread_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                escalation.question_id,
-                escalation.guild_id,
-                escalation.user_id,
-                escalation.channel_id,
-                message_id,
-                thread_id,
-                to_db_time(self.clock.now()),
-            ),
+            "UPDATE qa_escalations SET message_id = ?, thread_id = ? WHERE question_id = ?",
+            (message_id, thread_id, escalation.question_id),
+        )
+
+    async def abandon_escalation(self, escalation: Escalation) -> None:
+        """Posting failed: give the claim back so the member can try again."""
+        await self.db.execute(
+            "DELETE FROM qa_escalations WHERE question_id = ? AND message_id IS NULL",
+            (escalation.question_id,),
         )
 
     async def escalation_for(
@@ -129,8 +150,13 @@ class QAFeedback:
         title: str,
         answer: str,
         question_id: int | None = None,
+        author_id: int | None = None,
     ) -> SavedDocument:
-        """Save a human answer as a server document, named after the question it answers."""
+        """Save a human answer as a server document, named after the question it answers.
+
+        The document remembers whose words it holds (the asker's question as its title, the
+        author's reply as its text), so erasing either member removes them.
+        """
         body = answer.strip()
         if not body:
             raise DomainError("That message has no text to save.")
@@ -140,11 +166,19 @@ class QAFeedback:
         saved = await self.kb.add_document(
             guild_id, text, user_id=moderator_id, title=heading, source="promoted", slug=slug
         )
+        asker_id = None
         if question_id is not None:
+            asker_id = await self.db.fetch_value(
+                "SELECT user_id FROM qa_questions WHERE id = ? AND user_id <> 0", (question_id,)
+            )
             await self.db.execute(
                 "UPDATE qa_escalations SET promoted_at = ? WHERE question_id = ?",
                 (to_db_time(self.clock.now()), question_id),
             )
+        await self.db.execute(
+            "UPDATE qa_documents SET asker_id = ?, author_id = ? WHERE guild_id = ? AND slug = ?",
+            (asker_id, author_id, guild_id, saved.info.slug),
+        )
         return saved
 
     async def thread_for(self, question_id: int) -> int | None:

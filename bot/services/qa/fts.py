@@ -1,73 +1,100 @@
-"""Member text turned into a safe FTS5 query: every term quoted, nothing else passed on.
+"""The SQLite engine's full-text candidate search (FTS5): the only engine-specific SQL of
+retrieval. Everything above it (query understanding, ranking, fusion, answers) is plain
+Python, so another engine supplies these three queries and keeps the rest.
 
-FTS5 gives meaning to quotes, hyphens (column filters), `*`, `^`, `:`, parentheses and the
-words AND, OR, NOT and NEAR. Only word characters survive here, and each term is wrapped
-in double quotes, so whatever a member types, the query is a plain OR of phrases.
+Member text never reaches FTS5's query syntax: every alternative is made of word
+characters only (see bot/services/qa/analysis.py) and is passed as a quoted phrase, so
+whatever a member types, the query is a plain OR of phrases. Each query is restricted to
+the shipped documents (scope token g0) and the asking server's (g<guild id>).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Sequence
 
-WORD = re.compile(r"[^\W_]+", re.UNICODE)
-MAX_TERMS = 24
-MAX_TERM_CHARS = 64
+from bot.db import Database
+from bot.services.qa.ranking import Candidate, ScopeStats
 
-STOPWORDS = frozenset(
-    """
-    a about after again all also am an and any are as at be been before being between both
-    but by can could did do does doing done during each even ever every few for from get
-    gets getting give go going got had has have having he her here hers him his how i if in
-    into is it its itself just know let like ll make many may me might more most much must
-    my need no nor not now of off on once one only or other our ours out over own please re
-    really same she should so some such tell than that the their theirs them then there
-    these they thing things think this those through to too under until up us ve very want
-    was we were what when where which while who whom why will with would yes you your yours
-    s t d m
-    """.split()  # noqa: SIM905
-)
-
-
-def normalize_question(text: str) -> str:
-    """Case- and punctuation-insensitive form of a question, for caching and grouping."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(WORD.findall(folded))
-
-
-def query_terms(text: str, limit: int = MAX_TERMS) -> list[str]:
-    """Distinct search terms of `text`, stopwords dropped unless nothing else is left."""
-    words = [w[:MAX_TERM_CHARS] for w in WORD.findall(normalize_question(text))]
-    content = [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    chosen = content or words
-    return list(dict.fromkeys(chosen))[:limit]
-
-
-def match_expression(terms: list[str]) -> str:
-    """`"a" OR "b" ...`; terms hold only word characters, so quoting is always safe."""
-    return " OR ".join(f'"{term}"' for term in terms)
-
-
-def scope_filter(guild_id: int) -> str:
-    """Restrict a match to the shipped documents (scope g0) and this server's."""
-    return f'scope : ("g0" OR "g{int(guild_id)}")'
+SHIPPED_SCOPE = "g0"
+# Document frequencies counted in one statement, at most this many at a time.
+COUNT_BATCH = 50
 
 
 def scope_token(guild_id: int) -> str:
     return f"g{int(guild_id)}"
 
 
-def term_coverage(terms: list[str], text: str) -> float:
-    """Share of `terms` found in `text`, matching a word that starts with the term's stem.
+def phrase(text: str) -> str:
+    """A quoted FTS5 phrase; `text` holds only word characters and spaces."""
+    return '"' + text.replace('"', "") + '"'
 
-    A cheap stand-in for the stemmer's view, used to tell a strong match from a weak one.
-    """
-    if not terms:
-        return 0.0
-    words = set(WORD.findall(normalize_question(text)))
-    found = 0
-    for term in terms:
-        stem = term[: max(4, len(term) - 2)] if len(term) > 4 else term
-        if term in words or any(word.startswith(stem) for word in words):
-            found += 1
-    return found / len(terms)
+
+def match_expression(texts: Sequence[str]) -> str:
+    """`"a" OR "b c" ...`."""
+    return " OR ".join(phrase(t) for t in texts)
+
+
+def scope_filter(guild_id: int) -> str:
+    return f'scope : ("{SHIPPED_SCOPE}" OR "{scope_token(guild_id)}")'
+
+
+class Fts5Search:
+    """Candidate passages and scoped statistics from the FTS5 index of qa_chunks."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def scope_stats(self, guild_id: int) -> ScopeStats:
+        row = await self.db.fetch_one(
+            "SELECT count(*), avg(length(title)), avg(length(section)), avg(length(body))"
+            " FROM qa_chunks WHERE scope IN (?, ?)",
+            (SHIPPED_SCOPE, scope_token(guild_id)),
+        )
+        if row is None or not row[0]:
+            return ScopeStats(0, 1.0, 1.0, 1.0)
+        return ScopeStats(row[0], row[1], row[2], row[3])
+
+    async def document_frequencies(self, guild_id: int, texts: Sequence[str]) -> dict[str, int]:
+        """How many of the server's searchable passages contain each phrase."""
+        counts: dict[str, int] = {}
+        scope = scope_filter(guild_id)
+        for start in range(0, len(texts), COUNT_BATCH):
+            batch = list(texts[start : start + COUNT_BATCH])
+            row = await self.db.fetch_one(
+                "SELECT "
+                + ", ".join(
+                    "(SELECT count(*) FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ?)"
+                    for _ in batch
+                ),
+                [f"{phrase(t)} AND {scope}" for t in batch],
+            )
+            counts.update(zip(batch, row or (), strict=True))
+        return counts
+
+    async def candidates(
+        self, guild_id: int, texts: Sequence[str], limit: int, *, ranked: bool
+    ) -> list[Candidate]:
+        """Passages matching any of `texts`: all of them (at most `limit`), or, with
+        `ranked`, the `limit` best by FTS5's own bm25 for when there are more."""
+        if not texts:
+            return []
+        expression = f"({match_expression(texts)}) AND {scope_filter(guild_id)}"
+        order = "ORDER BY rank " if ranked else ""
+        rows = await self.db.fetch_all(
+            "SELECT c.id, c.title, c.section, c.body, d.slug, d.source "
+            f"FROM (SELECT rowid FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ? {order}LIMIT ?)"
+            " AS hit JOIN qa_chunks c ON c.id = hit.rowid "
+            "JOIN qa_documents d ON d.id = c.document_id",
+            (expression, limit),
+        )
+        return [
+            Candidate(
+                chunk_id=row["id"],
+                slug=row["slug"],
+                title=row["title"],
+                section=row["section"],
+                body=row["body"],
+                source=row["source"],
+            )
+            for row in rows
+        ]

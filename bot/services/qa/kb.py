@@ -1,4 +1,4 @@
-"""The knowledge base: shipped and server documents, their chunks, and FTS5 retrieval."""
+"""The knowledge base: shipped and server documents, their chunks, and retrieval."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.db import Database, WriteSession
@@ -20,54 +21,19 @@ from bot.services.qa.documents import (
     load_shipped_documents,
     normalize_text,
     parse_document,
+    passage_hash,
     slugify,
 )
-from bot.services.qa.fts import (
-    match_expression,
-    query_terms,
-    scope_filter,
-    scope_token,
-    term_coverage,
-)
+from bot.services.qa.fts import Fts5Search, scope_token
+from bot.services.qa.retrieval import SHIPPED_GUILD, Retrieval, Retriever
+
+if TYPE_CHECKING:
+    from bot.services.qa.vectors import VectorSearch
 
 log = logging.getLogger(__name__)
 
-SHIPPED_GUILD = 0
-# bm25 scores every row a query matches, so a query is kept to its rarest terms while
-# their document frequencies add up to at most this many rows (the rarest term always
-# stays). The terms cut are the most common ones: low IDF, so they add little to bm25,
-# yet they cost the most to score. A small knowledge base never reaches the budget.
-RANK_BUDGET_ROWS = 300
-DF_CACHE_SIZE = 4096
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
 SOURCES = ("shipped", "server", "promoted")
-
-
-@dataclass(frozen=True)
-class Passage:
-    chunk_id: int
-    slug: str
-    title: str
-    section: str
-    text: str
-    score: float
-    source: str
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """The passages found for a question, best first; `coverage` is of the best one."""
-
-    terms: tuple[str, ...]
-    passages: tuple[Passage, ...]
-    coverage: float
-
-    @property
-    def top_score(self) -> float | None:
-        return self.passages[0].score if self.passages else None
-
-    def covers(self, min_coverage: float) -> bool:
-        return bool(self.passages) and self.coverage >= min_coverage
 
 
 @dataclass(frozen=True)
@@ -158,6 +124,7 @@ class KnowledgeBase:
         max_documents: int,
         doc_max_bytes: int,
         shipped_dir: Path = SHIPPED_DIR,
+        vectors: VectorSearch | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -165,7 +132,8 @@ class KnowledgeBase:
         self.max_documents = max_documents
         self.doc_max_bytes = doc_max_bytes
         self.shipped_dir = shipped_dir
-        self._df: dict[str, int] = {}  # term -> chunks containing it; cleared on every write
+        self.vectors = vectors
+        self.retriever = Retriever(db, Fts5Search(db), vectors=vectors)
 
     # --- Shipped documents --------------------------------------------------------
 
@@ -191,8 +159,8 @@ class KnowledgeBase:
                         (SHIPPED_GUILD, slug),
                     )
                 await self._bump(conn, SHIPPED_GUILD)
-            self._df.clear()
             log.info("Knowledge base: indexed %d shipped documents", len(changed))
+            self.index_vectors()
         added = sum(1 for d in changed if d.slug not in stored)
         return SyncReport(added, len(changed) - added, len(gone), len(documents) - len(changed))
 
@@ -254,7 +222,7 @@ class KnowledgeBase:
                     )
             chunks = await self._store(conn, guild_id, document, source, user_id)
             await self._bump(conn, guild_id)
-        self._df.clear()
+        self.index_vectors()
         info = await self._find(guild_id, slug)
         assert info is not None
         return SavedDocument(info=info, replaced=existing is not None, chunks=chunks)
@@ -268,8 +236,19 @@ class KnowledgeBase:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM qa_documents WHERE id = ?", (info.id,))
             await self._bump(conn, guild_id)
-        self._df.clear()
+        self.index_vectors()
         return info
+
+    def index_vectors(self) -> None:
+        """With embeddings configured, embed the passages that have no vector yet (in the
+        background); old vectors no passage uses are dropped."""
+        if self.vectors is not None:
+            self.vectors.schedule_refresh()
+
+    async def close(self) -> None:
+        """Stop background indexing (it resumes from the database at the next start)."""
+        if self.vectors is not None:
+            await self.vectors.close()
 
     async def list_documents(self, guild_id: int) -> list[DocumentInfo]:
         """The shipped documents, then this server's, each group by title."""
@@ -324,75 +303,11 @@ class KnowledgeBase:
 
     async def search(self, guild_id: int, text: str, limit: int) -> Retrieval:
         """The best `limit` passages for `text` among the shipped and this server's documents."""
-        terms = query_terms(text)
-        if not terms:
-            return Retrieval((), (), 0.0)
-        chosen = await self._rank_terms(terms)
-        if not chosen:
-            return Retrieval(tuple(terms), (), 0.0)
-        expression = f"({match_expression(chosen)}) AND {scope_filter(guild_id)}"
-        rows = await self.db.fetch_all(
-            "SELECT c.id, c.title, c.section, c.body, d.slug, d.source, hit.rank "
-            "FROM (SELECT rowid, rank FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ? "
-            "      ORDER BY rank LIMIT ?) AS hit "
-            "JOIN qa_chunks c ON c.id = hit.rowid "
-            "JOIN qa_documents d ON d.id = c.document_id "
-            "ORDER BY hit.rank",
-            (expression, limit),
-        )
-        passages = tuple(
-            Passage(
-                chunk_id=row["id"],
-                slug=row["slug"],
-                title=row["title"],
-                section=row["section"],
-                text=row["body"],
-                score=-float(row["rank"]),
-                source=row["source"],
-            )
-            for row in rows
-        )
-        coverage = 0.0
-        if passages:
-            best = passages[0]
-            coverage = term_coverage(terms, f"{best.title} {best.section} {best.text}")
-        return Retrieval(tuple(terms), passages, coverage)
-
-    async def _rank_terms(self, terms: list[str]) -> list[str]:
-        """The terms worth ranking on: rarest first, within RANK_BUDGET_ROWS; unknown
-        terms dropped."""
-        missing = [t for t in terms if t not in self._df]
-        if missing:
-            if len(self._df) + len(missing) > DF_CACHE_SIZE:
-                self._df.clear()
-            counts = await self.db.fetch_one(
-                "SELECT "
-                + ", ".join(
-                    "(SELECT count(*) FROM qa_chunks_fts WHERE qa_chunks_fts MATCH ?)"
-                    for _ in missing
-                ),
-                [match_expression([t]) for t in missing],
-            )
-            self._df.update(zip(missing, counts or (), strict=True))
-        chosen: list[str] = []
-        total = 0
-        for df, term in sorted((self._df[t], t) for t in terms):
-            if df == 0:
-                continue
-            if chosen and total + df > RANK_BUDGET_ROWS:
-                break
-            chosen.append(term)
-            total += df
-        return chosen
+        return await self.retriever.search(guild_id, text, limit)
 
     async def version(self, guild_id: int) -> str:
         """Changes whenever the shipped documents or this server's documents change."""
-        rows = await self.db.fetch_all(
-            "SELECT guild_id, version FROM qa_kb_versions WHERE guild_id IN (?, ?)",
-            (SHIPPED_GUILD, guild_id),
-        )
-        versions = {row["guild_id"]: row["version"] for row in rows}
-        return f"{versions.get(SHIPPED_GUILD, 0)}.{versions.get(guild_id, 0)}"
+        return await self.retriever.version(guild_id)
 
     # --- Privacy ------------------------------------------------------------------
 
@@ -409,7 +324,6 @@ class KnowledgeBase:
             return 0
         cursor = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
         await conn.execute("DELETE FROM qa_kb_versions WHERE guild_id = ?", (guild_id,))
-        self._df.clear()
         return cursor.rowcount
 
     # --- Internals ----------------------------------------------------------------
@@ -455,17 +369,24 @@ class KnowledgeBase:
         await conn.execute("DELETE FROM qa_chunks WHERE document_id = ?", (document_id,))
         chunks = chunk_document(document, self.chunk_chars)
         await conn.executemany(
-            "INSERT INTO qa_chunks (document_id, position, title, section, body, scope) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO qa_chunks (document_id, position, title, section, body, scope,"
+            " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (document_id, c.position, document.title, c.section, c.text, scope_token(guild_id))
+                (
+                    document_id,
+                    c.position,
+                    document.title,
+                    c.section,
+                    c.text,
+                    scope_token(guild_id),
+                    passage_hash(document.title, c.section, c.text),
+                )
                 for c in chunks
             ],
         )
         return len(chunks)
 
     async def _bump(self, conn: WriteSession, guild_id: int) -> None:
-        self._df.clear()
         await conn.execute(
             "INSERT INTO qa_kb_versions (guild_id, version) VALUES (?, 1) "
             "ON CONFLICT (guild_id) DO UPDATE SET version = version + 1",

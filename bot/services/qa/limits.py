@@ -1,7 +1,9 @@
-"""The rate limit and the daily token budgets, with per-server overrides by moderators.
+"""The rate limit and the daily token budgets, which a server's moderators may lower.
 
-The checks run inside the transaction that records a question, so two questions sent at
-once cannot both slip under a limit.
+The operator pays for the tokens, so QA_MEMBER_DAILY_TOKENS and QA_GUILD_DAILY_TOKENS are
+ceilings: a server may choose a lower budget, never a higher one, and never "no limit"
+unless the operator set none. The checks run inside the transaction that records a
+question, so two questions sent at once cannot both slip under a limit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database, WriteSession
 from bot.errors import DomainError, RateLimited
-from bot.services.qa.models import Limits
+from bot.services.qa.models import Budget, Limits
+from bot.services.qa.usage_keys import member_keys
 
 MAX_BUDGET = 100_000_000
 
@@ -20,6 +23,27 @@ MAX_BUDGET = 100_000_000
 def day_start(when: datetime) -> datetime:
     """Midnight UTC of `when`'s day: budgets are per UTC day."""
     return when.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def in_force(ceiling: int, chosen: int | None) -> Budget:
+    """The budget that applies: the server's choice, capped by the operator's ceiling."""
+    if chosen is None or chosen == 0:
+        value = ceiling if chosen is None or ceiling else 0
+    else:
+        value = min(chosen, ceiling) if ceiling else chosen
+    return Budget(in_force=value, ceiling=ceiling, chosen=chosen)
+
+
+def check_choice(value: int, ceiling: int, what: str) -> None:
+    """Refuse a budget above the operator's ceiling (or "no limit" under one)."""
+    if not 0 <= value <= MAX_BUDGET:
+        raise DomainError(f"Budgets are a number of tokens from 1 to {MAX_BUDGET:,}.")
+    if ceiling and (value == 0 or value > ceiling):
+        asked = "no limit" if value == 0 else f"{value:,} tokens"
+        raise DomainError(
+            f"The {what} budget can't be {asked}: the bot's operator allows at most "
+            f"{ceiling:,} tokens a day, and a server can only lower that. Nothing was changed."
+        )
 
 
 def format_wait(seconds: float) -> str:
@@ -38,21 +62,21 @@ class QALimits:
         self.settings = settings
 
     async def get(self, guild_id: int) -> Limits:
-        """The limits in force in this server: the settings, or its overrides."""
+        """The limits in force in this server: the operator's, or the server's lower ones."""
         row = await self.db.fetch_one(
             "SELECT member_daily_tokens, guild_daily_tokens FROM qa_guild_limits"
             " WHERE guild_id = ?",
             (guild_id,),
         )
-        member = row["member_daily_tokens"] if row else None
-        guild = row["guild_daily_tokens"] if row else None
         return Limits(
             rate_count=self.settings.qa_rate_count,
             rate_window_minutes=self.settings.qa_rate_window_minutes,
-            member_daily_tokens=self.settings.qa_member_daily_tokens if member is None else member,
-            guild_daily_tokens=self.settings.qa_guild_daily_tokens if guild is None else guild,
-            member_overridden=member is not None,
-            guild_overridden=guild is not None,
+            member=in_force(
+                self.settings.qa_member_daily_tokens, row["member_daily_tokens"] if row else None
+            ),
+            guild=in_force(
+                self.settings.qa_guild_daily_tokens, row["guild_daily_tokens"] if row else None
+            ),
         )
 
     async def set(
@@ -64,12 +88,12 @@ class QALimits:
         guild_daily_tokens: int | None,
         reset: bool = False,
     ) -> Limits:
-        """Override the daily token budgets for one server (0 means no limit)."""
-        for value in (member_daily_tokens, guild_daily_tokens):
-            if value is not None and not 0 <= value <= 100_000_000:
-                raise DomainError(
-                    "Budgets are a number of tokens from 0 (no limit) to 100,000,000."
-                )
+        """Lower the daily token budgets for one server (0: no limit, if the operator set
+        none); a figure above the operator's ceiling is refused and changes nothing."""
+        if member_daily_tokens is not None:
+            check_choice(member_daily_tokens, self.settings.qa_member_daily_tokens, "member")
+        if guild_daily_tokens is not None:
+            check_choice(guild_daily_tokens, self.settings.qa_guild_daily_tokens, "server")
         now = to_db_time(self.clock.now())
         if reset:
             await self.db.execute("DELETE FROM qa_guild_limits WHERE guild_id = ?", (guild_id,))
@@ -98,13 +122,25 @@ class QALimits:
     ) -> None:
         """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window."""
         window = timedelta(minutes=self.settings.qa_rate_window_minutes)
+        since = to_db_time(now - window)
+        count = self.settings.qa_rate_count
         rows = await (
             await conn.execute(
                 "SELECT created_at FROM qa_questions WHERE guild_id = ? AND user_id = ?"
                 " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
-                (guild_id, user_id, to_db_time(now - window), self.settings.qa_rate_count),
+                (guild_id, user_id, since, count),
             )
         ).fetchall()
+        # Questions asked before the member erased their data still count.
+        for key in await member_keys(conn, guild_id, user_id, now):
+            rows += await (
+                await conn.execute(
+                    "SELECT created_at FROM qa_questions WHERE guild_id = ? AND member_key = ?"
+                    " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
+                    (guild_id, key, since, count),
+                )
+            ).fetchall()
+        rows = sorted(rows, key=lambda r: r[0], reverse=True)[:count]
         if len(rows) >= self.settings.qa_rate_count:
             oldest = from_db_time(rows[-1][0])
             wait = (oldest + window - now).total_seconds()
@@ -122,13 +158,15 @@ class QALimits:
         limits = await self.get(guild_id)
         day = to_db_time(day_start(now))
         wait = (day_start(now) + timedelta(days=1) - now).total_seconds()
+        # What the member used today before erasing their data counts too.
+        keys = await member_keys(conn, guild_id, user_id, now)
+        mine = " OR ".join(["user_id = ?"] + ["member_key = ?"] * len(keys))
         row = await (
             await conn.execute(
                 "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
-                " coalesce(sum(CASE WHEN user_id = ?"
-                "   THEN prompt_tokens + completion_tokens END), 0)"
+                f" coalesce(sum(CASE WHEN {mine} THEN prompt_tokens + completion_tokens END), 0)"
                 " FROM qa_questions WHERE guild_id = ? AND created_at >= ?",
-                (user_id, guild_id, day),
+                (user_id, *keys, guild_id, day),
             )
         ).fetchone()
         guild_used, member_used = row[0], row[1]

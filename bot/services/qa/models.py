@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from bot.services.contracts import OpenChallenge
-from bot.services.qa.kb import Passage
+from bot.services.qa.retrieval import Passage
 
 
 class AnswerMode(StrEnum):
@@ -99,13 +99,49 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """One daily token budget: what is in force, and why.
+
+    `ceiling` is the operator's setting (0: no limit), which no server can lift; `chosen`
+    is this server's own lower figure, if it set one.
+    """
+
+    in_force: int  # 0: no limit
+    ceiling: int
+    chosen: int | None
+
+    @property
+    def overridden(self) -> bool:
+        return self.chosen is not None and self.in_force == self.chosen
+
+    @property
+    def capped(self) -> bool:
+        """The server chose more than the operator allows now: the ceiling applies."""
+        return self.chosen is not None and self.in_force != self.chosen
+
+
+@dataclass(frozen=True)
 class Limits:
     rate_count: int
     rate_window_minutes: int
-    member_daily_tokens: int
-    guild_daily_tokens: int
-    member_overridden: bool
-    guild_overridden: bool
+    member: Budget
+    guild: Budget
+
+    @property
+    def member_daily_tokens(self) -> int:
+        return self.member.in_force
+
+    @property
+    def guild_daily_tokens(self) -> int:
+        return self.guild.in_force
+
+    @property
+    def member_overridden(self) -> bool:
+        return self.member.overridden
+
+    @property
+    def guild_overridden(self) -> bool:
+        return self.guild.overridden
 
 
 @dataclass(frozen=True)

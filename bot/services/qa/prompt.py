@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.services.contracts import MemberContext, OpenChallenge
-from bot.services.qa.kb import Passage
+from bot.services.qa.retrieval import Passage
 
 SYSTEM_PROMPT = """\
 You are Mentor, the study mentor of a Discord community of people becoming AI engineers.

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, astuple, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai import AsyncOpenAI
 
@@ -21,6 +22,7 @@ from bot.clock import Clock, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError
+from bot.markdown import plain_links, urls_in
 from bot.metrics import Metrics
 from bot.services.contracts import (
     MemberContext,
@@ -29,19 +31,24 @@ from bot.services.contracts import (
     OpenChallengeSource,
 )
 from bot.services.qa import answers
+from bot.services.qa.analysis import normalize_question
 from bot.services.qa.feedback import QAFeedback
-from bot.services.qa.fts import normalize_question
-from bot.services.qa.kb import KnowledgeBase, Passage, Retrieval
+from bot.services.qa.kb import KnowledgeBase
 from bot.services.qa.limits import QALimits
 from bot.services.qa.llm import ChatStream, FailureKind, LLMFailure, moderation_flagged
 from bot.services.qa.models import Answer, AnswerMode, Citation, Plan, Ticket
 from bot.services.qa.privacy import QAPrivacy
 from bot.services.qa.prompt import Turn, build_messages, cited_numbers, trim_history
 from bot.services.qa.reports import QAReports
+from bot.services.qa.retrieval import Passage, Retrieval
 from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
+
+if TYPE_CHECKING:
+    from bot.services.qa.vectors import VectorSearch
 
 log = logging.getLogger(__name__)
 
+DISCORD_HOSTS = ("discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com")
 REFUSED_MESSAGE = "I can't help with that question here. Please ask about learning AI engineering."
 
 
@@ -73,11 +80,12 @@ class QAService:
             chunk_chars=settings.qa_chunk_chars,
             max_documents=settings.qa_max_documents,
             doc_max_bytes=settings.qa_doc_max_bytes,
+            vectors=build_vector_search(db, clock, settings, llm, metrics),
         )
         self.limits = QALimits(db, clock, settings)
         self.feedback = QAFeedback(db, clock, self.kb)
         self.reports = QAReports(db, clock, settings, self.limits)
-        self._privacy = QAPrivacy(db, self.kb)
+        self._privacy = QAPrivacy(db, clock, self.kb)
         self._quota_paused_until: datetime | None = None
 
     @property
@@ -89,10 +97,14 @@ class QAService:
 
     # --- Asking -------------------------------------------------------------------
 
-    async def reserve(self, guild_id: int, user_id: int, channel_id: int, question: str) -> Ticket:
+    async def reserve(
+        self, guild_id: int, user_id: int, channel_id: int, question: str, *, public: bool = False
+    ) -> Ticket:
         """Check the question and the member's limits, then record it as pending.
 
-        Fast (no network), so the cog can refuse ephemerally before it defers.
+        `public` says whether the answer is shown to the channel: only public questions
+        join the history other members' follow-ups send to the model. Fast (no network),
+        so the cog can refuse ephemerally before it defers.
         """
         text = " ".join(question.split())
         if not text:
@@ -110,8 +122,16 @@ class QAService:
                 await self.limits.check_budgets(conn, guild_id, user_id, now)
             cursor = await conn.execute(
                 "INSERT INTO qa_questions (guild_id, user_id, channel_id, question, normalized,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, user_id, channel_id, text, normalize_question(text), to_db_time(now)),
+                " public, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    user_id,
+                    channel_id,
+                    text,
+                    normalize_question(text),
+                    int(public),
+                    to_db_time(now),
+                ),
             )
             question_id = cursor.lastrowid
         return Ticket(question_id, guild_id, user_id, channel_id, text)
@@ -139,7 +159,8 @@ class QAService:
         )
         challenge = await self._matching_challenge(ticket)
         covered = retrieval.covers(self.settings.qa_min_coverage)
-        passages = retrieval.passages[: self.settings.qa_passages]
+        # Passages that don't cover the question are never presented as its answer.
+        passages = retrieval.passages[: self.settings.qa_passages] if covered else ()
 
         if not self.llm_available:
             if self.llm is not None:
@@ -148,7 +169,9 @@ class QAService:
                 text = answers.hint_pointers(challenge, passages[: self.settings.qa_excerpts])
                 mode = AnswerMode.HINT
             else:
-                text = answers.excerpts(passages[: self.settings.qa_excerpts], covered)
+                text = answers.excerpts(
+                    passages[: self.settings.qa_excerpts], covered, ticket.question
+                )
                 mode = AnswerMode.EXCERPTS
             shown = passages[: self.settings.qa_excerpts]
             return self._ready(ticket, mode, text, shown, covered, thread_id, notes, challenge)
@@ -211,12 +234,23 @@ class QAService:
 
     def display(self, plan: Plan, text: str) -> str:
         """What of a half-streamed answer may be shown: never a challenge answer or the
-        instructions."""
+        instructions, and no masked link to anywhere but the knowledge base's own links
+        and this server."""
         if answers.leaks(text):
             return answers.REFUSAL
         if plan.hint_for is not None:
-            return safe_prefix(text, plan.hint_for.answer)
-        return text
+            text = safe_prefix(text, plan.hint_for.answer)
+        return plain_links(text, self._trusted_link(plan))
+
+    def _trusted_link(self, plan: Plan) -> Callable[[str], bool]:
+        """A masked link may stay masked only when it points to a URL the knowledge base
+        itself gave the model, or to this Discord server."""
+        known: set[str] = set()
+        for passage in plan.passages:
+            known |= urls_in(passage.text)
+        guild = plan.ticket.guild_id
+        server = tuple(f"https://{host}/channels/{guild}/" for host in DISCORD_HOSTS)
+        return lambda url: url in known or url.startswith(server)
 
     async def complete(self, plan: Plan, stream: ChatStream) -> Answer:
         """Record a streamed answer (finished or stopped) with its tokens."""
@@ -232,6 +266,7 @@ class QAService:
             text = answers.REFUSAL
         if plan.hint_for is not None:
             text = redact(text, plan.hint_for.answer)
+        text = plain_links(text, self._trusted_link(plan))
         numbers = cited_numbers(text, len(plan.passages))
         used = [plan.passages[n - 1] for n in numbers] or list(plan.passages)
         citations = answers.citations(used, numbers or None)
@@ -296,13 +331,13 @@ class QAService:
         if self.metrics is not None:
             self.metrics.llm_requests.inc()
             self.metrics.llm_errors.inc()
+        # The question's id, never its text: logs hold nothing a member typed.
         log.warning(
-            "LLM failed for question %s in guild %s (%s): %s | question: %r",
+            "LLM failed for question %s in guild %s (%s): %s",
             ticket.question_id,
             ticket.guild_id,
             failure.kind.value,
-            failure.detail,
-            ticket.question[:200],
+            failure.detail.replace(ticket.question, "[the question]"),
         )
         if failure.kind is not FailureKind.QUOTA:
             await self._set_status(ticket.question_id, "failed", error=failure.kind.value)
@@ -313,7 +348,8 @@ class QAService:
         if plan.hint_for is not None:
             text, mode = answers.hint_pointers(plan.hint_for, shown), AnswerMode.HINT
         else:
-            text, mode = answers.excerpts(shown, plan.covered), AnswerMode.EXCERPTS
+            text = answers.excerpts(shown, plan.covered, ticket.question)
+            mode = AnswerMode.EXCERPTS
         notes = [*plan.notes, answers.QUOTA_NOTE]
         ready = self._ready(ticket, mode, text, shown, plan.covered, plan.thread_id, notes, None)
         return replace(await self.deliver(ready), quota_exhausted=True)
@@ -357,11 +393,12 @@ class QAService:
         if row is None:
             return None, [], False
         thread_id = row["thread_id"]
+        # Only what the asker may see: their own questions and the thread's public ones.
         rows = await self.db.fetch_all(
             "SELECT question, answer FROM qa_questions WHERE (id = ? OR thread_id = ?)"
             " AND id != ? AND status IN ('answered', 'stopped') AND answer IS NOT NULL"
-            " AND user_id != 0 ORDER BY id",
-            (row["question_id"] or -1, thread_id, ticket.question_id),
+            " AND user_id != 0 AND (public = 1 OR user_id = ?) ORDER BY id",
+            (row["question_id"] or -1, thread_id, ticket.question_id, ticket.user_id),
         )
         turns = [Turn(r["question"], r["answer"]) for r in rows]
         # Threads open only under answered questions: no turn at all means the start was
@@ -450,6 +487,29 @@ class QAService:
             "UPDATE qa_questions SET status = ?, error = ?, answered_at = ? WHERE id = ?",
             (status, error, to_db_time(self.clock.now()), question_id),
         )
+
+
+def build_vector_search(
+    db: Database,
+    clock: Clock,
+    settings: Settings,
+    llm: AsyncOpenAI | None,
+    metrics: Metrics | None,
+) -> VectorSearch | None:
+    """Semantic retrieval when LLM_EMBEDDING_MODEL is set (numpy is imported only then)."""
+    if llm is None or not settings.embeddings_enabled or settings.llm_embedding_model is None:
+        return None
+    from bot.services.qa.vectors import Embedder, VectorSearch
+
+    return VectorSearch(
+        db,
+        clock,
+        Embedder(llm, settings.llm_embedding_model, metrics),
+        batch=settings.qa_embedding_batch,
+        timeout=settings.qa_embedding_timeout_seconds,
+        min_similarity=settings.qa_embedding_min_similarity,
+        metrics=metrics,
+    )
 
 
 def _sources_json(citations: tuple[Citation, ...]) -> str:

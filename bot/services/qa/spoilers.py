@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 
 from bot.services.contracts import OpenChallenge
-from bot.services.qa.fts import normalize_question, query_terms
+from bot.services.qa.analysis import normalize_question
+from bot.services.qa.query import query_terms
 
 QUIZ_WORDS = frozenset({"quiz", "quizzes"})
 CHALLENGE_WORDS = frozenset({"challenge", "challenges", "puzzle", "exercise"})

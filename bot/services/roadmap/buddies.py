@@ -19,6 +19,7 @@ from bot.services.roadmap.member_state import (
     nudge_due,
     require_member,
 )
+from bot.services.scheduled_posts import BUDDY_PING_KIND
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class BuddyRequestResult:
     to_user: int
     paired: bool  # True when the other member had already asked: the pair is made
     expires_at: datetime
+    ping: bool = True  # False: this pair had its one public ping today already
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,20 @@ class BuddyService:
                 "to_user = excluded.to_user, created_at = excluded.created_at",
                 (guild_id, from_user, to_user, to_db_time(now)),
             )
-            return BuddyRequestResult(to_user, False, expires)
+            # One public ping per pair and UTC day, however often the request is repeated.
+            pinged = conn.execute(
+                "INSERT INTO scheduled_posts (guild_id, kind, period, status, claimed_at, "
+                "sent_at) VALUES (?, ?, ?, 'sent', ?, ?) "
+                "ON CONFLICT (guild_id, kind, period) DO NOTHING",
+                (
+                    guild_id,
+                    BUDDY_PING_KIND,
+                    f"{from_user}:{to_user}:{now.date().isoformat()}",
+                    to_db_time(now),
+                    to_db_time(now),
+                ),
+            ).rowcount
+            return BuddyRequestResult(to_user, False, expires, ping=pinged == 1)
 
         return await self.db.run_transaction(work)
 

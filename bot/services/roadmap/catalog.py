@@ -20,11 +20,17 @@ from bot.services.roadmap.content import (
     load_builtin,
     parse_document,
 )
-from bot.services.roadmap.plan import current_phase, phase_progress
+from bot.services.roadmap.reconcile import (
+    Reconciled,
+    reconcile_guild,
+    reconcile_members,
+    record_reconciled,
+)
 
 log = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".toml", ".json")
+SYNC_BATCH = 2_000  # members reconciled per transaction at start-up
 
 
 class ImportMode(StrEnum):
@@ -38,6 +44,15 @@ class ImportResult:
     mode: ImportMode
     roadmap: Roadmap
     members_moved: int  # members whose current phase changed with the new content
+    milestones_archived: int  # ticked milestones the new content no longer offers
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    servers: int  # servers whose roadmap changed since their members were last reconciled
+    archived: int
+    restored: int
+    moved: int
 
 
 class RoadmapCatalog:
@@ -102,14 +117,11 @@ class RoadmapCatalog:
                 raise DomainError("Attach the roadmap file (.toml or .json) to import.")
             roadmap, document = self.parse(filename, data, mode)
         now = self.clock.now()
-
-        def work(conn: sqlite3.Connection) -> int:
-            tracks_in_use = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT track FROM roadmap_members WHERE guild_id = ?", (guild_id,)
-                )
-            }
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT DISTINCT track FROM roadmap_members WHERE guild_id = ?", (guild_id,)
+            )
+            tracks_in_use = {row[0] for row in await cursor.fetchall()}
             missing = sorted(t for t in tracks_in_use if roadmap.track(t) is None)
             if missing:
                 raise DomainError(
@@ -117,9 +129,9 @@ class RoadmapCatalog:
                     "does not have. Keep those track keys, or ask those members to leave first."
                 )
             if document is None:
-                conn.execute("DELETE FROM roadmap_custom WHERE guild_id = ?", (guild_id,))
+                await conn.execute("DELETE FROM roadmap_custom WHERE guild_id = ?", (guild_id,))
             else:
-                conn.execute(
+                await conn.execute(
                     "INSERT INTO roadmap_custom (guild_id, mode, body, filename, imported_by, "
                     "imported_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
                     "mode = excluded.mode, body = excluded.body, filename = excluded.filename, "
@@ -133,38 +145,62 @@ class RoadmapCatalog:
                         to_db_time(now),
                     ),
                 )
-            return move_phases(conn, guild_id, roadmap)
-
-        moved = await self.db.run_transaction(work, background=True)
+            done = await reconcile_guild(conn, guild_id, roadmap, now)
         self._cache[guild_id] = roadmap
-        return ImportResult(mode, roadmap, moved)
+        return ImportResult(mode, roadmap, done.moved, done.archived)
+
+    async def sync_members(self) -> SyncReport:
+        """Reconcile the members of every server whose roadmap changed since the last time.
+
+        Run at start-up: a new built-in roadmap reaches every server that follows or extends
+        it. An unchanged roadmap costs one query for all servers.
+        """
+        rows = await self.db.fetch_all(
+            "SELECT g.guild_id, s.fingerprint, c.guild_id IS NOT NULL AS custom "
+            "FROM (SELECT DISTINCT guild_id FROM roadmap_members) g "
+            "LEFT JOIN roadmap_content_state s ON s.guild_id = g.guild_id "
+            "LEFT JOIN roadmap_custom c ON c.guild_id = g.guild_id ORDER BY g.guild_id"
+        )
+        builtin = self.builtin.fingerprint()
+        servers, total = 0, Reconciled()
+        for guild_id, stored, custom in rows:
+            if not custom and stored == builtin:
+                continue
+            roadmap = await self.get(guild_id)
+            if roadmap.fingerprint() == stored:
+                continue
+            servers += 1
+            total += await self._reconcile_in_batches(guild_id, roadmap)
+        report = SyncReport(servers, total.archived, total.restored, total.moved)
+        if report.servers:
+            log.info(
+                "Roadmap content changed for %d server(s): %d milestone(s) archived, "
+                "%d restored, %d member(s) changed phase",
+                report.servers,
+                report.archived,
+                report.restored,
+                report.moved,
+            )
+        return report
+
+    async def _reconcile_in_batches(self, guild_id: int, roadmap: Roadmap) -> Reconciled:
+        """A server's members a batch per transaction, so writes never wait long; recorded
+        as done only after the last batch (a crash half-way redoes it at the next start)."""
+        rows = await self.db.fetch_all(
+            "SELECT user_id FROM roadmap_members WHERE guild_id = ? ORDER BY user_id",
+            (guild_id,),
+        )
+        ids = [row[0] for row in rows]
+        total = Reconciled()
+        for start in range(0, len(ids), SYNC_BATCH):
+            batch = ids[start : start + SYNC_BATCH]
+            async with self.db.transaction() as conn:
+                total += await reconcile_members(
+                    conn, guild_id, roadmap, self.clock.now(), (batch[0], batch[-1])
+                )
+        async with self.db.transaction() as conn:
+            await record_reconciled(conn, guild_id, roadmap, self.clock.now())
+        return total
 
     def forget(self, guild_id: int) -> None:
         self._cache.pop(guild_id, None)
-
-
-def move_phases(conn: sqlite3.Connection, guild_id: int, roadmap: Roadmap) -> int:
-    """Re-derive every member's current phase after the content changed; returns how many moved."""
-    rows = conn.execute(
-        "SELECT user_id, track, phase FROM roadmap_members WHERE guild_id = ?", (guild_id,)
-    ).fetchall()
-    moved = 0
-    for user_id, track, phase in rows:
-        done = {
-            r[0]
-            for r in conn.execute(
-                "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ?",
-                (guild_id, user_id),
-            )
-        }
-        new_phase = min(
-            current_phase(phase_progress(roadmap, track, done)), len(roadmap.phases) + 1
-        )
-        if new_phase != phase:
-            moved += 1
-            conn.execute(
-                "UPDATE roadmap_members SET phase = ?, roles_dirty = 1 "
-                "WHERE guild_id = ? AND user_id = ?",
-                (new_phase, guild_id, user_id),
-            )
-    return moved

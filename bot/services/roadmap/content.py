@@ -6,6 +6,7 @@ errors `JSONDecodeError.lineno`, and schema errors the line of the offending key
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -69,10 +70,19 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class RetiredMilestone:
+    """A milestone an earlier version of the roadmap offered, kept for members' history."""
+
+    key: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Roadmap:
     phases: tuple[Phase, ...]
     tracks: tuple[Track, ...]
     milestones: tuple[Milestone, ...]
+    retired: tuple[RetiredMilestone, ...] = ()
     _by_key: dict[str, Milestone] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +96,24 @@ class Roadmap:
 
     def milestone(self, key: str) -> Milestone | None:
         return self._by_key.get(key)
+
+    def offers(self, track: str, key: str) -> bool:
+        """Whether members of `track` can tick `key` off (it is live and on their track)."""
+        milestone = self._by_key.get(key)
+        return milestone is not None and track in milestone.tracks
+
+    def retired_title(self, key: str) -> str | None:
+        return next((r.title for r in self.retired if r.key == key), None)
+
+    def fingerprint(self) -> str:
+        """A hash of what decides members' progress: phases, and milestones with their tracks
+        and titles (titles name a milestone that a later version drops)."""
+        shape = {
+            "phases": [p.key for p in self.phases],
+            "milestones": [[m.key, m.phase, list(m.tracks), m.title] for m in self.milestones],
+            "retired": [[r.key, r.title] for r in self.retired],
+        }
+        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
 
     def milestones_for(self, track: str) -> tuple[Milestone, ...]:
         """The track's milestones in plan order (by phase, then as written)."""
@@ -401,6 +429,34 @@ def _milestones(
     return milestones
 
 
+def _retired(
+    problems: _Problems, document: dict[str, Any], live: set[str], taken: set[str]
+) -> list[RetiredMilestone]:
+    """Milestones an earlier version offered; their keys can't name a live milestone."""
+    retired = []
+    for path, entry in _entries(problems, document, "retired"):
+        _unknown_keys(problems, entry, path, {"key", "title"})
+        key = entry.get("key")
+        if not isinstance(key, str) or not MILESTONE_KEY.match(key):
+            problems.add(
+                (*path, "key"), "retired key must be 1-40 lower-case letters, digits, dashes"
+            )
+            continue
+        if key in live:
+            problems.add(
+                (*path, "key"),
+                f"milestone '{key}' is both live and retired: drop one of the two entries",
+            )
+            continue
+        if key in taken:
+            problems.add((*path, "key"), f"retired milestone '{key}' is listed twice")
+            continue
+        taken.add(key)
+        title = _text(problems, entry, path, "title", "milestone.title")
+        retired.append(RetiredMilestone(key, title))
+    return retired
+
+
 def _check_counts(
     problems: _Problems, roadmap: Roadmap, limits: Limits, tracks_to_check: set[str]
 ) -> None:
@@ -427,14 +483,15 @@ def build_roadmap(
 ) -> Roadmap:
     """A complete roadmap from a document that defines phases, tracks and milestones."""
     problems = _Problems(lines)
-    _unknown_keys(problems, document, ("top level",), {"phases", "tracks", "milestones"})
+    _unknown_keys(problems, document, ("top level",), {"phases", "tracks", "milestones", "retired"})
     for name in ("phases", "tracks", "milestones"):
         if not document.get(name):
             problems.add((), f"the file needs at least one entry in {name}")
     phases = _phases(problems, document)
     tracks = _tracks(problems, document, set())
     milestones = _milestones(problems, document, phases, {t.key for t in tracks}, set())
-    roadmap = Roadmap(tuple(phases), tuple(tracks), tuple(milestones))
+    retired = _retired(problems, document, {m.key for m in milestones}, set())
+    roadmap = Roadmap(tuple(phases), tuple(tracks), tuple(milestones), tuple(retired))
     if not problems.items:
         _check_counts(problems, roadmap, limits, {t.key for t in tracks})
     if problems.items:
@@ -451,7 +508,7 @@ def extend_roadmap(
 ) -> Roadmap:
     """`base` plus the document's new tracks and milestones; phases stay those of `base`."""
     problems = _Problems(lines)
-    _unknown_keys(problems, document, ("top level",), {"tracks", "milestones"})
+    _unknown_keys(problems, document, ("top level",), {"tracks", "milestones", "retired"})
     if not document.get("milestones") and not document.get("tracks"):
         problems.add((), "an extension needs tracks or milestones to add")
     new_tracks = _tracks(problems, document, {t.key for t in base.tracks})
@@ -459,8 +516,22 @@ def extend_roadmap(
     new_milestones = _milestones(
         problems, document, list(base.phases), track_keys, {m.key for m in base.milestones}
     )
+    base_retired = {r.key for r in base.retired}
+    raw = document.get("milestones")
+    for position, entry in enumerate(raw if isinstance(raw, list) else []):
+        if isinstance(entry, dict) and entry.get("key") in base_retired:
+            problems.add(
+                ("milestones", position, "key"),
+                f"milestone '{entry['key']}' is retired from the built-in roadmap: "
+                "choose another key",
+            )
+    live = {m.key for m in base.milestones} | {m.key for m in new_milestones}
+    new_retired = _retired(problems, document, live, set(base_retired))
     roadmap = Roadmap(
-        base.phases, base.tracks + tuple(new_tracks), base.milestones + tuple(new_milestones)
+        base.phases,
+        base.tracks + tuple(new_tracks),
+        base.milestones + tuple(new_milestones),
+        base.retired + tuple(new_retired),
     )
     if not problems.items:
         touched = {t.key for t in new_tracks} | {t for m in new_milestones for t in m.tracks}

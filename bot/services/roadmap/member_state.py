@@ -161,10 +161,15 @@ def load_pauses(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Pauses
 
 @dataclass(frozen=True)
 class RoleMap:
-    """A server's role mapping: phase number -> role, streak threshold -> role."""
+    """A server's role mapping: phase number -> role, streak threshold -> role.
+
+    `frozen` roles belong to suspended mappings (the role became dangerous): the bot
+    neither gives them nor takes them away until a moderator maps a safe role again.
+    """
 
     phases: dict[int, int]
     streaks: dict[int, int]
+    frozen: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -185,16 +190,32 @@ class RoleMap:
             streak_role = self.streaks[max(reached_streak)]
         return phase_role, streak_role
 
+    @classmethod
+    def from_rows(cls, rows: list[Any]) -> RoleMap:
+        """From (kind, level, role_id, suspended_at) rows of roadmap_roles."""
+        active = [r for r in rows if r[3] is None]
+        return cls(
+            phases={r[1]: r[2] for r in active if r[0] == "phase"},
+            streaks={r[1]: r[2] for r in active if r[0] == "streak"},
+            frozen=frozenset(r[2] for r in rows if r[3] is not None),
+        )
+
+    def settled(self, phase: int, streak: int, held: tuple[int | None, int | None]) -> bool:
+        """Whether `held` (phase role, streak role) is what the member should hold; a
+        frozen role nobody should get any more is left where it is."""
+        return all(
+            wanted == have or (wanted is None and have in self.frozen)
+            for wanted, have in zip(self.desired(phase, streak), held, strict=True)
+        )
+
 
 def load_role_map(conn: sqlite3.Connection, guild_id: int) -> RoleMap:
     rows = conn.execute(
-        "SELECT kind, level, role_id FROM roadmap_roles WHERE guild_id = ? AND broken_at IS NULL",
+        "SELECT kind, level, role_id, suspended_at FROM roadmap_roles WHERE guild_id = ?"
+        " AND broken_at IS NULL",
         (guild_id,),
     ).fetchall()
-    return RoleMap(
-        phases={r[1]: r[2] for r in rows if r[0] == "phase"},
-        streaks={r[1]: r[2] for r in rows if r[0] == "streak"},
-    )
+    return RoleMap.from_rows(rows)
 
 
 def missed_days_end(after: date, misses: int, pauses: Pauses, zone: ZoneInfo) -> datetime | None:
@@ -238,7 +259,7 @@ def effective_streak(member: MemberRecord, pauses: Pauses, now: datetime) -> int
 def roles_dirty(member: MemberRecord, roles: RoleMap, phase: int, streak: int) -> int:
     if roles.empty and member.phase_role_id is None and member.streak_role_id is None:
         return 0
-    return int(roles.desired(phase, streak) != (member.phase_role_id, member.streak_role_id))
+    return int(not roles.settled(phase, streak, (member.phase_role_id, member.streak_role_id)))
 
 
 def in_quiet_hours(local: time, start: str | None, end: str | None) -> bool:

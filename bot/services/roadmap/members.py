@@ -34,6 +34,7 @@ from bot.services.roadmap.plan import (
     plan_start,
 )
 from bot.services.roadmap.records import (
+    ArchivedMilestone,
     Enrolment,
     MemberView,
     MilestoneResult,
@@ -122,10 +123,20 @@ class MemberService:
             effective_zone = zone_name or (server_zone[0] if server_zone else "UTC")
             today = local_date(now, parse_timezone(effective_zone))
             start = parse_start_date(start_date, today)
+            # With reward roles mapped, a new member's phase role is due at the next tick.
             conn.execute(
                 "INSERT INTO roadmap_members (guild_id, user_id, track, start_date, timezone, "
-                "enrolled_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, user_id, chosen.key, start.isoformat(), zone_name, to_db_time(now)),
+                "enrolled_at, roles_dirty) VALUES (?, ?, ?, ?, ?, ?, "
+                "EXISTS (SELECT 1 FROM roadmap_roles WHERE guild_id = ?))",
+                (
+                    guild_id,
+                    user_id,
+                    chosen.key,
+                    start.isoformat(),
+                    zone_name,
+                    to_db_time(now),
+                    guild_id,
+                ),
             )
             month = plan_month(start, today)
             return Enrolment(chosen, start, effective_zone, month, roadmap.phases[0])
@@ -346,11 +357,16 @@ def build_view(
         )
     today = member.today(now)
     rows = conn.execute(
-        "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? "
-        "ORDER BY done_at DESC",
+        "SELECT milestone, title, done_on, archived_at FROM roadmap_milestones "
+        "WHERE guild_id = ? AND user_id = ? ORDER BY done_at DESC",
         (member.guild_id, member.user_id),
     ).fetchall()
-    done_order = [r[0] for r in rows]
+    done_order = [r[0] for r in rows if r[3] is None]
+    archived = tuple(
+        ArchivedMilestone(r[0], r[1] or r[0], date.fromisoformat(r[2]))
+        for r in rows
+        if r[3] is not None
+    )
     done = set(done_order)
     progress = phase_progress(roadmap, member.track, done)
     effective_start = plan_start(member.start_date, member.paused_days, member.paused_on, today)
@@ -373,6 +389,7 @@ def build_view(
         paused_since=member.paused_on,
         streak=summary_of(member, pauses, now, week_days_of(conn, member, today)),
         buddy_id=member.buddy_id,
+        archived=archived,
     )
 
 

@@ -51,10 +51,12 @@ def resolve_milestone(roadmap: Roadmap, track: str, text: str) -> Milestone:
 
 
 def done_keys(conn: sqlite3.Connection, guild_id: int, user_id: int) -> set[str]:
+    """The member's ticked milestones that their roadmap still offers (not archived)."""
     return {
         row[0]
         for row in conn.execute(
-            "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ?",
+            "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? "
+            "AND archived_at IS NULL",
             (guild_id, user_id),
         )
     }
@@ -84,9 +86,9 @@ def change_milestone(
     today = member.today(now)
     if done:
         conn.execute(
-            "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (*key, milestone.key, to_db_time(now), today.isoformat()),
+            "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on, "
+            "title) VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, milestone.key, to_db_time(now), today.isoformat(), milestone.title),
         )
         bump_periods(conn, *key, today, milestones=1)
     else:

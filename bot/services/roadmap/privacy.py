@@ -12,8 +12,19 @@ MEMBER_TABLES = {
     "milestones": "SELECT * FROM roadmap_milestones WHERE user_id = ? ORDER BY guild_id, done_at",
     "pauses": "SELECT * FROM roadmap_pauses WHERE user_id = ? ORDER BY guild_id, start_date",
     "phase_entries": "SELECT * FROM roadmap_phase_entries WHERE user_id = ? ORDER BY guild_id",
+    "period_stats": (
+        "SELECT * FROM roadmap_period_stats WHERE user_id = ? ORDER BY guild_id, period"
+    ),
     "buddy_requests": (
         "SELECT * FROM roadmap_buddy_requests WHERE from_user = ? OR to_user = ? ORDER BY guild_id"
+    ),
+    "roadmaps_imported": (
+        "SELECT guild_id, mode, filename, imported_at FROM roadmap_custom"
+        " WHERE imported_by = ? ORDER BY guild_id"
+    ),
+    "buddy_of": (
+        "SELECT guild_id, user_id AS buddy FROM roadmap_members WHERE buddy_id = ?"
+        " ORDER BY guild_id"
     ),
 }
 GUILD_TABLES = (
@@ -26,6 +37,7 @@ GUILD_TABLES = (
     "roadmap_members",
     "roadmap_roles",
     "roadmap_custom",
+    "roadmap_content_state",
 )
 
 
@@ -54,6 +66,8 @@ def delete_member(conn: sqlite3.Connection, user_id: int) -> int:
         "UPDATE roadmap_members SET buddy_id = NULL, nudge_due_at = NULL WHERE buddy_id = ?",
         (user_id,),
     )
+    # A roadmap they imported belongs to the server; who imported it is forgotten.
+    conn.execute("UPDATE roadmap_custom SET imported_by = 0 WHERE imported_by = ?", (user_id,))
     return removed
 
 

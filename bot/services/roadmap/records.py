@@ -33,6 +33,15 @@ class Enrolment:
 
 
 @dataclass(frozen=True)
+class ArchivedMilestone:
+    """A milestone the member ticked that the roadmap no longer offers to their track."""
+
+    key: str
+    title: str
+    done_on: date
+
+
+@dataclass(frozen=True)
 class MemberView:
     user_id: int
     track: Track
@@ -48,6 +57,7 @@ class MemberView:
     paused_since: date | None
     streak: StreakSummary
     buddy_id: int | None
+    archived: tuple[ArchivedMilestone, ...] = ()  # newest first
 
     @property
     def finished(self) -> bool:

@@ -60,6 +60,7 @@ class NudgeDue:
     user_id: int  # who missed two days
     last_day: date | None
     checkin_channel_id: int | None
+    due_at: str  # nudge_due_at as read: finishing clears it only if it is still this
 
     @property
     def period(self) -> str:
@@ -222,7 +223,8 @@ class ReminderService:
 
     async def due_nudges(self, now: datetime, limit: int) -> list[NudgeDue]:
         rows = await self.db.fetch_all(
-            "SELECT m.guild_id, m.user_id, m.buddy_id, m.last_date, g.checkin_channel_id "
+            "SELECT m.guild_id, m.user_id, m.buddy_id, m.last_date, m.nudge_due_at, "
+            "g.checkin_channel_id "
             "FROM roadmap_members m LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
             "WHERE m.nudge_due_at IS NOT NULL AND m.nudge_due_at <= ? "
             "ORDER BY m.nudge_due_at LIMIT ?",
@@ -231,7 +233,7 @@ class ReminderService:
         due = []
         for row in rows:
             if row["buddy_id"] is None:
-                await self.finish_nudge(row["guild_id"], row["user_id"])
+                await self._clear_nudge(row["guild_id"], row["user_id"], row["nudge_due_at"])
                 continue
             last = row["last_date"]
             due.append(
@@ -241,15 +243,23 @@ class ReminderService:
                     user_id=row["user_id"],
                     last_day=date.fromisoformat(last) if last else None,
                     checkin_channel_id=row["checkin_channel_id"],
+                    due_at=row["nudge_due_at"],
                 )
             )
         return due
 
-    async def finish_nudge(self, guild_id: int, user_id: int) -> None:
-        """The nudge about this member's lapse was sent (or found sent): once is enough."""
+    async def finish_nudge(self, nudge: NudgeDue) -> None:
+        """The nudge about this member's lapse was sent (or found sent): once is enough.
+
+        Compare-and-set: a nudge set anew meanwhile (a check-in, a new buddy) stays.
+        """
+        await self._clear_nudge(nudge.guild_id, nudge.user_id, nudge.due_at)
+
+    async def _clear_nudge(self, guild_id: int, user_id: int, due_at: str) -> None:
         await self.db.execute(
-            "UPDATE roadmap_members SET nudge_due_at = NULL WHERE guild_id = ? AND user_id = ?",
-            (guild_id, user_id),
+            "UPDATE roadmap_members SET nudge_due_at = NULL WHERE guild_id = ? AND user_id = ?"
+            " AND nudge_due_at = ?",
+            (guild_id, user_id, due_at),
         )
 
     async def settings(self, guild_id: int, user_id: int) -> ReminderSettings | None:

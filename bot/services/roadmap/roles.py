@@ -2,9 +2,15 @@
 
 Writes mark a member `roles_dirty` when the roles they should hold changed; the scheduler
 job asks `due_changes` for a batch, applies them on Discord and reports back with
-`applied`. Once a day every member of a server with a mapping is checked again, so a streak
-that broke silently loses its role. A role Discord refuses is marked broken and reported
-once; it is skipped until a moderator maps a role again.
+`applied`, which clears the mark only if nothing changed meanwhile (a check-in during the
+Discord calls keeps its update). Once a day every member of a server with a mapping is
+checked again, so a streak that broke silently loses its role.
+
+Who may map which role is Discord's business (the cog checks it); this service keeps the
+rules of the data: a role Discord refuses is marked broken and reported once; a role that
+became dangerous is suspended (frozen: neither given nor taken away) and reported once;
+and a role the member already held when the bot would have given it is recorded as held,
+not granted, so the bot never takes it away.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from bot.services.scheduled_posts import ScheduledPosts
 
 RESYNC_KIND = "roadmap:roles"
 SCAN_CHUNK = 500
+PHASE_GRANTED, STREAK_GRANTED = 1, 2
 
 
 class RoleKind(StrEnum):
@@ -35,16 +42,19 @@ class RoleMapping:
     level: int
     role_id: int
     broken: bool
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
 class RoleChange:
     guild_id: int
     user_id: int
-    phase_role: int | None  # what the member should hold
+    phase_role: int | None  # what the member should hold from now on
     streak_role: int | None
     add: tuple[int, ...]
-    remove: tuple[int, ...]
+    remove: tuple[int, ...]  # only roles the bot granted itself
+    held: tuple[int | None, int | None]  # what was recorded when the change was read
+    granted: int  # PHASE_GRANTED | STREAK_GRANTED bits of `held`
 
 
 def _effective_streak(row: sqlite3.Row, now: datetime) -> int:
@@ -54,18 +64,48 @@ def _effective_streak(row: sqlite3.Row, now: datetime) -> int:
     return row["current_streak"]
 
 
-def _change(row: sqlite3.Row, roles: RoleMap, now: datetime) -> RoleChange:
-    phase_role, streak_role = roles.desired(row["phase"], _effective_streak(row, now))
-    held = {r for r in (row["phase_role_id"], row["streak_role_id"]) if r is not None}
-    wanted = {r for r in (phase_role, streak_role) if r is not None}
+def _change(row: sqlite3.Row, roles: RoleMap, now: datetime) -> RoleChange | None:
+    """What to do for one member, or None when nothing changes."""
+    held = (row["phase_role_id"], row["streak_role_id"])
+    granted = row["roles_granted"]
+    wanted = roles.desired(row["phase"], _effective_streak(row, now))
+    # A frozen role nobody should get any more stays where it is, recorded as it was.
+    final = tuple(
+        have if want is None and have in roles.frozen else want
+        for want, have in zip(wanted, held, strict=True)
+    )
+    if final == held:
+        return None
+    ours = {
+        role
+        for role, bit in zip(held, (PHASE_GRANTED, STREAK_GRANTED), strict=True)
+        if role is not None and granted & bit
+    }
+    keep = {r for r in final if r is not None}
     return RoleChange(
         guild_id=row["guild_id"],
         user_id=row["user_id"],
-        phase_role=phase_role,
-        streak_role=streak_role,
-        add=tuple(sorted(wanted - held)),
-        remove=tuple(sorted(held - wanted)),
+        phase_role=final[0],
+        streak_role=final[1],
+        add=tuple(sorted(keep - set(held))),
+        remove=tuple(sorted((ours - keep) - roles.frozen)),
+        held=held,
+        granted=granted,
     )
+
+
+def granted_bits(change: RoleChange, failed: set[int], already_held: set[int]) -> int:
+    """Which of the recorded roles the bot granted, after applying `change`."""
+    bits = 0
+    final = (change.phase_role, change.streak_role)
+    for role, old, bit in zip(final, change.held, (PHASE_GRANTED, STREAK_GRANTED), strict=True):
+        if role is None or role in failed:
+            continue
+        if role == old:
+            bits |= change.granted & bit
+        elif role not in already_held:
+            bits |= bit
+    return bits
 
 
 class RoleService:
@@ -76,14 +116,29 @@ class RoleService:
 
     async def mappings(self, guild_id: int) -> list[RoleMapping]:
         rows = await self.db.fetch_all(
-            "SELECT kind, level, role_id, broken_at FROM roadmap_roles WHERE guild_id = ? "
-            "ORDER BY kind, level",
+            "SELECT kind, level, role_id, broken_at, suspended_at FROM roadmap_roles"
+            " WHERE guild_id = ? ORDER BY kind, level",
             (guild_id,),
         )
-        return [
-            RoleMapping(RoleKind(r["kind"]), r["level"], r["role_id"], r["broken_at"] is not None)
-            for r in rows
-        ]
+        return [_mapping(r) for r in rows]
+
+    async def mapped_guilds(self) -> dict[int, list[RoleMapping]]:
+        """Every server's mappings that are in use (neither broken nor suspended)."""
+        rows = await self.db.fetch_all(
+            "SELECT guild_id, kind, level, role_id, broken_at, suspended_at FROM roadmap_roles"
+            " WHERE broken_at IS NULL AND suspended_at IS NULL ORDER BY guild_id, kind, level"
+        )
+        found: dict[int, list[RoleMapping]] = {}
+        for row in rows:
+            found.setdefault(row["guild_id"], []).append(_mapping(row))
+        return found
+
+    async def mapping(self, guild_id: int, kind: RoleKind | str, level: int) -> int | None:
+        """The role now mapped to this phase or streak, if any."""
+        return await self.db.fetch_value(
+            "SELECT role_id FROM roadmap_roles WHERE guild_id = ? AND kind = ? AND level = ?",
+            (guild_id, RoleKind(kind).value, level),
+        )
 
     async def set_mapping(
         self, guild_id: int, kind: RoleKind | str, level: int, role_id: int | None
@@ -106,12 +161,14 @@ class RoleService:
                 conn.execute(
                     "INSERT INTO roadmap_roles (guild_id, kind, level, role_id) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, kind, level) DO UPDATE SET "
-                    "role_id = excluded.role_id, broken_at = NULL",
+                    "role_id = excluded.role_id, broken_at = NULL, suspended_at = NULL",
                     (guild_id, kind.value, level, role_id),
                 )
-                # Mapping a role again is how a moderator says "try this role again".
+                # Mapping a role again (checked safe by the cog) is how a moderator says
+                # "try this role again".
                 conn.execute(
-                    "UPDATE roadmap_roles SET broken_at = NULL WHERE guild_id = ? AND role_id = ?",
+                    "UPDATE roadmap_roles SET broken_at = NULL, suspended_at = NULL"
+                    " WHERE guild_id = ? AND role_id = ?",
                     (guild_id, role_id),
                 )
             conn.execute(
@@ -149,7 +206,7 @@ class RoleService:
                     if guild_id not in maps:
                         maps[guild_id] = load_role_map(conn, guild_id)
                     change = _change(row, maps[guild_id], now)
-                    if change.add or change.remove:
+                    if change is not None:
                         changes.append(change)
                         if len(changes) == limit:
                             break
@@ -176,14 +233,59 @@ class RoleService:
             await self.posts.mark_sent(guild_id, RESYNC_KIND, day)
 
     async def applied(
-        self, guild_id: int, user_id: int, phase_role: int | None, streak_role: int | None
+        self, change: RoleChange, failed: set[int], already_held: set[int] = frozenset()
     ) -> None:
-        """Record the roles the member now holds from the bot; the change is done."""
+        """Record the roles the member now holds after `change`.
+
+        `failed` roles could not be given (they are not recorded); `already_held` ones the
+        member had before, so they are recorded as held, not granted. The member stays
+        marked for another pass unless what they hold is what they should hold now
+        (compare-and-set: a check-in or a new mapping during the Discord calls counts).
+        """
+        phase_role = None if change.phase_role in failed else change.phase_role
+        streak_role = None if change.streak_role in failed else change.streak_role
+        bits = granted_bits(change, failed, already_held)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE roadmap_members SET phase_role_id = ?, streak_role_id = ?,"
+                " roles_granted = ? WHERE guild_id = ? AND user_id = ?"
+                " RETURNING phase, current_streak, alive_until",
+                (phase_role, streak_role, bits, change.guild_id, change.user_id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return
+            cursor = await conn.execute(
+                "SELECT kind, level, role_id, suspended_at FROM roadmap_roles"
+                " WHERE guild_id = ? AND broken_at IS NULL",
+                (change.guild_id,),
+            )
+            roles = RoleMap.from_rows(await cursor.fetchall())
+            settled = roles.settled(
+                row["phase"], _effective_streak(row, now), (phase_role, streak_role)
+            )
+            await conn.execute(
+                "UPDATE roadmap_members SET roles_dirty = ? WHERE guild_id = ? AND user_id = ?",
+                (int(not settled), change.guild_id, change.user_id),
+            )
+
+    async def forget_member(self, guild_id: int, user_id: int) -> None:
+        """The member left the server: they hold nothing from us any more."""
         await self.db.execute(
-            "UPDATE roadmap_members SET phase_role_id = ?, streak_role_id = ?, roles_dirty = 0 "
-            "WHERE guild_id = ? AND user_id = ?",
-            (phase_role, streak_role, guild_id, user_id),
+            "UPDATE roadmap_members SET phase_role_id = NULL, streak_role_id = NULL,"
+            " roles_granted = 0, roles_dirty = 0 WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
         )
+
+    async def suspend(self, guild_id: int, role_id: int) -> bool:
+        """`role_id` became dangerous: freeze every mapping to it. True the first time."""
+        changed = await self.db.execute(
+            "UPDATE roadmap_roles SET suspended_at = ? WHERE guild_id = ? AND role_id = ?"
+            " AND suspended_at IS NULL",
+            (to_db_time(self.clock.now()), guild_id, role_id),
+        )
+        return changed > 0
 
     async def refused(self, guild_id: int, role_id: int) -> bool:
         """Discord refused to give or take `role_id`: stop using it. True the first time."""
@@ -193,3 +295,13 @@ class RoleService:
             (to_db_time(self.clock.now()), guild_id, role_id),
         )
         return changed > 0
+
+
+def _mapping(row: sqlite3.Row) -> RoleMapping:
+    return RoleMapping(
+        RoleKind(row["kind"]),
+        row["level"],
+        row["role_id"],
+        broken=row["broken_at"] is not None,
+        suspended=row["suspended_at"] is not None,
+    )
