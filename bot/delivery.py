@@ -279,27 +279,35 @@ class Delivery:
         self, guild_id: int, destination: Destination, error: discord.HTTPException, what: str
     ) -> Delivered:
         """Tell the moderators that Discord refused a post in a channel, once a day per channel."""
-        settings = await self.bot.services.guild_settings.get(guild_id)
         refused_channel = destination.channel_id
-        candidates = (
-            settings.qa_channel_id,
-            settings.checkin_channel_id,
-            settings.challenge_channel_id,
-        )
-        channel_id = next((c for c in candidates if c and c != refused_channel), None)
         day = self.bot.services.clock.now().date().isoformat()
+        marker = f"Posting in <#{refused_channel}> failed on {day}"
+        text = (
+            f"{marker}: Discord refused {what} ({refusal(error)}). Give me View Channel and "
+            "Send Messages there, or choose another channel with /config channel."
+        )
         key = PostKey(guild_id, NOTICE_KIND, f"{refused_channel}:{day}")
+        return await self.to_moderators(key, marker, text, avoid=refused_channel)
+
+    async def to_moderators(
+        self, key: PostKey, marker: str, text: str, *, avoid: int | None = None
+    ) -> Delivered:
+        """A notice for the moderators (`text`, which holds `marker`), sent once as the post
+        `key`: in the Q&A channel, else the check-in one, else the challenge one (never
+        `avoid`), pinging the moderator role when there is one."""
 
         async def build() -> list[Destination]:
+            settings = await self.bot.services.guild_settings.get(key.guild_id)
+            candidates = (
+                settings.qa_channel_id,
+                settings.checkin_channel_id,
+                settings.challenge_channel_id,
+            )
+            channel_id = next((c for c in candidates if c and c != avoid), None)
             if channel_id is None:
                 return []
             moderators = settings.moderator_role_id
             prefix = f"<@&{moderators}> " if moderators else "Moderators: "
-            marker = f"Posting in <#{refused_channel}> failed on {day}"
-            text = (
-                f"{prefix}{marker}: Discord refused {what} ({refusal(error)}). Give me View "
-                "Channel and Send Messages there, or choose another channel with /config channel."
-            )
             pings = discord.AllowedMentions(
                 roles=[discord.Object(moderators)] if moderators else False,
                 users=False,
@@ -308,8 +316,8 @@ class Delivery:
             return [
                 ChannelPost(
                     marker,
-                    {"content": text, "allowed_mentions": pings},
-                    guild_id=guild_id,
+                    {"content": prefix + text, "allowed_mentions": pings},
+                    guild_id=key.guild_id,
                     channel=channel_id,
                 )
             ]

@@ -1,4 +1,4 @@
--- Reliable delivery: a claim is a lease a crash cannot hold forever, skips say why, and known servers are remembered to notice removals during downtime.
+-- Reliable delivery: a claim is a lease a crash cannot hold forever, skips say why, known servers are remembered to notice removals during downtime, and role notices already sent are recorded.
 
 -- A claim now sets retry_at to the end of its lease: a post claimed just before a crash is
 -- claimed again once the lease has run out. Skipped posts (Discord refused them: the channel
@@ -26,3 +26,15 @@ SELECT guild_id, MAX(seen_at) FROM (
     SELECT guild_id, enrolled_at AS seen_at FROM roadmap_members
 ) AS seen
 GROUP BY guild_id;
+
+-- Notices to moderators about reward roles the bot stopped using (refused by Discord, or
+-- suspended as dangerous) now go through the same delivery, keyed by role and time: those
+-- already sent by the code before this migration are recorded as sent.
+INSERT INTO scheduled_posts (guild_id, kind, period, status, claimed_at, sent_at, attempts)
+SELECT guild_id, 'notice:role', 'refused:' || role_id || ':' || broken_at, 'sent',
+       broken_at, broken_at, 1
+FROM roadmap_roles WHERE broken_at IS NOT NULL
+UNION
+SELECT guild_id, 'notice:role', 'suspended:' || role_id || ':' || suspended_at, 'sent',
+       suspended_at, suspended_at, 1
+FROM roadmap_roles WHERE suspended_at IS NOT NULL;

@@ -23,7 +23,8 @@ from bot.app import MentorBot
 from bot.delivery import ChannelPost, Destination, DirectMessage, Outcome
 from bot.services.roadmap.digest import DIGEST_KIND, DigestDue
 from bot.services.roadmap.reminders import NudgeDue, ReminderDue
-from bot.services.roadmap.roles import RoleChange
+from bot.services.roadmap.roles import NOTICE_KIND as ROLE_NOTICE_KIND
+from bot.services.roadmap.roles import RoleChange, RoleNotice
 from bot.services.scheduled_posts import NUDGE_KIND, REMIND_KIND, PostKey
 from bot.ui.reward_roles import dangerous_permissions
 from cogs.roadmap._charts import week_chart_png
@@ -190,6 +191,7 @@ class RoadmapJobs(commands.Cog):
         refused: set[int] = set()  # roles Discord refused during this tick: not tried again
         for change in await self.roadmap.roles.due_changes(now, self.batch):
             await self._apply_roles(change, refused)
+        await self._announce_stopped_roles()
 
     async def _audit_mappings(self, now: datetime) -> None:
         """At start-up and once a day: suspend mappings whose role became dangerous."""
@@ -279,43 +281,40 @@ class RoadmapJobs(commands.Cog):
             await self._refused(change.guild_id, role_id)
         return True
 
-    async def _tell_moderators(self, guild_id: int, text: str) -> None:
-        settings = await self.services.guild_settings.get(guild_id)
-        channel_id = settings.qa_channel_id or settings.checkin_channel_id
-        if channel_id is None:
-            return
-        moderators = settings.moderator_role_id
-        prefix = f"<@&{moderators}> " if moderators else "Moderators: "
-        pings = discord.AllowedMentions(
-            roles=[discord.Object(moderators)] if moderators else False, users=False
-        )
-        try:
-            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-            await channel.send(prefix + text, allowed_mentions=pings)
-        except discord.HTTPException:
-            log.warning("Could not tell the moderators of server %s about a role", guild_id)
-
     async def _suspend(self, guild_id: int, role: discord.Role) -> None:
-        """Stop using a role that became dangerous, and tell the moderators once."""
-        if not await self.roadmap.roles.suspend(guild_id, role.id):
-            return
-        log.warning("Server %s: reward role %s became dangerous; suspended", guild_id, role.id)
-        await self._tell_moderators(
-            guild_id,
-            f"the reward role <@&{role.id}> now has {', '.join(dangerous_permissions(role))}, "
-            "so I've suspended it: I won't give it to anyone, nor take it from those who "
-            "have it. Remove those permissions and map it again with /roadmap role, or map "
-            "another role.",
-        )
+        """Stop using a role that became dangerous (the moderators are told once)."""
+        if await self.roadmap.roles.suspend(guild_id, role.id):
+            log.warning("Server %s: reward role %s became dangerous; suspended", guild_id, role.id)
 
     async def _refused(self, guild_id: int, role_id: int) -> None:
-        """Stop using a role Discord refuses, and tell the moderators once."""
-        if not await self.roadmap.roles.refused(guild_id, role_id):
-            return
-        log.warning("Server %s refused role %s to the roadmap", guild_id, role_id)
-        await self._tell_moderators(
-            guild_id,
-            f"I couldn't give or take the role <@&{role_id}>. I need the Manage Roles "
-            "permission, and my own role must be above it. I've stopped using it until you "
-            "map it again with /roadmap role.",
+        """Stop using a role Discord refuses (the moderators are told once)."""
+        if await self.roadmap.roles.refused(guild_id, role_id):
+            log.warning("Server %s refused role %s to the roadmap", guild_id, role_id)
+
+    async def _announce_stopped_roles(self) -> None:
+        """Tell the moderators about each role stopped or suspended, once, through the
+        delivery helper (a failure is tried again at a later tick)."""
+        for notice in await self.roadmap.roles.notices_due():
+            marker, text = self._role_notice(notice)
+            key = PostKey(notice.guild_id, ROLE_NOTICE_KIND, notice.period)
+            await self.bot.delivery.to_moderators(key, marker, text)
+
+    def _role_notice(self, notice: RoleNotice) -> tuple[str, str]:
+        role = f"<@&{notice.role_id}>"
+        when = day_label(notice.since.date())
+        if notice.why == "suspended":
+            guild = self.bot.get_guild(notice.guild_id)
+            found = guild.get_role(notice.role_id) if guild else None
+            permissions = ", ".join(dangerous_permissions(found)) if found else ""
+            marker = f"On {when} I suspended the reward role {role}"
+            return marker, (
+                f"{marker}: it now has {permissions or 'permissions no reward may give'}, so "
+                "I won't give it to anyone, nor take it from those who have it. Remove those "
+                "permissions and map it again with /roadmap role, or map another role."
+            )
+        marker = f"On {when} I stopped using the reward role {role}"
+        return marker, (
+            f"{marker}: Discord refused to give or take it. I need the Manage Roles "
+            "permission, and my own role must be above it. Map it again with /roadmap role "
+            "once that is fixed."
         )
