@@ -8,6 +8,7 @@ and what was stored. Before forms were dispatched by custom_id, every one of the
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,34 @@ async def test_challenge_submit_and_review_forms_work_across_restarts(sim: Any) 
     assert status == "accepted"
 
 
+async def test_a_review_form_opened_before_an_edit_and_a_restart_never_accepts_blind(
+    sim: Any,
+) -> None:
+    """The form's custom_id carries the version the moderator saw (security's rule, issue 12):
+    after a restart the submission still refuses a verdict on a version they did not see,
+    shows the new one, and quotes back the comment they typed."""
+    await daily_task(sim)
+    alice, mod = sim.member("alice"), sim.member("mo", moderator=True)
+    form = await sim.slash(alice, "challenge submit")
+    await sim.submit_modal(alice, form, {"link": "https://github.com/alice/chunker"})
+    queue = await sim.slash(mod, "challenge review")
+    accept = await sim.click(mod, queue.message, label="Accept")
+    assert accept.modal is not None and accept.modal["custom_id"].endswith(":1")
+    edit = await sim.slash(alice, "challenge submit")
+    await sim.submit_modal(alice, edit, {"link": "https://github.com/alice/chunker-v2"})
+    await sim.restart_bot()
+    late = await sim.submit_modal(mod, accept, {"comment": "Nice *chunking* tests."})
+    assert "changed this submission" in late.content and "chunker-v2" in late.text
+    assert "> Nice \\*chunking\\* tests." in late.content  # quoted, escaped: shown as typed
+    row = await sim.services.db.fetch_one("SELECT status, version FROM challenge_submissions")
+    assert (row["status"], row["version"]) == ("pending", 2)
+    again = await sim.click(mod, late.message, label="Accept")
+    await sim.restart_bot()
+    done = await sim.submit_modal(mod, again, {"comment": "Nice chunking tests."})
+    assert "Accepted submission" in said(done), said(done)
+    sim.take_problems()  # the DM to alice may be refused in the simulator: not the point
+
+
 async def test_bank_add_and_weekly_create_forms_work_across_restarts(sim: Any) -> None:
     await sim.services.guild_settings.set_channel(
         sim.guild.id, ChannelKind.CHALLENGE, sim.guild.channel("challenges")
@@ -291,6 +320,33 @@ async def test_kb_add_and_promote_forms_work_across_restarts(sim: Any) -> None:
     assert "Study group" in listed.text and "Which Python env tool?" in listed.text
 
 
+async def test_a_promote_form_carries_the_author_and_rechecks_the_moderator(sim: Any) -> None:
+    await sim.services.guild_settings.set_role(
+        sim.guild.id, RoleKind.MODERATOR, sim.guild.role("moderator")
+    )
+    alice, mia = sim.member("alice"), sim.member("mia", roles=["moderator"])
+    text = "Pin your CUDA version in the lock file."
+    message = sim.server.state.add_message(sim.guild.channel("general"), alice.id, content=text)
+    promote = await message_command(sim, mia, "Promote to knowledge base", message)
+    assert promote.modal["custom_id"] == f"kb:promote:{alice.id}"
+    second = await message_command(sim, mia, "Promote to knowledge base", message)
+    sim.guild.members[mia.id].role_ids.remove(sim.guild.role("moderator"))
+    await sim.restart_bot()
+    refused = await sim.submit_modal(mia, promote, {"title": "CUDA versions"})
+    assert refused.ephemeral and "Only moderators" in refused.content
+    assert f"> {text}" in refused.content
+    count = "SELECT COUNT(*) FROM qa_documents WHERE title = 'CUDA versions'"
+    assert await sim.services.db.fetch_value(count) == 0
+
+    sim.guild.members[mia.id].role_ids.append(sim.guild.role("moderator"))
+    saved = await sim.submit_modal(mia, second, {"title": "CUDA versions"})
+    assert "Saved" in saved.content, saved.content
+    author = await sim.services.db.fetch_value(
+        "SELECT author_id FROM qa_documents WHERE title = 'CUDA versions'"
+    )
+    assert author == alice.id  # erased with her (issue 12)
+
+
 # --- Forms nobody can handle ---------------------------------------------------------------
 
 
@@ -325,3 +381,28 @@ async def test_a_long_refused_submission_comes_back_as_a_file(sim: Any) -> None:
     assert answer.ephemeral and "is attached" in answer.content
     ((name, data),) = answer.files
     assert name == "what-you-typed.txt" and data.decode().count("word") == 1400
+
+
+async def test_a_refused_form_quotes_the_text_back_but_never_logs_it(
+    sim: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refusals are logged by their type only (issue 12): the typed text goes back to the
+    member and into none of Mentor's log lines, at any level."""
+    caplog.set_level(logging.DEBUG)
+    alice = sim.member("alice")
+    await enrol(sim, alice)
+    form = await sim.slash(alice, "checkin")
+    await sim.restart_bot()
+    refused = await sim.submit_modal(alice, form, {"did": STUDY, "minutes": "forty-ish"})
+    assert "'forty-ish' is not a duration" in refused.content  # the refusal quotes the text
+    unknown = await submit_raw(sim, alice, "legacy-form", {"notes": STUDY})
+    assert f"> {STUDY}" in refused.content and f"> {STUDY}" in unknown.content
+    # Mentor's own lines at every level; the libraries' at INFO and above (discord.py's
+    # DEBUG lines echo raw gateway events, and production logs at INFO).
+    logged = [
+        r.getMessage() + (r.exc_text or "")
+        for r in caplog.records
+        if r.name.split(".")[0] in ("bot", "cogs") or r.levelno >= logging.INFO
+    ]
+    assert any("Refused" in line for line in logged)
+    assert not [line for line in logged if STUDY in line or "forty-ish" in line]
