@@ -131,6 +131,10 @@ class PortfolioJobs:
             return found
 
         async def after(message: discord.Message, index: int) -> None:
+            if index == 1:  # in the request's thread: it quotes the owner's title
+                await self.services.member_posts.record(
+                    request.guild_id, request.owner_id, message.channel.id, message.id, "reminder"
+                )
             await self.portfolio.claim_reminder(request, now)
 
         key = PostKey(request.guild_id, REMIND_KIND, f"{request.id}:{to_db_time(claimed_at)}")
