@@ -13,11 +13,12 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import discord
 
 from bot.app import MentorBot
-from bot.clock import SystemClock
+from bot.clock import Clock, SystemClock
 from bot.config import Settings, load_settings
 from bot.db import Database, load_migrations, open_database
 from bot.errors import StartupError
@@ -85,21 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def create_bot(settings: Settings, *, background: bool = True) -> MentorBot:
+async def create_bot(
+    settings: Settings, *, background: bool = True, clock: Clock | None = None, **options: Any
+) -> MentorBot:
     """Open and migrate the database, build the services, and the bot around them.
 
     `background` starts the scheduler and the sync-on-change of slash commands, and moves
-    what exists at ready out of the garbage collector's way (`run`).
+    what exists at ready out of the garbage collector's way (`run`). `clock` and `options`
+    (discord.py's) are for the simulator's separate-process bot (bot/simulator/clocked_bot.py).
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
     db = await open_database(settings.database_path, settings.database_synchronous)
-    services = build_services(settings, db, SystemClock(), build_llm_client(settings))
+    services = build_services(settings, db, clock or SystemClock(), build_llm_client(settings))
     return MentorBot(
         services,
         start_scheduler=background,
         sync_commands=background and settings.auto_sync_commands,
         freeze_gc=background,
+        **options,
     )
 
 

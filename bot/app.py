@@ -12,9 +12,13 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot.delivery import Delivery
 from bot.services.command_sync import payload_hash
 from bot.shutdown import drain_interactions, interactions_in_flight
 from bot.tree import MentorTree
+from bot.ui.confirm import Confirmations, ConfirmButton
+from bot.ui.forms import AgainAfterRestart, FormRouter
+from bot.ui.pager import PageButton, Pagers
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,10 @@ class MentorBot(commands.Bot):
             **options,
         )
         self.services = services
+        self.delivery = Delivery(self)
+        self.forms = FormRouter()
+        self.confirmations = Confirmations()
+        self.pagers = Pagers()
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
         self._freeze_gc = freeze_gc  # the long-running process only: see on_ready
@@ -68,6 +76,7 @@ class MentorBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(ConfirmButton, PageButton, AgainAfterRestart)
         for name in extension_names():
             await self.load_extension(name)
         log.info("Loaded %d extensions", len(self.extensions))
@@ -116,6 +125,10 @@ class MentorBot(commands.Bot):
         self.accepting_interactions = False
         await self.services.scheduler.stop(self.services.settings.shutdown_grace_seconds)
         await super().close()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Modal submissions go to their form by custom_id (see bot/ui/forms.py)."""
+        await self.forms.dispatch(interaction)
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))

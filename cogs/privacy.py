@@ -11,13 +11,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.delivery import passing
 from bot.services.member_posts import RENAMED_THREAD, Cleanup, PendingCleanup
 from bot.services.privacy import DeletionReport
-from bot.ui.confirm import ConfirmView
+from bot.ui.confirm import Confirmation, confirm_view
 from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
 
+ERASE = "privacy-delete"
 CLEANUPS_PER_TICK = 20
 THREAD_ARCHIVED = 50083
 
@@ -58,12 +60,16 @@ class PrivacyCog(
         super().__init__()
 
     async def cog_load(self) -> None:
+        self.bot.confirmations.add(
+            Confirmation(ERASE, self._erase, cancelled="Cancelled: nothing was erased.")
+        )
         scheduler = self.bot.services.scheduler
         scheduler.add_job("privacy:guild-erasure", self._erase_departed_guilds)
         scheduler.add_job("privacy:qa-retention", self._purge_qa_logs)
         scheduler.add_job("privacy:post-cleanups", self._clean_up_posts)
 
     async def cog_unload(self) -> None:
+        self.bot.confirmations.remove(ERASE)
         for job in ("privacy:guild-erasure", "privacy:qa-retention", "privacy:post-cleanups"):
             self.bot.services.scheduler.remove_job(job)
 
@@ -80,19 +86,13 @@ class PrivacyCog(
 
     @app_commands.command(name="delete", description="Erase everything Mentor stores about you")
     async def delete(self, interaction: discord.Interaction) -> None:
-        async def erase(confirm: discord.Interaction) -> None:
-            await confirm.response.edit_message(content="Erasing your data…", view=None)
-            report = await self.privacy.delete_member(confirm.user.id)
-            await confirm.edit_original_response(content=describe_erasure(report))
-
-        view = ConfirmView(
-            interaction.user.id,
-            "Erase my data",
-            erase,
-            cancelled="Cancelled: nothing was erased.",
-        )
+        view = confirm_view(ERASE, interaction.user.id, "Erase my data")
         await reply(interaction, ERASE_WARNING, view=view)
-        view.message = await interaction.original_response()
+
+    async def _erase(self, confirm: discord.Interaction, _: int | None) -> None:
+        await confirm.response.edit_message(content="Erasing your data…", view=None)
+        report = await self.privacy.delete_member(confirm.user.id)
+        await confirm.edit_original_response(content=describe_erasure(report))
 
     # --- Servers the bot leaves and rejoins --------------------------------------------
 
@@ -115,7 +115,14 @@ class PrivacyCog(
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.privacy.guild_present([guild.id for guild in self.bot.guilds])
+        """Servers that removed the bot while it was offline are not in Discord's list."""
+        await self.privacy.reconcile_guilds([g.id for g in self.bot.guilds], self._on_my_shards)
+
+    def _on_my_shards(self, guild_id: int) -> bool:
+        """Whether Discord sends this server to this process (its shards), as Discord routes."""
+        count = self.bot.shard_count or 1
+        shards = getattr(self.bot, "shard_ids", None) or [self.bot.shard_id or 0]
+        return (guild_id >> 22) % count in shards
 
     # --- Scheduled jobs ----------------------------------------------------------------
 
@@ -131,12 +138,17 @@ class PrivacyCog(
         for item in await posts.due_cleanups(now, CLEANUPS_PER_TICK):
             try:
                 await self._clean_up(item)
-            except (discord.NotFound, discord.Forbidden):
-                pass  # gone already, or out of reach: nothing more the bot can do
-            except discord.HTTPException:
-                log.warning("Could not clean up a post of an erased member; retrying later")
-                await posts.cleanup_failed(item, now)
-                continue
+            except Exception as error:
+                # The failure policy of scheduled posts (bot/delivery.py): a passing failure
+                # (or a bug) is tried again after a back-off; a refusal (the post is gone, or
+                # out of reach) leaves nothing more to do.
+                if passing(error) or not isinstance(error, discord.HTTPException):
+                    log.warning(
+                        "Could not clean up a post of an erased member; retrying later",
+                        exc_info=not passing(error),
+                    )
+                    await posts.cleanup_failed(item, now)
+                    continue
             await posts.cleanup_done(item)
 
     async def _clean_up(self, item: PendingCleanup) -> None:

@@ -123,23 +123,6 @@ async def test_buttons_work_after_a_restart_and_posting_is_exactly_once(sim) -> 
     assert len(daily_posts(sim, channel)) == 2
 
 
-async def test_a_failed_send_is_retried_after_a_back_off(sim) -> None:
-    # The configured channel was deleted: Discord answers 404, the claim is given back.
-    await sim.services.guild_settings.set_channel(sim.guild.id, ChannelKind.CHALLENGE, 999)
-    await sim.run_scheduler()
-    sim.take_problems()
-    waiting = await sim.services.db.fetch_one(
-        "SELECT attempts, retry_at FROM scheduled_posts WHERE kind = 'challenge:daily'"
-    )
-    assert waiting["attempts"] == 1 and waiting["retry_at"] is not None
-    assert sim.messages(sim.guild.channel("challenges")) == []
-    channel = await configure(sim)
-    await sim.run_scheduler()
-    assert daily_posts(sim, channel) == []  # not hammering Discord every tick
-    await sim.advance(minutes=1)
-    assert len(daily_posts(sim, channel)) == 1
-
-
 async def test_today_and_practice(sim) -> None:
     channel = await configure(sim)
     alice = sim.member("alice")

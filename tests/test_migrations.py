@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.db import Database, Migration, load_migrations, open_database
 from bot.errors import StartupError
+from bot.services.roadmap.roles import RoleService
+from bot.services.scheduled_posts import ScheduledPosts
 
 
 def schema_of(path: Path) -> set[tuple[str, str]]:
@@ -126,3 +129,25 @@ async def test_transaction_rolls_back_on_error(db: Database) -> None:
             await conn.execute("INSERT INTO guild_settings (guild_id, updated_at) VALUES (1, 'x')")
             raise RuntimeError("boom")
     assert await db.fetch_value("SELECT count(*) FROM guild_settings") == 0
+
+
+async def test_role_notices_sent_before_the_delivery_migration_are_not_sent_again(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """0012 routes role notices through the delivery helper; those the old code already
+    sent are recorded as sent, so the upgrade does not tell the moderators twice."""
+    db = await Database.open(tmp_path / "old.db")
+    await db.migrate([m for m in load_migrations() if m.version < 12])
+    await db.execute(
+        "INSERT INTO roadmap_roles (guild_id, kind, level, role_id, broken_at, suspended_at)"
+        " VALUES (1, 'phase', 1, 5, '2026-03-01 10:00:00', NULL),"
+        " (1, 'phase', 2, 5, '2026-03-01 10:00:00', NULL),"
+        " (1, 'streak', 7, 6, NULL, '2026-03-01 11:00:00')"
+    )
+    await db.migrate()
+    roles = RoleService(db, clock, ScheduledPosts(db, clock))
+    assert await roles.notices_due() == []
+    # Stopped again after being mapped anew: a new notice.
+    await db.execute("UPDATE roadmap_roles SET broken_at = '2026-03-02 09:00:00' WHERE role_id = 5")
+    assert [(n.role_id, n.why) for n in await roles.notices_due()] == [(5, "refused")]
+    await db.close()

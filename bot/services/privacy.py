@@ -34,7 +34,7 @@ EXPORT_NOTE = (
 QA_PURGE_EVERY = timedelta(hours=1)
 
 # Core tables keyed by guild_id that no MemberDataSource owns (names fixed here, not input).
-CORE_GUILD_TABLES = ("guild_settings", "scheduled_posts")
+CORE_GUILD_TABLES = ("guild_settings", "scheduled_posts", "known_guilds")
 
 
 def member_data_sources(services: object) -> list[MemberDataSource]:
@@ -181,16 +181,47 @@ class PrivacyService:
         )
 
     async def guild_present(self, guild_ids: list[int]) -> list[int]:
-        """The bot is in these servers: cancel their pending erasure; return those cancelled."""
+        """The bot is in these servers: remember them and cancel their pending erasure;
+        return those cancelled."""
         rows = await self.db.fetch_all("SELECT guild_id FROM guild_departures")
         departed = {row["guild_id"] for row in rows}
         back = sorted(departed.intersection(guild_ids))
-        if back:
-            await self.db.executemany(
-                "DELETE FROM guild_departures WHERE guild_id = ?", [(g,) for g in back]
+        now = to_db_time(self.clock.now())
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO known_guilds (guild_id, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET seen_at = excluded.seen_at",
+                [(g, now) for g in guild_ids],
             )
+            if back:
+                await conn.executemany(
+                    "DELETE FROM guild_departures WHERE guild_id = ?", [(g,) for g in back]
+                )
+        if back:
             log.info("Cancelled the pending erasure of %d server(s) the bot is back in", len(back))
         return back
+
+    async def reconcile_guilds(
+        self, present: list[int], owned: Callable[[int], bool] = lambda _: True
+    ) -> list[int]:
+        """At start-up: the bot is in `present`. A known server missing from it (and `owned`:
+        on this process's shards) removed the bot while it was offline, so its grace period
+        starts now, as for a live removal. Returns those servers."""
+        rows = await self.db.fetch_all("SELECT guild_id FROM known_guilds")
+        here = set(present)
+        gone = sorted(row["guild_id"] for row in rows if row["guild_id"] not in here)
+        gone = [guild_id for guild_id in gone if owned(guild_id)]
+        for guild_id in gone:
+            await self.guild_left(guild_id)
+        if gone:
+            log.info(
+                "%d server(s) removed the bot while it was offline; their data is erased in "
+                "%d day(s) unless Mentor is added back",
+                len(gone),
+                self.settings.guild_data_grace_days,
+            )
+        await self.guild_present(present)
+        return gone
 
     async def departed_at(self, guild_id: int) -> datetime | None:
         text = await self.db.fetch_value(

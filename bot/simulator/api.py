@@ -56,6 +56,8 @@ class Fault:
     status: int
     retry_after: float
     remaining: int = 1
+    # Discord sometimes does the work and still answers 5xx (a gateway timeout on its side).
+    after_commit: bool = False
 
     def matches(self, method: str, template: str) -> bool:
         return self.method == method and normalise(self.template) == normalise(template)
@@ -111,7 +113,7 @@ def build_app(sim: Simulator, routes: list[tuple[str, str, Handler]]) -> web.App
         if needs_token and request.headers.get("Authorization") != f"Bot {sim.state.token}":
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         fault = sim.take_fault(request.method, api_path)
-        if fault is not None:
+        if fault is not None and not fault.after_commit:
             sim.calls.append((request.method, api_path, fault.status))
             return fault_response(fault)
         try:
@@ -133,7 +135,11 @@ def build_app(sim: Simulator, routes: list[tuple[str, str, Handler]]) -> web.App
                 Problem("simulator-error", request.method, request.path, 500, body)
             )
             response = json_response(body, 500)
+        if fault is not None:
+            response = fault_response(fault)
         sim.calls.append((request.method, api_path, response.status))
+        if sim.after_call is not None:
+            sim.after_call(request.method, api_path, response.status)
         return response
 
     app = web.Application(middlewares=[middleware], client_max_size=64 * 1024 * 1024)

@@ -233,8 +233,21 @@ class ChannelRoutes:
         check_message(payload, uploads, ephemeral=False)
         check_not_empty(payload, uploads)
         self.check_can_post(channel)
-        message = create_message(self.sim, channel, self.state.bot_user.id, payload, uploads)
+        nonce = None if payload.get("nonce") is None else str(payload["nonce"])
+        author_id = self.state.bot_user.id
+        if nonce is not None and payload.get("enforce_nonce"):
+            earlier = self.state.message_for_nonce(author_id, nonce)
+            if earlier is not None:
+                # Discord's answer to a repeated nonce: the first message, nothing new.
+                self.state.nonce_replays += 1
+                if earlier.deleted:
+                    raise ApiError(404, 10008, "Unknown Message")
+                return json_response(dict(self.render(earlier), nonce=nonce))
+        message = create_message(self.sim, channel, author_id, payload, uploads, nonce=nonce)
+        self.state.remember_nonce(message)
         data = self.render(message)
+        if nonce is not None:
+            data["nonce"] = nonce  # echoed on creation only: a fetch never shows it
         await self.sim.gateway.dispatch("MESSAGE_CREATE", data, channel.guild_id)
         return json_response(data)
 

@@ -285,8 +285,12 @@ class SimHarness:
         status: int = 500,
         retry_after: float = 0.05,
         times: int = 1,
+        *,
+        after_commit: bool = False,
     ) -> None:
-        self.server.fail_next(method, route_template, status, retry_after, times)
+        self.server.fail_next(
+            method, route_template, status, retry_after, times, after_commit=after_commit
+        )
 
     async def drop_gateway(self) -> None:
         """Drop the websocket and wait until the bot has resumed its session."""

@@ -12,7 +12,7 @@ import re
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ Commands:
   complete /config timezone name:berl      show the autocomplete choices for the last option
   click 2   (or just 2)                    press button 2 of the last message
   select 3 value[,value]                   choose in select menu 3 of the last message
-  advance 1d | advance 3h | advance 30m    move the clock forward and run scheduled work
+  advance 1d | advance 3h | advance 30m    move the clock, running scheduled work on the way
   channel checkins                         show the last posts in #checkins
   help | quit
 Option values: members as @alice, channels as #checkins, roles as @reviewer, files as a
@@ -40,6 +40,8 @@ path; forms ask for each field in turn. Files the bot sends are saved to {files}
 ROLE_NAMES = {"member": "alice", "moderator": "mo", "reviewer": "rita"}
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([wdhm])$")
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+TICK = timedelta(minutes=1)  # configured times are whole minutes
+MAX_TICKS = 1440  # a longer jump runs the scheduler at this many evenly spaced moments
 
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
@@ -199,15 +201,17 @@ class Playground:
         prefix = "thread " if channel.is_thread else "#"
         return f"{prefix}{channel.name}"
 
-    def _show_new_posts(self) -> None:
+    def _show_new_posts(self, at: datetime | None = None) -> None:
+        """Print what the bot posted or edited since last time (`at`: the scheduler's time)."""
         state = self.sim.server.state
+        when = f"[{at:%a %H:%M}] " if at is not None else ""
         for message in sorted(state.messages.values(), key=lambda m: m.id):
             if message.deleted or message.ephemeral or message.loading:
                 continue
             if self.shown.get(message.id) == message.edits:
                 continue
             verb = "edited" if message.id in self.shown else "posted"
-            header = f"Mentor {verb} in {self._where(message)}:"
+            header = f"{when}Mentor {verb} in {self._where(message)}:"
             self.write(render.message(state, message, self.files, header=header))
             self.shown[message.id] = message.edits
             if message.components:
@@ -228,13 +232,20 @@ class Playground:
                 self.last = message
 
     async def _advance(self, text: str) -> None:
+        """Move the clock, running the scheduler at every minute on the way (at most
+        `MAX_TICKS` evenly spaced moments for long jumps), and show each post as it comes."""
         match = DURATION.match(text)
         if match is None:
             raise ValueError("say how far, e.g. advance 1d, advance 3h or advance 30m")
         amount, unit = float(match.group(1)), UNITS[match.group(2)]
-        await self.sim.advance(**{unit: amount})
+        clock = self.sim.clock
+        end = clock.now() + timedelta(**{unit: amount})
+        step = max(TICK, (end - clock.now()) / MAX_TICKS)
+        while clock.now() < end:
+            clock.set(min(clock.now() + step, end))
+            await self.sim.run_scheduler()
+            self._show_new_posts(at=clock.now())
         self.write(f"  Server time is now {self._now()}.")
-        self._show_new_posts()
 
     def _now(self) -> str:
         return self.sim.clock.now().strftime("%A %Y-%m-%d %H:%M UTC")

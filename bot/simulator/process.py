@@ -30,8 +30,14 @@ class BotProcess:
 
     @classmethod
     async def start(
-        cls, sim: Simulator, folder: Path, extra_env: Mapping[str, str] | None = None
+        cls,
+        sim: Simulator,
+        folder: Path,
+        extra_env: Mapping[str, str] | None = None,
+        *,
+        clocked: bool = False,
     ) -> BotProcess:
+        """`clocked`: on the clock in FOLDER that the test moves (bot/simulator/clocked_bot.py)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "LLM_"))}
         env.update(
             PYTHONPATH=str(ROOT),
@@ -41,11 +47,12 @@ class BotProcess:
             LOG_LEVEL="INFO",
         )
         env.update(extra_env or {})
+        command = ["-m", "bot", "run"]
+        if clocked:
+            command = ["-m", "bot.simulator.clocked_bot", str(folder)]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "run",
+            *command,
             cwd=folder,
             env=env,
             stdout=asyncio.subprocess.DEVNULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +46,10 @@ class Simulator:
         self.faults: list[Fault] = []
         # (method, route template, status) of every API call, newest last.
         self.calls: deque[tuple[str, str, int]] = deque(maxlen=10_000)
+        # Called with (method, route template, status) once a call is handled, before its
+        # answer leaves: the chaos test kills the bot here, between Discord's work and its
+        # answer reaching the bot.
+        self.after_call: Callable[[str, str, int], None] | None = None
         self.port = 0
         self._runner: web.AppRunner | None = None
         routes = [
@@ -165,12 +169,21 @@ class Simulator:
         status: int = 500,
         retry_after: float = 0.05,
         times: int = 1,
+        *,
+        after_commit: bool = False,
     ) -> None:
-        """The next `times` calls of this route answer `status` (429 with Discord's headers)."""
+        """The next `times` calls of this route answer `status` (429 with Discord's headers).
+
+        `after_commit`: the call does its work first (the message is created) and the bot
+        still gets the 5xx, as when Discord times out after the write.
+        """
         if status not in (429, 500, 502, 503, 504):
             raise ValueError("fail_next supports 429 and 5xx")
+        if after_commit and status == 429:
+            raise ValueError("a 429 never does the work")
         template = route_template if route_template.startswith("/") else "/" + route_template
-        self.faults.append(Fault(method.upper(), template, status, retry_after, times))
+        fault = Fault(method.upper(), template, status, retry_after, times, after_commit)
+        self.faults.append(fault)
 
     def take_fault(self, method: str, template: str) -> Fault | None:
         for fault in self.faults:

@@ -55,6 +55,10 @@ THREAD_TYPES = (10, PUBLIC_THREAD, PRIVATE_THREAD)
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 
+# How long Discord refuses a second message with the same nonce (`enforce_nonce`). Discord
+# says "the past few minutes"; the bot must not rely on the exact length.
+NONCE_WINDOW_SECONDS = 180.0
+
 # Interaction types.
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
 
@@ -159,6 +163,7 @@ class SimMessage:
     pinged_user_ids: set[int] = field(default_factory=set)
     pinged_role_ids: set[int] = field(default_factory=set)
     pinged_everyone: bool = False
+    nonce: str | None = None  # as sent; Discord echoes it on creation, never in a fetch
 
     @property
     def pinged(self) -> bool:
@@ -279,6 +284,9 @@ class SimState:
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.problems: list[Problem] = []
+        # (author id, nonce) -> (message id, when it was created on the monotonic clock)
+        self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        self.nonce_replays = 0  # creates answered with an earlier message instead
         self.bot_user = self.add_user("Mentor", bot=True)
         self.application_id = self.bot_user.id
         self.owner = self.add_user("app-owner")
@@ -382,6 +390,17 @@ class SimState:
         attachment = SimAttachment(self.ids.next(), filename, data, content_type)
         self.attachments[attachment.id] = attachment
         return attachment
+
+    def message_for_nonce(self, author_id: int, nonce: str) -> SimMessage | None:
+        """The message this author created with this nonce within Discord's window."""
+        found = self.nonces.get((author_id, nonce))
+        if found is None or self.monotonic() - found[1] > NONCE_WINDOW_SECONDS:
+            return None
+        return self.messages.get(found[0])
+
+    def remember_nonce(self, message: SimMessage) -> None:
+        if message.nonce is not None:
+            self.nonces[(message.author_id, message.nonce)] = (message.id, self.monotonic())
 
     def channel_messages(self, channel_id: int) -> list[SimMessage]:
         return [

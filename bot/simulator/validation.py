@@ -45,6 +45,8 @@ CHOICE_NAME = 100  # ApplicationCommandOptionStringChoice.name maxLength
 CHOICE_VALUE = 100
 THREAD_NAME = 100  # CreateTextThreadWithMessageRequest.name / CreateForumThreadRequest.name
 ATTACHMENTS = 10  # MessageCreateRequest.attachments maxItems
+NONCE = 25  # MessageCreateRequest.nonce: a string of at most 25, or a 64-bit integer
+INT64 = 2**63
 EPHEMERAL = 1 << 6
 
 BUTTON, STRING_SELECT, TEXT_INPUT, LABEL = 2, 3, 4, 18
@@ -108,7 +110,19 @@ def check_message(
     if not flags & COMPONENTS_V2:
         _check_rows(errors, ("components",), payload.get("components") or [], ROWS)
     errors.max_items(("attachments",), payload.get("attachments"), ATTACHMENTS)
+    _check_nonce(errors, payload.get("nonce"))
     return errors
+
+
+def _check_nonce(errors: FormErrors, nonce: Any) -> None:
+    if nonce is None:
+        return
+    if isinstance(nonce, bool) or not isinstance(nonce, str | int):
+        errors.add(("nonce",), "BASE_TYPE_BAD_TYPE", "Must be a string or an integer.")
+    elif isinstance(nonce, int) and not -INT64 <= nonce < INT64:
+        errors.add(("nonce",), "NUMBER_TYPE_MAX", "Must be a 64-bit integer.")
+    else:
+        errors.max_length(("nonce",), nonce, NONCE)
 
 
 def _check_embed(errors: FormErrors, path: tuple[str | int, ...], embed: dict[str, Any]) -> int:

@@ -1,4 +1,6 @@
-"""Base classes for views and modals that report their errors like commands do."""
+"""Base classes for views and buttons that report their errors like commands do.
+
+Forms (modals) are in bot/ui/forms.py."""
 
 from __future__ import annotations
 
@@ -66,8 +68,3 @@ class ReportsErrors:
 
     async def handle(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
-
-
-class MentorModal(discord.ui.Modal):
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        await report_error(interaction, error)

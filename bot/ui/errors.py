@@ -58,29 +58,35 @@ def describe(error: Exception) -> str | None:
     return None
 
 
-async def report_error(interaction: discord.Interaction, error: Exception) -> None:
-    """Reply ephemerally: the reason for an expected error, a reference for a bug.
+def explain(interaction: discord.Interaction, error: Exception) -> str:
+    """The member-facing sentence for `error`: its reason, or a reference for a bug (logged
+    with the traceback under that reference).
 
     The outcome ("refused" or "error") and the reference are left in `interaction.extras`
     for the tree's one log line per command, so the member's ref matches that line.
     """
     message = describe(error)
     interaction.extras["outcome"] = "refused" if message is not None else "error"
-    if message is None:
-        ref = interaction.extras.setdefault("ref", new_ref())
-        name = interaction.command.qualified_name if interaction.command else interaction.type.name
-        log.error(
-            "Unexpected error (ref %s) in %s by user %s in guild %s",
-            ref,
-            name,
-            interaction.user.id,
-            interaction.guild_id,
-            exc_info=error,
-        )
-        message = f"Something went wrong (ref {ref}). The moderators can find it in the logs."
-    else:
+    if message is not None:
         # The kind of refusal only: its message may quote what the member typed.
         log.debug("Refused %s (%s)", interaction.id, type(error).__name__)
+        return message
+    ref = interaction.extras.setdefault("ref", new_ref())
+    name = interaction.command.qualified_name if interaction.command else interaction.type.name
+    log.error(
+        "Unexpected error (ref %s) in %s by user %s in guild %s",
+        ref,
+        name,
+        interaction.user.id,
+        interaction.guild_id,
+        exc_info=error,
+    )
+    return f"Something went wrong (ref {ref}). The moderators can find it in the logs."
+
+
+async def report_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Reply ephemerally: the reason for an expected error, a reference for a bug."""
+    message = explain(interaction, error)
     try:
         await reply(interaction, message)
     except discord.HTTPException:

@@ -10,46 +10,45 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.delivery import ChannelPost, Destination, Outcome
 from bot.errors import DomainError
-from bot.markdown import clip_escaped, inline
+from bot.markdown import inline
 from bot.services.challenges.daily import DAILY_KIND
 from bot.services.challenges.model import (
     PHASE_LABELS,
     TOPIC_LABELS,
+    DailyPost,
     DueDaily,
     MonthTop,
     Phase,
-    ReviewOutcome,
-    Submission,
     Weekly,
+    WeeklyResults,
     phase_for_month,
 )
 from bot.services.challenges.service import MONTH_TOP_KIND
 from bot.services.challenges.weekly import RESULTS_KIND, START_KIND
-from bot.ui.checks import moderator_only
-from bot.ui.direct_messages import send_dm_quietly
-from bot.ui.pager import embed_list_loader, reply_paged
-from bot.ui.replies import clip, ping_only, reply
+from bot.services.scheduled_posts import PostKey
+from bot.ui.checks import ensure_moderator, moderator_only
+from bot.ui.pager import Page, PageLoader, embed_page, reply_paged
+from bot.ui.replies import clip, reply
 from cogs.challenges._embeds import (
     bank_pages,
     daily_embed,
+    daily_marker,
     leaderboard_pages,
     month_top_embed,
     practice_embed,
     results_embed,
+    results_marker,
     stats_embed,
     submission_embed,
     weekly_embed,
+    weekly_marker,
 )
 from cogs.challenges._live import LiveCounts
-from cogs.challenges._modals import AddChallengeModal, SubmitModal, WeeklyCreateModal
-from cogs.challenges._views import (
-    DYNAMIC_ITEMS,
-    ReviewButton,
-    ReviewQueueView,
-    daily_view,
-    practice_view,
-)
+from cogs.challenges._modals import FORMS, AddChallengeModal, SubmitModal, WeeklyCreateModal
+from cogs.challenges._review import review_buttons
+from cogs.challenges._views import DYNAMIC_ITEMS, daily_view, practice_view
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,35 @@ WHICH_CHOICES = [
     app_commands.Choice(name="Today's daily task", value="daily"),
 ]
 THREAD_ARCHIVE_MINUTES = 1440
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 JOBS = ("daily", "weekly-start", "weekly-results", "month-top")
+BOARD, BANK, REVIEW_QUEUE = "chal-board", "chal-bank", "chal-review"
+
+
+PHASES, TOPICS, DIFFICULTIES = (
+    [p.value for p in Phase],
+    list(TOPIC_LABELS),
+    ["easy", "medium", "hard"],
+)
+
+
+def bank_filters(phase: str | None, topic: str | None, difficulty: str | None) -> str:
+    """The bank list's filters, short enough for a custom_id: indexes, or '' for none."""
+    chosen = zip((phase, topic, difficulty), (PHASES, TOPICS, DIFFICULTIES), strict=True)
+    return ",".join("" if value is None else str(names.index(value)) for value, names in chosen)
+
+
+def parse_bank_filters(text: str) -> tuple[str | None, str | None, str | None]:
+    parts = [*text.split(","), "", "", ""][:3]
+    phase, topic, difficulty = (
+        names[int(part)] if part.isdigit() and int(part) < len(names) else None
+        for part, names in zip(parts, (PHASES, TOPICS, DIFFICULTIES), strict=True)
+    )
+    return phase, topic, difficulty
+
+
+def where(channel_id: int, post: DueDaily | Weekly | MonthTop) -> dict[str, int]:
+    return {"guild_id": post.guild_id, "channel": channel_id}
 
 
 @app_commands.guild_only()
@@ -95,6 +122,9 @@ class ChallengesCog(
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.add(*FORMS)
+        for name, loader in self._pagers().items():
+            self.bot.pagers.add(name, loader)
         scheduler = self.services.scheduler
         scheduler.add_job("challenges:daily", self.post_due_dailies)
         scheduler.add_job("challenges:weekly-start", self.start_due_weeklies)
@@ -105,7 +135,13 @@ class ChallengesCog(
         for name in JOBS:
             self.services.scheduler.remove_job(f"challenges:{name}")
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.remove(*FORMS)
+        for name in self._pagers():
+            self.bot.pagers.remove(name)
         await self.live_counts.close()
+
+    def _pagers(self) -> dict[str, PageLoader]:
+        return {BOARD: self._board_page, BANK: self._bank_page, REVIEW_QUEUE: self._review_page}
 
     # --- Scheduled posts ------------------------------------------------------------
 
@@ -113,11 +149,16 @@ class ChallengesCog(
         return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
 
     async def _thread(self, message: discord.Message, name: str) -> int | None:
+        """The post's discussion thread: opened now, or the one an earlier try opened."""
+        if message.thread is not None:
+            return message.thread.id
         try:
             thread = await message.create_thread(
                 name=clip(name, 100), auto_archive_duration=THREAD_ARCHIVE_MINUTES
             )
-        except discord.HTTPException:
+        except discord.HTTPException as error:
+            if error.code == THREAD_EXISTS:
+                return message.id  # Discord gives a message's thread the message's id
             log.warning("Could not open a thread under message %s", message.id, exc_info=True)
             return None
         return thread.id
@@ -127,26 +168,28 @@ class ChallengesCog(
             await self.post_daily(due)
 
     async def post_daily(self, due: DueDaily) -> bool:
-        """Claim, post and record one server's daily challenge; False if not posted."""
-        posts = self.services.scheduled_posts
-        if not await posts.claim(due.guild_id, DAILY_KIND, due.day):
-            return False
-        try:
+        """Post and record one server's daily challenge; False if not posted."""
+        prepared: list[DailyPost] = []
+
+        async def build() -> list[Destination]:
             post = await self.challenges.daily.prepare(due.guild_id, due.day)
+            prepared.append(post)
             closes = self.services.clock.now() + timedelta(
                 hours=self.services.settings.challenge_daily_open_hours
             )
-            message = await self._channel(due.channel_id, due.guild_id).send(
-                embed=daily_embed(post, closes), view=daily_view(post)
+            message = {"embed": daily_embed(post, closes), "view": daily_view(post)}
+            return [ChannelPost(daily_marker(due.day), message, **where(due.channel_id, due))]
+
+        async def after(message: discord.Message, _: int) -> None:
+            post = prepared[0]
+            thread_id = await self._thread(message, f"Daily {due.day}: {post.challenge.title}")
+            await self.challenges.daily.record_posted(
+                post.id, due.channel_id, message.id, thread_id
             )
-        except (discord.HTTPException, DomainError):
-            await posts.release(due.guild_id, DAILY_KIND, due.day)
-            log.warning("Daily challenge for guild %s not posted", due.guild_id, exc_info=True)
-            return False
-        thread_id = await self._thread(message, f"Daily {due.day}: {post.challenge.title}")
-        await self.challenges.daily.record_posted(post.id, due.channel_id, message.id, thread_id)
-        await posts.mark_sent(due.guild_id, DAILY_KIND, due.day, message.id)
-        return True
+
+        key = PostKey(due.guild_id, DAILY_KIND, due.day)
+        sent = await self.bot.delivery.deliver(key, build, after, what="the daily challenge")
+        return sent.outcome is Outcome.SENT
 
     async def _edit_counts(self, post_id: int) -> None:
         post = await self.challenges.daily.get_any(post_id)
@@ -168,55 +211,52 @@ class ChallengesCog(
         if gs.challenge_channel_id is None:
             log.warning("Weekly %s: guild %s has no challenge channel", weekly.id, weekly.guild_id)
             return False
-        posts = self.services.scheduled_posts
-        period = str(weekly.id)
-        if not await posts.claim(weekly.guild_id, START_KIND, period):
-            return False
+        channel_id = gs.challenge_channel_id
         opened = Weekly(**{**weekly.__dict__, "status": "open"})
-        try:
-            message = await self._channel(gs.challenge_channel_id, weekly.guild_id).send(
-                embed=weekly_embed(opened)
-            )
-        except discord.HTTPException:
-            await posts.release(weekly.guild_id, START_KIND, period)
-            log.warning("Weekly %s not posted", weekly.id, exc_info=True)
-            return False
-        thread_id = await self._thread(message, f"Weekly: {weekly.title}")
-        await self.challenges.weekly.mark_started(
-            weekly.id, gs.challenge_channel_id, message.id, thread_id
-        )
-        await posts.mark_sent(weekly.guild_id, START_KIND, period, message.id)
-        return True
+
+        async def build() -> list[Destination]:
+            message = {"embed": weekly_embed(opened)}
+            return [ChannelPost(weekly_marker(weekly.id), message, **where(channel_id, weekly))]
+
+        async def after(message: discord.Message, _: int) -> None:
+            thread_id = await self._thread(message, f"Weekly: {weekly.title}")
+            await self.challenges.weekly.mark_started(weekly.id, channel_id, message.id, thread_id)
+
+        key = PostKey(weekly.guild_id, START_KIND, str(weekly.id))
+        sent = await self.bot.delivery.deliver(key, build, after, what="a weekly challenge")
+        return sent.outcome is Outcome.SENT
 
     async def post_due_results(self, now: datetime) -> None:
         for weekly in await self.challenges.weekly.due_results(now):
             await self.post_results(weekly)
 
     async def post_results(self, weekly: Weekly) -> bool:
-        posts = self.services.scheduled_posts
-        period = str(weekly.id)
-        if not await posts.claim(weekly.guild_id, RESULTS_KIND, period):
-            return False
-        results = await self.challenges.weekly.close(weekly.guild_id, weekly.id)
-        channel_id = weekly.channel_id
-        if channel_id is None:
-            channel_id = (
-                await self.services.guild_settings.get(weekly.guild_id)
-            ).challenge_channel_id
-        try:
-            if channel_id is None:
-                raise DomainError("no challenge channel")
-            message = await self._channel(channel_id, weekly.guild_id).send(
-                embed=results_embed(results)
+        """Close a weekly challenge and post its results, exactly once."""
+        closed: list[WeeklyResults] = []
+
+        async def build() -> list[Destination]:
+            results = await self.challenges.weekly.close(weekly.guild_id, weekly.id)
+            closed.append(results)
+            channel_id = weekly.channel_id or (
+                (await self.services.guild_settings.get(weekly.guild_id)).challenge_channel_id
             )
-        except (discord.HTTPException, DomainError):
-            await posts.release(weekly.guild_id, RESULTS_KIND, period)
-            log.warning("Results of weekly %s not posted", weekly.id, exc_info=True)
-            return False
-        await self.challenges.weekly.mark_results_posted(weekly.id)
-        await posts.mark_sent(weekly.guild_id, RESULTS_KIND, period, message.id)
-        await self._edit_weekly_post(results.weekly)
-        return True
+            if channel_id is None:
+                return []
+            message = {"embed": results_embed(results)}
+            return [ChannelPost(results_marker(weekly.id), message, **where(channel_id, weekly))]
+
+        async def after(message: discord.Message, _: int) -> None:
+            await self.challenges.weekly.mark_results_posted(weekly.id)
+
+        key = PostKey(weekly.guild_id, RESULTS_KIND, str(weekly.id))
+        sent = await self.bot.delivery.deliver(
+            key, build, after, what="a weekly challenge's results"
+        )
+        if sent.outcome is Outcome.SKIPPED:
+            await self.challenges.weekly.mark_results_posted(weekly.id)  # nothing more to do
+        if sent.done and closed:
+            await self._edit_weekly_post(closed[0].weekly)
+        return sent.outcome is Outcome.SENT
 
     async def _edit_weekly_post(self, weekly: Weekly) -> None:
         if weekly.channel_id is None or weekly.message_id is None:
@@ -235,57 +275,15 @@ class ChallengesCog(
             await self.post_month_top(top)
 
     async def post_month_top(self, top: MonthTop) -> bool:
-        posts = self.services.scheduled_posts
-        if not await posts.claim(top.guild_id, MONTH_TOP_KIND, top.month):
-            return False
-        if not top.standings:
-            await posts.mark_sent(top.guild_id, MONTH_TOP_KIND, top.month, None)
-            return False
-        try:
-            message = await self._channel(top.channel_id, top.guild_id).send(
-                embed=month_top_embed(top.month, top.standings)
-            )
-        except discord.HTTPException:
-            await posts.release(top.guild_id, MONTH_TOP_KIND, top.month)
-            log.warning("Month top for guild %s not posted", top.guild_id, exc_info=True)
-            return False
-        await posts.mark_sent(top.guild_id, MONTH_TOP_KIND, top.month, message.id)
-        return True
+        async def build() -> list[Destination]:
+            if not top.standings:
+                return []
+            embed = month_top_embed(top.month, top.standings)
+            return [ChannelPost(embed.title or "", {"embed": embed}, **where(top.channel_id, top))]
 
-    async def tell_member(self, guild_id: int, outcome: ReviewOutcome) -> str:
-        """DM the member the verdict; fall back to a mention in the challenge's thread."""
-        s = outcome.submission
-        if s.status == "accepted":
-            text = f"Your submission to '{inline(outcome.title)}' was accepted: +{s.points} points."
-        else:
-            text = f"Your submission to '{inline(outcome.title)}' was not accepted this time."
-        if s.comment:
-            text += f"\nModerator's comment: {clip_escaped(s.comment, 900)}"
-        if await send_dm_quietly(self.bot, s.user_id, content=clip(text, 2000)):
-            return "the member was told by DM"
-        if outcome.thread_id is None:
-            return "the member could not be told (DMs closed, no thread)"
-        try:
-            await self._channel(outcome.thread_id, guild_id).send(
-                clip(f"<@{s.user_id}> {text}", 2000),
-                allowed_mentions=ping_only(s.user_id),
-            )
-        except discord.HTTPException:
-            return "the member could not be told (DMs closed, thread unavailable)"
-        return "DMs are closed, so the member was mentioned in the thread"
-
-    async def show_changed(self, interaction: discord.Interaction, submission: Submission) -> None:
-        """The member edited the submission since it was shown: show the new version."""
-        title, _ = await self.challenges.submissions.title_of(submission)
-        view = discord.ui.View(timeout=None)
-        view.add_item(ReviewButton("a", submission.id, submission.version))
-        view.add_item(ReviewButton("r", submission.id, submission.version))
-        await reply(
-            interaction,
-            "The member changed this submission since you opened it. Here is the new version:",
-            embed=submission_embed(submission, title, 0, 1),
-            view=view,
-        )
+        key = PostKey(top.guild_id, MONTH_TOP_KIND, top.month)
+        sent = await self.bot.delivery.deliver(key, build, what="the month's top members")
+        return sent.outcome is Outcome.SENT
 
     # --- Member commands -------------------------------------------------------------
 
@@ -348,14 +346,17 @@ class ChallengesCog(
                 f"Your submission to '{inline(title)}' was already {existing.status}.",
             )
             return
-        await interaction.response.send_modal(SubmitModal(kind, ref, title, existing))
+        await SubmitModal(kind, ref, title, existing).send_to(interaction)
 
     @app_commands.command(name="leaderboard", description="Challenge points: week, month, all")
     @app_commands.choices(period=PERIOD_CHOICES)
     async def leaderboard(self, interaction: discord.Interaction, period: str = "week") -> None:
+        await reply_paged(interaction, BOARD, period)
+
+    async def _board_page(self, interaction: discord.Interaction, period: str, page: int) -> Page:
         standings = await self.challenges.points.leaderboard(interaction.guild_id, period)
-        pages = leaderboard_pages(standings, period, self.services.settings.challenge_page_size)
-        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
+        size = self.services.settings.challenge_page_size
+        return embed_page(leaderboard_pages(standings, period, size), page)
 
     @app_commands.command(name="stats", description="Points, streak and topics of a member")
     @app_commands.describe(member="Whose stats (default: yours)")
@@ -374,17 +375,29 @@ class ChallengesCog(
     async def _review_queue(
         self, interaction: discord.Interaction, kind: str, ref: str | None
     ) -> None:
+        await reply_paged(interaction, REVIEW_QUEUE, f"{kind},{ref or ''}")
+
+    async def _review_page(self, interaction: discord.Interaction, args: str, key: int) -> Page:
+        """One submission at a time (`key`: its id; 1 opens the first), with Accept / Reject
+        while it waits. The queue changes as submissions are reviewed, so Previous and
+        Next name the submissions around this one."""
+        await ensure_moderator(interaction)  # still a moderator when paging later
+        kind, _, ref = args.partition(",")
         submissions = await self.challenges.submissions.queue(
-            interaction.guild_id, kind, ref, include_reviewed=kind == "weekly"
+            interaction.guild_id, kind, ref or None, include_reviewed=kind == "weekly"
         )
         if not submissions:
-            await reply(interaction, "Nothing to review right now.")
-            return
-        titles = {}
-        for s in submissions:
-            titles[s.id] = (await self.challenges.submissions.title_of(s))[0]
-        view = ReviewQueueView(submissions, titles, interaction.user.id)
-        await reply(interaction, embed=view.embed(), view=view)
+            raise DomainError("Nothing to review right now.")
+        ids = [s.id for s in submissions]
+        index = ids.index(key) if key in ids else 0
+        submission = submissions[index]
+        title = (await self.challenges.submissions.title_of(submission))[0]
+        embed = submission_embed(submission, title, index, len(submissions))
+        around = (
+            ids[index - 1] if index > 0 else None,
+            ids[index + 1] if index + 1 < len(ids) else None,
+        )
+        return Page(embed, index + 1, len(ids), review_buttons(submission), around)
 
     # --- The bank (moderators) ---------------------------------------------------------
 
@@ -405,7 +418,7 @@ class ChallengesCog(
     ) -> None:
         fields = {"id": id.strip(), "kind": kind, "phase": phase, "topic": topic}
         fields["difficulty"] = difficulty
-        await interaction.response.send_modal(AddChallengeModal(fields))
+        await AddChallengeModal(fields).send_to(interaction)
 
     @bank.command(name="import", description="Import challenges from a .json or .toml file")
     @moderator_only()
@@ -450,12 +463,17 @@ class ChallengesCog(
         topic: str | None = None,
         difficulty: str | None = None,
     ) -> None:
+        await reply_paged(interaction, BANK, bank_filters(phase, topic, difficulty))
+
+    async def _bank_page(self, interaction: discord.Interaction, args: str, page: int) -> Page:
+        await ensure_moderator(interaction)
+        phase, topic, difficulty = parse_bank_filters(args)
         entries = await self.challenges.bank.search(
             interaction.guild_id, phase=phase, topic=topic, difficulty=difficulty
         )
         filters = " · ".join(f for f in (phase, topic, difficulty) if f)
-        pages = bank_pages(entries, self.services.settings.challenge_page_size, filters)
-        await reply_paged(interaction, embed_list_loader(pages), idle_seconds=300)
+        size = self.services.settings.challenge_page_size
+        return embed_page(bank_pages(entries, size, filters), page)
 
     # --- Weekly challenges (moderators) ---------------------------------------------------
 
@@ -469,7 +487,7 @@ class ChallengesCog(
                 "No challenge channel is set: set one with /config channel kind:Challenges first.",
             )
             return
-        await interaction.response.send_modal(WeeklyCreateModal(gs.timezone))
+        await WeeklyCreateModal(gs.timezone).send_to(interaction)
 
     @weekly.command(name="review", description="Moderators: review weekly submissions")
     @moderator_only()

@@ -52,6 +52,19 @@ def challenge_meta(challenge: Challenge) -> str:
     )
 
 
+def daily_marker(day: str) -> str:
+    """Words only the daily post of `day` has: how a retry finds it (bot/delivery.py)."""
+    return f"Daily challenge of {day}"
+
+
+def weekly_marker(weekly_id: int) -> str:
+    return f"Weekly challenge #{weekly_id}"
+
+
+def results_marker(weekly_id: int) -> str:
+    return f"Results of weekly challenge #{weekly_id}"
+
+
 def daily_embed(post: DailyPost, closes_at: datetime | None = None) -> discord.Embed:
     challenge = post.challenge
     closes_at = closes_at or post.closes_at
@@ -75,7 +88,7 @@ def daily_embed(post: DailyPost, closes_at: datetime | None = None) -> discord.E
     if closes_at is not None:
         how += f"\nOpen until {stamp(closes_at)}."
     embed.add_field(name="How to answer", value=clip(how, FIELD_LIMIT), inline=False)
-    embed.set_footer(text=clip(f"{post.day} · {challenge_meta(challenge)}", 2048))
+    embed.set_footer(text=clip(f"{daily_marker(post.day)} · {challenge_meta(challenge)}", 2048))
     return embed
 
 
@@ -109,7 +122,7 @@ def weekly_embed(weekly: Weekly) -> discord.Embed:
         "cancelled": "This challenge was cancelled by the moderators.",
     }[weekly.status]
     embed.add_field(name="Status", value=status, inline=False)
-    embed.set_footer(text=f"Weekly challenge #{weekly.id}")
+    embed.set_footer(text=weekly_marker(weekly.id))
     return embed
 
 
@@ -118,6 +131,7 @@ def results_embed(results: WeeklyResults) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"Results · {weekly.title}", TITLE_LIMIT), colour=discord.Colour.purple()
     )
+    embed.set_footer(text=results_marker(weekly.id))
     if not results.accepted:
         embed.description = (
             f"Submissions are closed. {results.submissions} submitted; none was accepted."

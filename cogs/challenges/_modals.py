@@ -1,8 +1,10 @@
-"""Forms: add a challenge, submit an answer, create a weekly challenge, review a submission."""
+"""Forms: add a challenge, submit an answer, create a weekly challenge (the review form is
+in _review)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, ClassVar
 
 import discord
 
@@ -16,12 +18,13 @@ from bot.services.challenges.bank_format import (
 )
 from bot.services.challenges.links import LINK_MAX
 from bot.services.challenges.model import Submission
-from bot.services.challenges.submissions import COMMENT_MAX, NOTES_MAX, SubmissionChanged
+from bot.services.challenges.submissions import NOTES_MAX
 from bot.services.challenges.weekly import BRIEF_MAX, RULES_MAX
 from bot.services.challenges.weekly import TITLE_MAX as WEEKLY_TITLE_MAX
-from bot.ui.base import MentorModal
 from bot.ui.checks import ensure_moderator
+from bot.ui.forms import Answers, Form
 from bot.ui.replies import clip, reply
+from cogs.challenges._review import ReviewModal
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -55,103 +58,105 @@ def parse_option_lines(text: str) -> tuple[list[str], int | None]:
     return options, correct
 
 
-class AddChallengeModal(MentorModal):
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(title=clip(f"New {fields['kind']}: {fields['id']}", MODAL_TITLE_LIMIT))
-        self.fields = fields
-        self.challenge_title = discord.ui.TextInput(
-            label="Title", custom_id="title", max_length=TITLE_MAX
-        )
-        self.prompt = discord.ui.TextInput(
-            label="Prompt",
-            custom_id="prompt",
-            style=discord.TextStyle.paragraph,
-            max_length=PROMPT_MAX,
-        )
-        self.add_item(self.challenge_title)
-        self.add_item(self.prompt)
-        self.options: discord.ui.TextInput | None = None
-        self.explanation: discord.ui.TextInput | None = None
-        if fields["kind"] == "quiz":
-            self.options = discord.ui.TextInput(
-                label="Options: one per line, * before the right one",
-                custom_id="options",
-                style=discord.TextStyle.paragraph,
-                placeholder="O(n)\n*O(log n)\nO(1)",
-                max_length=500,
-            )
-            self.explanation = discord.ui.TextInput(
-                label="Explanation (one paragraph)",
-                custom_id="explanation",
-                style=discord.TextStyle.paragraph,
-                max_length=EXPLANATION_MAX,
-            )
-            self.add_item(self.options)
-            self.add_item(self.explanation)
-        self.hint = discord.ui.TextInput(
-            label="Hint (short)", custom_id="hint", max_length=HINT_MAX
-        )
-        self.add_item(self.hint)
+class AddChallengeModal(
+    Form,
+    template=r"chal:add:(?P<kind>quiz|task):(?P<phase>[a-z_]{1,30}):(?P<topic>[a-z_]{1,30}):"
+    r"(?P<difficulty>[a-z]{1,10}):(?P<id>.{1,40})",
+):
+    labels: ClassVar[dict[str, str]] = {
+        "title": "Title",
+        "prompt": "Prompt",
+        "options": "Options: one per line, * before the right one",
+        "explanation": "Explanation (one paragraph)",
+        "hint": "Hint (short)",
+    }
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    def __init__(self, fields: dict[str, str]) -> None:
+        parts = ("kind", "phase", "topic", "difficulty", "id")
+        custom_id = ":".join(["chal:add", *(fields[part] for part in parts)])
+        super().__init__(
+            title=clip(f"New {fields['kind']}: {fields['id']}", MODAL_TITLE_LIMIT),
+            custom_id=custom_id,
+            timeout=None,
+        )
+        self.add_item(_input("title", max_length=TITLE_MAX))
+        self.add_item(_input("prompt", max_length=PROMPT_MAX, paragraph=True))
+        if fields["kind"] == "quiz":
+            self.add_item(
+                _input(
+                    "options", max_length=500, paragraph=True, placeholder="O(n)\n*O(log n)\nO(1)"
+                )
+            )
+            self.add_item(_input("explanation", max_length=EXPLANATION_MAX, paragraph=True))
+        self.add_item(_input("hint", max_length=HINT_MAX))
+
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
         await ensure_moderator(interaction)
         raw: dict[str, object] = {
-            **self.fields,
-            "title": self.challenge_title.value,
-            "prompt": self.prompt.value,
-            "hint": self.hint.value,
-            "tags": [],
+            key: match[key] for key in ("id", "kind", "phase", "topic", "difficulty")
         }
-        if self.options is not None and self.explanation is not None:
-            options, correct = parse_option_lines(self.options.value)
+        raw.update(answers.texts(["title", "prompt", "hint"]), tags=[])
+        if match["kind"] == "quiz":
+            options, correct = parse_option_lines(answers.text("options"))
             raw["options"] = options
             if correct is not None:
                 raw["correct"] = correct
-            raw["explanation"] = self.explanation.value
+            raw["explanation"] = answers.text("explanation")
         challenge = await _bot(interaction).services.challenges.bank.add(
             interaction.guild_id, interaction.user.id, raw
         )
         await reply(interaction, f"Added `{challenge.id}` ({inline(challenge.title)}) to the bank.")
 
 
-class SubmitModal(MentorModal):
+class SubmitModal(Form, template=r"chal:submit:(?P<kind>daily|weekly):(?P<ref>[0-9]{1,19})"):
+    labels: ClassVar[dict[str, str]] = {"link": "Link (http or https)", "notes": "Notes"}
+
     def __init__(self, kind: str, ref: str, title: str, existing: Submission | None) -> None:
         verb = "Edit" if existing else "Submit"
-        super().__init__(title=clip(f"{verb}: {title}", MODAL_TITLE_LIMIT))
-        self.kind = kind
-        self.ref = ref
-        self.link = discord.ui.TextInput(
-            label="Link (http or https)",
-            custom_id="link",
-            placeholder="https://github.com/you/project",
-            required=False,
-            max_length=LINK_MAX,
-            default=existing.link if existing else None,
+        super().__init__(
+            title=clip(f"{verb}: {title}", MODAL_TITLE_LIMIT),
+            custom_id=f"chal:submit:{kind}:{ref}",
+            timeout=None,
         )
-        self.notes = discord.ui.TextInput(
-            label="Notes",
-            custom_id="notes",
-            style=discord.TextStyle.paragraph,
-            required=False,
-            max_length=NOTES_MAX,
-            default=existing.notes if existing else None,
+        self.add_item(
+            _input(
+                "link",
+                max_length=LINK_MAX,
+                required=False,
+                placeholder="https://github.com/you/project",
+                default=existing.link if existing else None,
+            )
         )
-        self.add_item(self.link)
-        self.add_item(self.notes)
+        self.add_item(
+            _input(
+                "notes",
+                max_length=NOTES_MAX,
+                paragraph=True,
+                required=False,
+                default=existing.notes if existing else None,
+            )
+        )
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        kind = match["kind"]
         result = await _bot(interaction).services.challenges.submissions.submit(
             interaction.guild_id,
             interaction.user.id,
-            self.kind,
-            self.ref,
-            self.link.value,
-            self.notes.value,
+            kind,
+            match["ref"],
+            answers.text("link"),
+            answers.text("notes"),
         )
         verb = "updated" if result.edited else "received"
         more = (
             " You can edit it with /challenge submit until the deadline."
-            if self.kind == "weekly"
+            if kind == "weekly"
             else " A moderator will review it."
         )
         await reply(
@@ -160,50 +165,47 @@ class SubmitModal(MentorModal):
         )
 
 
-class WeeklyCreateModal(MentorModal):
-    def __init__(self, zone_name: str) -> None:
-        super().__init__(title="New weekly challenge")
-        self.weekly_title = discord.ui.TextInput(
-            label="Title", custom_id="title", max_length=WEEKLY_TITLE_MAX
-        )
-        self.brief = discord.ui.TextInput(
-            label="Brief",
-            custom_id="brief",
-            style=discord.TextStyle.paragraph,
-            max_length=BRIEF_MAX,
-        )
-        self.rules = discord.ui.TextInput(
-            label="Rules",
-            custom_id="rules",
-            style=discord.TextStyle.paragraph,
-            max_length=RULES_MAX,
-        )
-        self.deadline = discord.ui.TextInput(
-            label=clip(f"Deadline, YYYY-MM-DD HH:MM ({zone_name})", 45),
-            custom_id="deadline",
-            placeholder="2026-03-15 18:00",
-            max_length=20,
-        )
-        self.starts = discord.ui.TextInput(
-            label="Start (empty: now), YYYY-MM-DD HH:MM",
-            custom_id="starts",
-            required=False,
-            max_length=20,
-        )
-        for item in (self.weekly_title, self.brief, self.rules, self.deadline, self.starts):
-            self.add_item(item)
+class WeeklyCreateModal(Form, template=r"chal:weekly-create"):
+    labels: ClassVar[dict[str, str]] = {
+        "title": "Title",
+        "brief": "Brief",
+        "rules": "Rules",
+        "deadline": "Deadline",
+        "starts": "Start",
+    }
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    def __init__(self, zone_name: str) -> None:
+        super().__init__(title="New weekly challenge", custom_id="chal:weekly-create", timeout=None)
+        self.add_item(_input("title", max_length=WEEKLY_TITLE_MAX))
+        self.add_item(_input("brief", max_length=BRIEF_MAX, paragraph=True))
+        self.add_item(_input("rules", max_length=RULES_MAX, paragraph=True))
+        self.add_item(
+            _input(
+                "deadline",
+                label=clip(f"Deadline, YYYY-MM-DD HH:MM ({zone_name})", 45),
+                placeholder="2026-03-15 18:00",
+                max_length=20,
+            )
+        )
+        self.add_item(
+            _input(
+                "starts",
+                label="Start (empty: now), YYYY-MM-DD HH:MM",
+                required=False,
+                max_length=20,
+            )
+        )
+
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
         await ensure_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         weekly = await _bot(interaction).services.challenges.weekly.create(
             interaction.guild_id,
             interaction.user.id,
-            title=self.weekly_title.value,
-            brief=self.brief.value,
-            rules=self.rules.value,
-            deadline=self.deadline.value,
-            starts=self.starts.value,
+            **answers.texts(["title", "brief", "rules", "deadline", "starts"]),
         )
         cog = _cog(interaction)
         posted = await cog.start_weekly_if_due(weekly)
@@ -224,51 +226,26 @@ class WeeklyCreateModal(MentorModal):
         await reply(interaction, text)
 
 
-class ReviewModal(MentorModal):
-    def __init__(self, submission: Submission, *, accept: bool) -> None:
-        verb = "Accept" if accept else "Reject"
-        super().__init__(title=f"{verb} submission #{submission.id}")
-        self.submission = submission
-        self.accept = accept
-        self.points: discord.ui.TextInput | None = None
-        if accept and submission.kind == "weekly":
-            self.points = discord.ui.TextInput(
-                label="Points (1 to 100)", custom_id="points", max_length=3, placeholder="50"
-            )
-            self.add_item(self.points)
-        self.comment = discord.ui.TextInput(
-            label="Comment" if accept else "Reason",
-            custom_id="comment",
-            style=discord.TextStyle.paragraph,
-            required=not accept,
-            max_length=COMMENT_MAX,
-        )
-        self.add_item(self.comment)
+def _input(
+    key: str,
+    *,
+    max_length: int,
+    label: str | None = None,
+    paragraph: bool = False,
+    required: bool = True,
+    placeholder: str | None = None,
+    default: str | None = None,
+) -> discord.ui.TextInput:
+    return discord.ui.TextInput(
+        label=label or FORM_LABELS[key],
+        custom_id=key,
+        style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
+        required=required,
+        max_length=max_length,
+        placeholder=placeholder,
+        default=default,
+    )
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await ensure_moderator(interaction)
-        points = None
-        if self.points is not None:
-            text = self.points.value.strip()
-            if not text.isdigit():
-                raise DomainError("Points must be a whole number from 1 to 100.")
-            points = int(text)
-        # Telling the member can take several calls to Discord (DM, then the thread).
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            outcome = await _bot(interaction).services.challenges.submissions.review(
-                interaction.guild_id,
-                self.submission.id,
-                interaction.user.id,
-                accept=self.accept,
-                comment=self.comment.value,
-                points=points,
-                version=self.submission.version,
-            )
-        except SubmissionChanged as changed:
-            await _cog(interaction).show_changed(interaction, changed.current)
-            return
-        told = await _cog(interaction).tell_member(interaction.guild_id, outcome)
-        verdict = "Accepted" if self.accept else "Rejected"
-        extra = f" with {outcome.submission.points} points" if self.accept else ""
-        await reply(interaction, f"{verdict} submission #{outcome.submission.id}{extra}; {told}.")
+
+FORMS: tuple[type[Form], ...] = (AddChallengeModal, SubmitModal, WeeklyCreateModal, ReviewModal)
+FORM_LABELS = {key: label for form in FORMS for key, label in form.labels.items()}

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.services.challenges.model import Challenge, DailyPost, Submission
-from bot.ui.base import MentorView, ReportsErrors
-from bot.ui.checks import ensure_moderator
+from bot.services.challenges.model import Challenge, DailyPost
+from bot.ui.base import ReportsErrors
 from bot.ui.replies import clip, reply
-from cogs.challenges._embeds import LETTERS, submission_embed
+from cogs.challenges._embeds import LETTERS
+from cogs.challenges._review import ReviewButton
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -146,55 +146,6 @@ class PracticeButton(
         await reply(interaction, text + "\nRun `/challenge practice` again for another.")
 
 
-class ReviewButton(
-    ReportsErrors,
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"chal:rev:(?P<verdict>[ar]):(?P<submission>[0-9]{1,19})(?::(?P<version>[0-9]{1,9}))?",
-):
-    """Accept or reject the version of a submission the moderator is looking at: opens a
-    modal for the points and comment. A newer version is shown instead (no blind verdict)."""
-
-    def __init__(self, verdict: str, submission_id: int, version: int = 0) -> None:
-        self.verdict = verdict
-        self.submission_id = submission_id
-        self.version = version
-        accept = verdict == "a"
-        super().__init__(
-            discord.ui.Button(
-                label="Accept" if accept else "Reject",
-                style=discord.ButtonStyle.success if accept else discord.ButtonStyle.danger,
-                custom_id=f"chal:rev:{verdict}:{submission_id}:{version}",
-                row=0,
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> ReviewButton:
-        return cls(match["verdict"], int(match["submission"]), int(match["version"] or 0))
-
-    async def handle(self, interaction: discord.Interaction) -> None:
-        from cogs.challenges._modals import ReviewModal
-
-        await ensure_moderator(interaction)
-        submissions = _bot(interaction).services.challenges.submissions
-        submission = await submissions.get(_guild_id(interaction), self.submission_id)
-        if submission.status != "pending":
-            await reply(interaction, f"This submission was already {submission.status}.")
-            return
-        if submission.version != self.version:
-            await (
-                _bot(interaction)
-                .get_cog("ChallengesCog")
-                .show_changed(  # type: ignore[union-attr]
-                    interaction, submission
-                )
-            )
-            return
-        await interaction.response.send_modal(ReviewModal(submission, accept=self.verdict == "a"))
-
-
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     AnswerButton,
     HintButton,
@@ -221,51 +172,3 @@ def practice_view(challenge: Challenge) -> discord.ui.View:
         label = f"{LETTERS[n]}. {challenge.options[index]}"
         view.add_item(PracticeButton(challenge.id, index, label))
     return view
-
-
-class ReviewQueueView(MentorView):
-    """One submission at a time with Accept / Reject (persistent) and Previous / Next."""
-
-    def __init__(self, submissions: list[Submission], titles: dict[int, str], owner_id: int):
-        super().__init__(owner_id=owner_id, timeout=900)
-        self.submissions = submissions
-        self.titles = titles
-        self.index = 0
-        self._rebuild()
-
-    def embed(self) -> discord.Embed:
-        submission = self.submissions[self.index]
-        return submission_embed(
-            submission, self.titles[submission.id], self.index, len(self.submissions)
-        )
-
-    def _rebuild(self) -> None:
-        self.clear_items()
-        submission = self.submissions[self.index]
-        if submission.status == "pending":
-            self.add_item(ReviewButton("a", submission.id, submission.version))
-            self.add_item(ReviewButton("r", submission.id, submission.version))
-        previous = discord.ui.Button(
-            label="Previous", style=discord.ButtonStyle.secondary, disabled=self.index == 0, row=1
-        )
-        following = discord.ui.Button(
-            label="Next",
-            style=discord.ButtonStyle.secondary,
-            disabled=self.index >= len(self.submissions) - 1,
-            row=1,
-        )
-        previous.callback = self._previous
-        following.callback = self._next
-        self.add_item(previous)
-        self.add_item(following)
-
-    async def _previous(self, interaction: discord.Interaction) -> None:
-        await self._move(interaction, -1)
-
-    async def _next(self, interaction: discord.Interaction) -> None:
-        await self._move(interaction, 1)
-
-    async def _move(self, interaction: discord.Interaction, step: int) -> None:
-        self.index = min(max(0, self.index + step), len(self.submissions) - 1)
-        self._rebuild()
-        await interaction.response.edit_message(embed=self.embed(), view=self)

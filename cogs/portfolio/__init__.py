@@ -11,8 +11,14 @@ from bot.errors import DomainError
 from bot.markdown import clip_escaped
 from bot.services.portfolio.models import ACTIVE, Request, Status
 from bot.services.portfolio.rubric import default_rubric
-from bot.ui.checks import member_is_reviewer, moderator_only, reviewer_only, settings_for
-from bot.ui.pager import reply_paged
+from bot.ui.checks import (
+    ensure_reviewer,
+    member_is_reviewer,
+    moderator_only,
+    reviewer_only,
+    settings_for,
+)
+from bot.ui.pager import Page, reply_paged
 from bot.ui.replies import reply
 from cogs.portfolio._actions import Actions
 from cogs.portfolio._embeds import (
@@ -24,14 +30,15 @@ from cogs.portfolio._embeds import (
     view_embeds,
 )
 from cogs.portfolio._jobs import PortfolioJobs
-from cogs.portfolio._modals import ResubmitModal, SubmitModal
+from cogs.portfolio._modals import FORMS
 from cogs.portfolio._publisher import Publisher
-from cogs.portfolio._views import ChecklistView, RequestButton
+from cogs.portfolio._views import ChecklistButton, RequestButton, checklist_view
 
 ARCHETYPE_CHOICES = [
     app_commands.Choice(name=a.name, value=a.key) for a in default_rubric().archetypes
 ]
 RequestId = app_commands.Range[int, 1, 2**53 - 1]
+MINE, QUEUE = "portfolio-mine", "portfolio-queue"
 
 
 def choice(request: Request) -> app_commands.Choice[int]:
@@ -54,12 +61,20 @@ class PortfolioCog(
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RequestButton)
+        self.bot.add_dynamic_items(RequestButton, ChecklistButton)
+        self.bot.forms.add(*FORMS)
+        self.bot.confirmations.add(self.actions.confirmation)
+        self.bot.pagers.add(MINE, self._mine_page)
+        self.bot.pagers.add(QUEUE, self._queue_page)
         for name, job in self.jobs.jobs().items():
             self.bot.services.scheduler.add_job(name, job)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RequestButton)
+        self.bot.remove_dynamic_items(RequestButton, ChecklistButton)
+        self.bot.forms.remove(*FORMS)
+        self.bot.confirmations.remove(self.actions.confirmation.name)
+        self.bot.pagers.remove(MINE)
+        self.bot.pagers.remove(QUEUE)
         for name in self.jobs.jobs():
             self.bot.services.scheduler.remove_job(name)
 
@@ -72,14 +87,10 @@ class PortfolioCog(
         chosen = self.rubric.archetype(archetype)
         await self.portfolio.ensure_can_submit(interaction.guild_id, interaction.user.id)
         await self.publisher.review_channel(await settings_for(interaction))
-
-        def form(self_check: str) -> discord.ui.Modal:
-            return SubmitModal(self.actions, chosen.key, self_check)
-
         await reply(
             interaction,
             embed=checklist_embed(self.rubric, chosen),
-            view=ChecklistView(interaction.user.id, form),
+            view=checklist_view("submit", chosen.key),
         )
 
     @app_commands.command(name="resubmit", description="Start a new review round of a project")
@@ -90,14 +101,10 @@ class PortfolioCog(
         )
         await self.publisher.review_channel(await settings_for(interaction))
         archetype = self.rubric.archetype(previous.archetype)
-
-        def form(self_check: str) -> discord.ui.Modal:
-            return ResubmitModal(self.actions, previous, self_check)
-
         await reply(
             interaction,
             embed=checklist_embed(self.rubric, archetype, previous=previous),
-            view=ChecklistView(interaction.user.id, form),
+            view=checklist_view("resubmit", previous.id),
         )
 
     @resubmit.autocomplete("request")
@@ -125,13 +132,11 @@ class PortfolioCog(
 
     @app_commands.command(name="mine", description="Your review requests and their states")
     async def mine(self, interaction: discord.Interaction) -> None:
-        guild_id, user_id = interaction.guild_id, interaction.user.id
+        await reply_paged(interaction, MINE)
 
-        async def load(page: int) -> tuple[discord.Embed, int, int]:
-            result = await self.portfolio.mine(guild_id, user_id, page=page)
-            return mine_embed(result, self.rubric), result.page, result.pages
-
-        await reply_paged(interaction, load)
+    async def _mine_page(self, interaction: discord.Interaction, args: str, page: int) -> Page:
+        result = await self.portfolio.mine(interaction.guild_id, interaction.user.id, page=page)
+        return Page(mine_embed(result, self.rubric), result.page, result.pages)
 
     @app_commands.command(name="view", description="Show a request with its rounds and review")
     @app_commands.describe(request="The request number")
@@ -159,13 +164,12 @@ class PortfolioCog(
     @app_commands.choices(archetype=ARCHETYPE_CHOICES)
     @reviewer_only()
     async def queue(self, interaction: discord.Interaction, archetype: str | None = None) -> None:
-        guild_id = interaction.guild_id
+        await reply_paged(interaction, QUEUE, archetype or "")
 
-        async def load(page: int) -> tuple[discord.Embed, int, int]:
-            result = await self.portfolio.queue(guild_id, archetype=archetype, page=page)
-            return queue_embed(result, self.rubric), result.page, result.pages
-
-        await reply_paged(interaction, load)
+    async def _queue_page(self, interaction: discord.Interaction, args: str, page: int) -> Page:
+        await ensure_reviewer(interaction)  # still a reviewer when paging later
+        result = await self.portfolio.queue(interaction.guild_id, archetype=args or None, page=page)
+        return Page(queue_embed(result, self.rubric), result.page, result.pages)
 
     @app_commands.command(name="transfer", description="Give a claimed request to another reviewer")
     @app_commands.describe(request="The claimed request", reviewer="Who reviews it instead")

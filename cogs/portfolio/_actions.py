@@ -16,7 +16,7 @@ from bot.markdown import clip_escaped
 from bot.services.portfolio.drafts import RequestDraft, ResubmitDraft, ReviewDraft
 from bot.services.portfolio.models import Actor, Request, Status
 from bot.ui.checks import member_is_moderator, member_is_reviewer, settings_for
-from bot.ui.confirm import ConfirmView
+from bot.ui.confirm import Confirmation, confirm_view
 from bot.ui.replies import ping_only, reply
 from cogs.portfolio._embeds import duration, jump_url, review_embed
 from cogs.portfolio._modals import RateModal, ReviewModal
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from bot.app import MentorBot
 
 log = logging.getLogger(__name__)
+
+WITHDRAW = "portfolio-withdraw"
 
 
 def link_or_number(request: Request) -> str:
@@ -37,6 +39,7 @@ class Actions:
     def __init__(self, bot: MentorBot, publisher: Publisher) -> None:
         self.bot = bot
         self.publisher = publisher
+        self.confirmation = Confirmation(WITHDRAW, self.withdraw)
         self.portfolio = bot.services.portfolio
         self.rubric = bot.services.portfolio.rubric
 
@@ -98,22 +101,19 @@ class Actions:
     async def open_review(self, interaction: discord.Interaction, request_id: int) -> None:
         actor = await self.actor(interaction)
         request = await self.portfolio.ensure_can_review(interaction.guild_id, request_id, actor)
-        await interaction.response.send_modal(ReviewModal(self, request))
+        await ReviewModal(self.rubric.score_order, request).send_to(interaction)
 
     async def open_rating(self, interaction: discord.Interaction, request_id: int) -> None:
         actor = await self.actor(interaction)
         await self.portfolio.ensure_can_rate(interaction.guild_id, request_id, actor)
         request = await self.portfolio.get(interaction.guild_id, request_id)
-        await interaction.response.send_modal(RateModal(self, request))
+        await RateModal(request).send_to(interaction)
 
     async def ask_withdraw(self, interaction: discord.Interaction, request_id: int) -> None:
         actor = await self.actor(interaction)
         request = await self.portfolio.ensure_can_withdraw(interaction.guild_id, request_id, actor)
 
-        async def confirmed(confirm: discord.Interaction) -> None:
-            await self.withdraw(confirm, request_id)
-
-        view = ConfirmView(actor.user_id, "Withdraw", confirmed)
+        view = confirm_view(WITHDRAW, actor.user_id, "Withdraw", request_id)
         await reply(
             interaction,
             f"Withdraw request #{request.id} ({clip_escaped(request.title, 300)})? Reviewers "
@@ -122,7 +122,10 @@ class Actions:
             view=view,
         )
 
-    async def withdraw(self, interaction: discord.Interaction, request_id: int) -> None:
+    async def withdraw(self, interaction: discord.Interaction, request_id: int | None) -> None:
+        """The owner confirmed the withdrawal (see `ask_withdraw`)."""
+        if request_id is None:
+            raise ValueError("a withdrawal needs its request")
         actor = await self.actor(interaction)
         moved = await self.portfolio.withdraw(interaction.guild_id, request_id, actor)
         await interaction.response.edit_message(
@@ -144,11 +147,11 @@ class Actions:
         await self._publish_or_discard(interaction, request)
 
     async def finish_resubmit(
-        self, interaction: discord.Interaction, previous: Request, draft: ResubmitDraft
+        self, interaction: discord.Interaction, previous_id: int, draft: ResubmitDraft
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         request = await self.portfolio.resubmit(
-            interaction.guild_id, interaction.user.id, previous.id, draft
+            interaction.guild_id, interaction.user.id, previous_id, draft
         )
         await self._publish_or_discard(interaction, request)
 

@@ -1,14 +1,17 @@
 """The forms: request, resubmission, review and rating.
 
-Each keeps what the member typed: when the service refuses it (a bad link, scores that
-don't parse, a closed request), the answer carries an "Edit and send again" button that
-reopens the form filled in as it was.
+Each is a `Form` (bot/ui/forms.py): its custom_id says what it is for, so a form opened
+before a restart, or open twice, is handled like any other. Each keeps what the member
+typed: when the service refuses it (a bad link, scores that don't parse, a closed request),
+the answer quotes it back and carries an "Edit and send again" button that reopens the form
+filled in as it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
@@ -16,15 +19,15 @@ from bot.errors import DomainError
 from bot.services.portfolio import drafts
 from bot.services.portfolio.links import LINK_MAX_CHARS
 from bot.services.portfolio.models import Request
-from bot.ui.base import MentorModal
-from bot.ui.errors import report_error
-from bot.ui.replies import clip, reply
-from cogs.portfolio._views import RetryView
+from bot.ui.forms import Answers, Form, report_form_error
+from bot.ui.replies import clip
+from cogs.portfolio._views import COG_NAME, RetryView
 
 if TYPE_CHECKING:
     from cogs.portfolio._actions import Actions
 
 MODAL_TITLE = 45
+SELF_CHECK = "complete|skipped"
 
 
 @dataclass(frozen=True)
@@ -39,18 +42,28 @@ class Field:
     max_length: int = 4000
 
 
-class DraftModal(MentorModal):
-    """A form whose refused answers can be edited and sent again."""
+def actions_of(interaction: discord.Interaction) -> Actions:
+    cog = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
+    if cog is None:
+        raise RuntimeError("the portfolio cog is not loaded")
+    return cog.actions
 
-    fields: tuple[Field, ...] = ()
 
-    def __init__(self, title: str, defaults: dict[str, str] | None = None) -> None:
-        super().__init__(title=clip(title, MODAL_TITLE), timeout=1800)
+class DraftForm(Form):
+    """A form whose refused answers are quoted back and can be edited and sent again."""
+
+    fields: ClassVar[tuple[Field, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.labels = {field.key: field.label for field in cls.fields}
+
+    def __init__(self, title: str, custom_id: str, defaults: dict[str, str] | None = None) -> None:
+        super().__init__(title=clip(title, MODAL_TITLE), custom_id=custom_id, timeout=None)
         defaults = defaults or {}
-        self.inputs: dict[str, discord.ui.TextInput] = {}
-        for field in self.fields:
+        for field in self.shown_fields():
             default = defaults.get(field.key) or None
-            text_input = discord.ui.TextInput(
+            text_input: discord.ui.TextInput = discord.ui.TextInput(
                 custom_id=field.key,
                 style=discord.TextStyle.paragraph if field.paragraph else discord.TextStyle.short,
                 placeholder=field.placeholder,
@@ -59,121 +72,139 @@ class DraftModal(MentorModal):
                 min_length=field.min_length,
                 max_length=field.max_length,
             )
-            self.inputs[field.key] = text_input
             self.add_item(
                 discord.ui.Label(
                     text=field.label, description=field.description, component=text_input
                 )
             )
 
-    def values(self) -> dict[str, str]:
-        return {key: text_input.value for key, text_input in self.inputs.items()}
+    def shown_fields(self) -> tuple[Field, ...]:
+        return self.fields
 
-    def again(self) -> discord.ui.Modal:
-        """The same form, filled in with what was typed."""
+    @classmethod
+    async def build(
+        cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
+    ) -> Self:
+        """The form of this custom_id, filled in with `defaults`."""
         raise NotImplementedError
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        if isinstance(error, DomainError):
-            view = RetryView(interaction.user.id, self.again)
-            await reply(
-                interaction,
-                f"{error.message}\n\nWhat you typed is kept: press the button to fix it.",
-                view=view,
-            )
-            return
-        await report_error(interaction, error)
-
-
-class SubmitModal(DraftModal):
-    fields = (
-        Field(
-            "title",
-            "Project title",
-            min_length=drafts.TITLE_MIN,
-            max_length=drafts.TITLE_MAX,
-            placeholder="Handbook Q&A with citations",
-        ),
-        Field(
-            "repo_url",
-            "Repository link",
-            description="A public http(s) link to the code, e.g. on GitHub",
-            placeholder="https://github.com/you/project",
-            max_length=LINK_MAX_CHARS,
-        ),
-        Field(
-            "demo_url",
-            "Demo link (optional)",
-            description="A deployed app or a demo video",
-            placeholder="https://...",
-            required=False,
-            max_length=LINK_MAX_CHARS,
-        ),
-        Field(
-            "description",
-            "What it does",
-            description="The problem, the data and your approach, in a few sentences",
-            paragraph=True,
-            min_length=drafts.DESCRIPTION_MIN,
-            max_length=drafts.DESCRIPTION_MAX,
-        ),
-        Field(
-            "feedback_wanted",
-            "What feedback do you want?",
-            paragraph=True,
-            min_length=3,
-            max_length=drafts.FEEDBACK_MAX,
-        ),
-    )
-
-    def __init__(
-        self,
-        actions: Actions,
-        archetype: str,
-        self_check: str,
-        defaults: dict[str, str] | None = None,
+    @classmethod
+    async def handle(
+        cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
     ) -> None:
-        super().__init__("Ask for a portfolio review", defaults)
-        self.actions = actions
-        self.archetype = archetype
-        self.self_check = self_check
+        raise NotImplementedError
 
-    def again(self) -> discord.ui.Modal:
-        return SubmitModal(self.actions, self.archetype, self.self_check, self.values())
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        values = answers.texts(field.key for field in cls.fields)
+        try:
+            await cls.handle(interaction, match, values)
+        except DomainError as error:
+            view = None
+            try:
+                again = await cls.build(interaction, match, values)
+                view = RetryView(interaction.client, interaction.user.id, lambda: again)
+            except DomainError:
+                pass  # the request itself is gone: the quoted text is all that is left
+            await report_form_error(interaction, error, answers, cls.labels, view)
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        values = self.values()
-        draft = drafts.request_draft(
-            self.actions.rubric,
-            archetype=self.archetype,
-            self_check=self.self_check,
-            **values,
-        )
-        await self.actions.finish_submit(interaction, draft)
+
+SUBMIT_FIELDS = (
+    Field(
+        "title",
+        "Project title",
+        min_length=drafts.TITLE_MIN,
+        max_length=drafts.TITLE_MAX,
+        placeholder="Handbook Q&A with citations",
+    ),
+    Field(
+        "repo_url",
+        "Repository link",
+        description="A public http(s) link to the code, e.g. on GitHub",
+        placeholder="https://github.com/you/project",
+        max_length=LINK_MAX_CHARS,
+    ),
+    Field(
+        "demo_url",
+        "Demo link (optional)",
+        description="A deployed app or a demo video",
+        placeholder="https://...",
+        required=False,
+        max_length=LINK_MAX_CHARS,
+    ),
+    Field(
+        "description",
+        "What it does",
+        description="The problem, the data and your approach, in a few sentences",
+        paragraph=True,
+        min_length=drafts.DESCRIPTION_MIN,
+        max_length=drafts.DESCRIPTION_MAX,
+    ),
+    Field(
+        "feedback_wanted",
+        "What feedback do you want?",
+        paragraph=True,
+        min_length=3,
+        max_length=drafts.FEEDBACK_MAX,
+    ),
+)
 
 
-class ResubmitModal(DraftModal):
-    fields = (
-        SubmitModal.fields[1],
-        SubmitModal.fields[2],
-        SubmitModal.fields[3],
-        Field(
-            "change_note",
-            "What changed since the last review?",
-            description="The reviewer sees this next to the earlier scores",
-            paragraph=True,
-            min_length=drafts.CHANGE_NOTE_MIN,
-            max_length=drafts.CHANGE_NOTE_MAX,
-        ),
-        SubmitModal.fields[4],
-    )
+class SubmitModal(
+    DraftForm,
+    template=rf"portfolio:form:submit:(?P<archetype>[a-z0-9_]{{1,40}}):(?P<check>{SELF_CHECK})",
+):
+    fields = SUBMIT_FIELDS
 
     def __init__(
-        self,
-        actions: Actions,
-        previous: Request,
-        self_check: str,
-        defaults: dict[str, str] | None = None,
+        self, archetype: str, self_check: str, defaults: dict[str, str] | None = None
+    ) -> None:
+        custom_id = f"portfolio:form:submit:{archetype}:{self_check}"
+        super().__init__("Ask for a portfolio review", custom_id, defaults)
+
+    @classmethod
+    async def build(
+        cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
+    ) -> SubmitModal:
+        return cls(match["archetype"], match["check"], defaults)
+
+    @classmethod
+    async def handle(
+        cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
+    ) -> None:
+        actions = actions_of(interaction)
+        draft = drafts.request_draft(
+            actions.rubric, archetype=match["archetype"], self_check=match["check"], **values
+        )
+        await actions.finish_submit(interaction, draft)
+
+
+RESUBMIT_FIELDS = (
+    SUBMIT_FIELDS[1],
+    SUBMIT_FIELDS[2],
+    SUBMIT_FIELDS[3],
+    Field(
+        "change_note",
+        "What changed since the last review?",
+        description="The reviewer sees this next to the earlier scores",
+        paragraph=True,
+        min_length=drafts.CHANGE_NOTE_MIN,
+        max_length=drafts.CHANGE_NOTE_MAX,
+    ),
+    SUBMIT_FIELDS[4],
+)
+
+
+class ResubmitModal(
+    DraftForm,
+    template=rf"portfolio:form:resubmit:(?P<id>[0-9]{{1,19}}):(?P<check>{SELF_CHECK})",
+):
+    fields = RESUBMIT_FIELDS
+
+    def __init__(
+        self, previous: Request, self_check: str, defaults: dict[str, str] | None = None
     ) -> None:
         if defaults is None:
             defaults = {
@@ -181,92 +212,129 @@ class ResubmitModal(DraftModal):
                 "demo_url": previous.demo_url or "",
                 "description": previous.description,
             }
-        super().__init__(f"Round {previous.round + 1}: {previous.title}", defaults)
-        self.actions = actions
-        self.previous = previous
-        self.self_check = self_check
+        custom_id = f"portfolio:form:resubmit:{previous.id}:{self_check}"
+        super().__init__(f"Round {previous.round + 1}: {previous.title}", custom_id, defaults)
 
-    def again(self) -> discord.ui.Modal:
-        return ResubmitModal(self.actions, self.previous, self.self_check, self.values())
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        draft = drafts.resubmit_draft(self_check=self.self_check, **self.values())
-        await self.actions.finish_resubmit(interaction, self.previous, draft)
-
-
-class ReviewModal(DraftModal):
-    def __init__(
-        self, actions: Actions, request: Request, defaults: dict[str, str] | None = None
-    ) -> None:
-        order = actions.rubric.score_order
-        self.fields = (
-            Field(
-                "scores",
-                "Scores, 1 to 5 each, in this order",
-                description=clip(order, 100),
-                placeholder="4 3 5 2 4",
-                min_length=9,
-                max_length=30,
-            ),
-            Field(
-                "strengths",
-                "Strengths",
-                description="What works well and should stay",
-                paragraph=True,
-                min_length=drafts.STRENGTHS_MIN,
-                max_length=drafts.STRENGTHS_MAX,
-            ),
-            Field(
-                "improvements",
-                "What to improve",
-                description="The most useful next steps, most important first",
-                paragraph=True,
-                min_length=drafts.IMPROVEMENTS_MIN,
-                max_length=drafts.IMPROVEMENTS_MAX,
-            ),
+    @classmethod
+    async def build(
+        cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
+    ) -> ResubmitModal:
+        previous = await actions_of(interaction).portfolio.get(
+            interaction.guild_id, int(match["id"])
         )
-        super().__init__(f"Review #{request.id}: {request.title}", defaults)
-        self.actions = actions
-        self.request = request
+        return cls(previous, match["check"], defaults)
 
-    def again(self) -> discord.ui.Modal:
-        return ReviewModal(self.actions, self.request, self.values())
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        draft = drafts.review_draft(self.actions.rubric, **self.values())
-        await self.actions.finish_review(interaction, self.request.id, draft)
+    @classmethod
+    async def handle(
+        cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
+    ) -> None:
+        draft = drafts.resubmit_draft(self_check=match["check"], **values)
+        await actions_of(interaction).finish_resubmit(interaction, int(match["id"]), draft)
 
 
-class RateModal(DraftModal):
-    fields = (
-        Field(
-            "helpful",
-            "How helpful was the review? (1 to 5)",
-            description="1: not helpful, 5: very helpful",
-            placeholder="4",
-            max_length=1,
-        ),
-        Field(
-            "comment",
-            "Anything to tell the reviewer? (optional)",
-            paragraph=True,
-            required=False,
-            max_length=drafts.COMMENT_MAX,
-        ),
-    )
+REVIEW_FIELDS = (
+    Field(
+        "scores",
+        "Scores, 1 to 5 each, in this order",
+        placeholder="4 3 5 2 4",
+        min_length=9,
+        max_length=30,
+    ),
+    Field(
+        "strengths",
+        "Strengths",
+        description="What works well and should stay",
+        paragraph=True,
+        min_length=drafts.STRENGTHS_MIN,
+        max_length=drafts.STRENGTHS_MAX,
+    ),
+    Field(
+        "improvements",
+        "What to improve",
+        description="The most useful next steps, most important first",
+        paragraph=True,
+        min_length=drafts.IMPROVEMENTS_MIN,
+        max_length=drafts.IMPROVEMENTS_MAX,
+    ),
+)
+
+
+class ReviewModal(DraftForm, template=r"portfolio:form:review:(?P<id>[0-9]{1,19})"):
+    fields = REVIEW_FIELDS
 
     def __init__(
-        self, actions: Actions, request: Request, defaults: dict[str, str] | None = None
+        self, score_order: str, request: Request, defaults: dict[str, str] | None = None
     ) -> None:
-        super().__init__(f"Rate the review of #{request.id}", defaults)
-        self.actions = actions
-        self.request = request
+        self.score_order = score_order
+        super().__init__(
+            f"Review #{request.id}: {request.title}",
+            f"portfolio:form:review:{request.id}",
+            defaults,
+        )
 
-    def again(self) -> discord.ui.Modal:
-        return RateModal(self.actions, self.request, self.values())
+    def shown_fields(self) -> tuple[Field, ...]:
+        scores = replace(self.fields[0], description=clip(self.score_order, 100))
+        return (scores, *self.fields[1:])
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        values = self.values()
+    @classmethod
+    async def build(
+        cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
+    ) -> ReviewModal:
+        actions = actions_of(interaction)
+        request = await actions.portfolio.get(interaction.guild_id, int(match["id"]))
+        return cls(actions.rubric.score_order, request, defaults)
+
+    @classmethod
+    async def handle(
+        cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
+    ) -> None:
+        actions = actions_of(interaction)
+        draft = drafts.review_draft(actions.rubric, **values)
+        await actions.finish_review(interaction, int(match["id"]), draft)
+
+
+RATE_FIELDS = (
+    Field(
+        "helpful",
+        "How helpful was the review? (1 to 5)",
+        description="1: not helpful, 5: very helpful",
+        placeholder="4",
+        max_length=1,
+    ),
+    Field(
+        "comment",
+        "Anything to tell the reviewer? (optional)",
+        paragraph=True,
+        required=False,
+        max_length=drafts.COMMENT_MAX,
+    ),
+)
+
+
+class RateModal(DraftForm, template=r"portfolio:form:rate:(?P<id>[0-9]{1,19})"):
+    fields = RATE_FIELDS
+
+    def __init__(self, request: Request, defaults: dict[str, str] | None = None) -> None:
+        super().__init__(
+            f"Rate the review of #{request.id}", f"portfolio:form:rate:{request.id}", defaults
+        )
+
+    @classmethod
+    async def build(
+        cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
+    ) -> RateModal:
+        request = await actions_of(interaction).portfolio.get(
+            interaction.guild_id, int(match["id"])
+        )
+        return cls(request, defaults)
+
+    @classmethod
+    async def handle(
+        cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
+    ) -> None:
         helpful = drafts.parse_helpful(values["helpful"])
         comment = drafts.rating_comment(values["comment"])
-        await self.actions.finish_rating(interaction, self.request.id, helpful, comment)
+        await actions_of(interaction).finish_rating(interaction, int(match["id"]), helpful, comment)
+
+
+FORMS: tuple[type[Form], ...] = (SubmitModal, ResubmitModal, ReviewModal, RateModal)

@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.errors import DomainError
 from bot.services.portfolio.models import Request, Status
 from bot.ui.base import MentorView, ReportsErrors
+from bot.ui.forms import again_custom_id
 
 if TYPE_CHECKING:
+    from bot.ui.forms import Form
     from cogs.portfolio import PortfolioCog
 
 BUTTONS = {
@@ -80,32 +83,79 @@ def rate_view(request_id: int) -> discord.ui.View:
     return view
 
 
-ModalFactory = Callable[[], discord.ui.Modal]
+FormFactory = Callable[[], "Form"]
+CHECK_TEMPLATE = re.compile(
+    r"^portfolio:open:(?P<form>submit|resubmit):(?P<about>[a-z0-9_]{1,40}):"
+    r"(?P<check>complete|skipped)$"
+)
+CHECK_LABELS = {
+    "complete": ("Everything is ready", discord.ButtonStyle.success),
+    "skipped": ("Submit anyway", discord.ButtonStyle.secondary),
+}
 
 
-class ChecklistView(MentorView):
-    """The self-check before the form: both buttons open it; the choice is recorded."""
+class ChecklistButton(
+    ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=CHECK_TEMPLATE
+):
+    """Under the self-check: opens the request form (`about` is the project type) or the
+    next round's form (`about` is the reviewed request); the choice is recorded."""
 
-    def __init__(self, owner_id: int, open_form: Callable[[str], discord.ui.Modal]) -> None:
-        super().__init__(owner_id=owner_id, timeout=900)
-        self.open_form = open_form
+    def __init__(self, form: str, about: str, check: str) -> None:
+        label, style = CHECK_LABELS[check]
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=style, custom_id=f"portfolio:open:{form}:{about}:{check}"
+            )
+        )
+        self.form, self.about, self.check = form, about, check
 
-    @discord.ui.button(label="Everything is ready", style=discord.ButtonStyle.success)
-    async def ready(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(self.open_form("complete"))
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ChecklistButton:
+        return cls(match["form"], match["about"], match["check"])
 
-    @discord.ui.button(label="Submit anyway", style=discord.ButtonStyle.secondary)
-    async def anyway(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(self.open_form("skipped"))
+    async def handle(self, interaction: discord.Interaction) -> None:
+        from cogs.portfolio._modals import ResubmitModal, SubmitModal
+
+        cog: PortfolioCog | None = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
+        if cog is None:
+            raise RuntimeError("the portfolio cog is not loaded")
+        portfolio, user_id = cog.portfolio, interaction.user.id
+        if self.form == "submit":
+            archetype = cog.rubric.archetype(self.about).key
+            await portfolio.ensure_can_submit(interaction.guild_id, user_id)
+            await SubmitModal(archetype, self.check).send_to(interaction)
+            return
+        if not self.about.isdigit():
+            raise DomainError("That request number is not valid.")
+        previous = await portfolio.ensure_can_resubmit(
+            interaction.guild_id, user_id, int(self.about)
+        )
+        await ResubmitModal(previous, self.check).send_to(interaction)
+
+
+def checklist_view(form: str, about: str | int) -> discord.ui.View:
+    """The two buttons under the self-check; they keep working after a restart."""
+    view = discord.ui.View(timeout=None)
+    for check in CHECK_LABELS:
+        view.add_item(ChecklistButton(form, str(about), check))
+    return view
 
 
 class RetryView(MentorView):
-    """Offered when a form was refused: reopens it with what the member typed."""
+    """Offered when a form was refused: reopens it with what the member typed.
 
-    def __init__(self, owner_id: int, reopen: ModalFactory) -> None:
-        super().__init__(owner_id=owner_id, timeout=900)
+    It lives in memory until a restart (what was typed is too long for a custom_id); after
+    one its button answers that it stopped working (`AgainAfterRestart`), and the refusal
+    above it quotes the text anyway.
+    """
+
+    def __init__(self, client: discord.Client, owner_id: int, reopen: FormFactory) -> None:
+        super().__init__(owner_id=owner_id, timeout=None)
         self.reopen = reopen
+        self.again.custom_id = again_custom_id(client)
 
     @discord.ui.button(label="Edit and send again", style=discord.ButtonStyle.primary)
     async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(self.reopen())
+        await self.reopen().send_to(interaction)

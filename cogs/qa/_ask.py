@@ -11,10 +11,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.delivery import ChannelPost, Destination
 from bot.errors import DomainError, PermissionDenied
 from bot.markdown import clip_escaped
 from bot.services.qa.llm import ChatStream, LLMFailure
 from bot.services.qa.models import Answer, Escalation, Plan
+from bot.services.scheduled_posts import PostKey
 from bot.ui.checks import ensure_moderator, member_is_moderator
 from bot.ui.errors import describe, new_ref, report_error
 from bot.ui.replies import NO_PINGS, clip, reply
@@ -27,6 +29,7 @@ from cogs.qa._render import (
 from cogs.qa._stream import AnswerOutput
 from cogs.qa._views import (
     DYNAMIC_ITEMS,
+    FORMS,
     PromoteModal,
     answer_view,
     button_disabled,
@@ -36,6 +39,7 @@ from cogs.qa._views import (
 
 log = logging.getLogger(__name__)
 
+QUOTA_KIND = "qa:quota"
 QUOTA_NOTICE = (
     "⚠️ **Moderators:** the AI model's API quota has run out (the provider answered "
     "`insufficient_quota`). `/ask` is answering from the knowledge base alone until the "
@@ -65,10 +69,12 @@ class AskCog(commands.Cog, name="Ask"):
         await self.qa.kb.sync_shipped()
         self.qa.kb.index_vectors()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.add(*FORMS)
         self.bot.tree.add_command(self.promote_menu)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.forms.remove(*FORMS)
         self.bot.tree.remove_command(self.promote_menu.name, type=self.promote_menu.type)
         for stream, _ in self._streams.values():
             stream.stop()
@@ -179,21 +185,18 @@ class AskCog(commands.Cog, name="Ask"):
         """Post the quota notice in the Q&A channel, once a day per server."""
         services = self.bot.services
         period = services.clock.now().date().isoformat()
-        if not await services.scheduled_posts.claim(guild_id, "qa:quota", period):
-            return
-        channel_id = (await services.guild_settings.get(guild_id)).qa_channel_id
-        if channel_id is None:
-            log.warning("LLM quota exhausted; guild %s has no Q&A channel to tell", guild_id)
-            await services.scheduled_posts.mark_sent(guild_id, "qa:quota", period)
-            return
-        try:
-            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-            message = await channel.send(QUOTA_NOTICE, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            log.warning("Could not tell guild %s about the LLM quota", guild_id, exc_info=True)
-            await services.scheduled_posts.release(guild_id, "qa:quota", period)
-            return
-        await services.scheduled_posts.mark_sent(guild_id, "qa:quota", period, message.id)
+
+        async def build() -> list[Destination]:
+            channel_id = (await services.guild_settings.get(guild_id)).qa_channel_id
+            if channel_id is None:
+                log.warning("LLM quota exhausted; guild %s has no Q&A channel to tell", guild_id)
+                return []
+            marker = f"{QUOTA_NOTICE} ({period})"
+            message = {"content": marker, "allowed_mentions": NO_PINGS}
+            return [ChannelPost(marker, message, guild_id=guild_id, channel=channel_id)]
+
+        key = PostKey(guild_id, QUOTA_KIND, period)
+        await self.bot.delivery.deliver(key, build, what="the notice that the AI quota ran out")
 
     # --- Buttons ------------------------------------------------------------------
 
@@ -317,9 +320,7 @@ class AskCog(commands.Cog, name="Ask"):
             interaction.guild_id or 0, channel_id=message.channel.id, reference_id=reference
         )
         if escalation is None:
-            await interaction.response.send_modal(
-                PromoteModal(self, message.content, author_id=message.author.id)
-            )
+            await PromoteModal(message.content, author_id=message.author.id).send_to(interaction)
             return
         await self.save_promoted(
             interaction,

@@ -44,7 +44,7 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
         title: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         if file is None:
-            await interaction.response.send_modal(AddDocumentModal(self))
+            await AddDocumentModal().send_to(interaction)
             return
         limit = self.bot.services.settings.qa_doc_max_bytes
         check_upload(file.filename, file.size, limit)

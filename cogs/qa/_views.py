@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 import discord
 
-from bot.ui.base import MentorModal, ReportsErrors
+from bot.ui.base import ReportsErrors
+from bot.ui.forms import Answers, Form
 
 if TYPE_CHECKING:
     from cogs.qa._ask import AskCog
     from cogs.qa._kb import KbCog
 
 COG_NAME = "Ask"
+KB_COG_NAME = "KbCog"
 
 
 def _cog(interaction: discord.Interaction) -> AskCog:
@@ -170,46 +172,86 @@ def button_disabled(message: discord.Message | None, prefix: str) -> bool:
     return False
 
 
-class AddDocumentModal(MentorModal, title="Add a knowledge-base document"):
-    doc_title: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Title", max_length=100, placeholder="e.g. Our study-group rules"
-    )
-    content: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Text (Markdown; ## headings make sections)",
-        style=discord.TextStyle.paragraph,
-        max_length=4000,
-    )
+class AddDocumentModal(Form, template=r"kb:add"):
+    labels: ClassVar[dict[str, str]] = {
+        "title": "Title",
+        "content": "Text (Markdown; ## headings make sections)",
+    }
 
-    def __init__(self, cog: KbCog) -> None:
-        super().__init__()
-        self.cog = cog
+    def __init__(self) -> None:
+        super().__init__(title="Add a knowledge-base document", custom_id="kb:add", timeout=None)
+        self.add_item(
+            discord.ui.TextInput(
+                label=self.labels["title"],
+                custom_id="title",
+                max_length=100,
+                placeholder="e.g. Our study-group rules",
+            )
+        )
+        self.add_item(
+            discord.ui.TextInput(
+                label=self.labels["content"],
+                custom_id="content",
+                style=discord.TextStyle.paragraph,
+                max_length=4000,
+            )
+        )
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self.cog.save_document(
-            interaction, self.content.value, title=self.doc_title.value, filename=None
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        cog: KbCog | None = interaction.client.get_cog(KB_COG_NAME)  # type: ignore[attr-defined]
+        if cog is None:
+            raise RuntimeError("the knowledge-base cog is not loaded")
+        await cog.save_document(
+            interaction, answers.text("content"), title=answers.text("title"), filename=None
         )
 
 
-class PromoteModal(MentorModal, title="Promote to knowledge base"):
-    doc_title: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="The question this answers", max_length=90
-    )
-    content: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="The answer", style=discord.TextStyle.paragraph, max_length=4000
-    )
+class PromoteModal(Form, template=r"kb:promote:(?P<author>[0-9]{1,20})"):
+    """Promote a message to the knowledge base. The custom_id carries the message's author
+    (their text becomes a document, erased with them); moderator rights are checked again
+    when the form is submitted."""
 
-    def __init__(self, cog: AskCog, answer: str, *, author_id: int, question: str = "") -> None:
-        super().__init__()
-        self.cog = cog
-        self.author_id = author_id
-        self.content.default = answer[:4000]
-        self.doc_title.default = question[:90] or None
+    labels: ClassVar[dict[str, str]] = {
+        "title": "The question this answers",
+        "content": "The answer",
+    }
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self.cog.save_promoted(
+    def __init__(self, answer: str, *, author_id: int, question: str = "") -> None:
+        super().__init__(
+            title="Promote to knowledge base", custom_id=f"kb:promote:{author_id}", timeout=None
+        )
+        self.add_item(
+            discord.ui.TextInput(
+                label=self.labels["title"],
+                custom_id="title",
+                max_length=90,
+                default=question[:90] or None,
+            )
+        )
+        self.add_item(
+            discord.ui.TextInput(
+                label=self.labels["content"],
+                custom_id="content",
+                style=discord.TextStyle.paragraph,
+                max_length=4000,
+                default=answer[:4000],
+            )
+        )
+
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        await _cog(interaction).save_promoted(
             interaction,
-            title=self.doc_title.value,
-            answer=self.content.value,
+            title=answers.text("title"),
+            answer=answers.text("content"),
             question_id=None,
-            author_id=self.author_id,
+            author_id=int(match["author"]),
         )
+
+
+FORMS: tuple[type[Form], ...] = (AddDocumentModal, PromoteModal)

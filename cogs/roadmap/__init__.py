@@ -11,11 +11,13 @@ from cogs.roadmap._checkin_cog import CheckinCog
 from cogs.roadmap._jobs import RoadmapJobs
 from cogs.roadmap._roadmap_cog import RoadmapCog
 from cogs.roadmap._social_cog import SocialCog
-from cogs.roadmap._views import BlockerButton, LeaderboardButton
+from cogs.roadmap._views import FORMS, LEAVE_CONFIRMATION, BlockerButton, LeaderboardButton
 
 
 async def setup(bot: MentorBot) -> None:
     bot.add_dynamic_items(BlockerButton, LeaderboardButton)
+    bot.forms.add(*FORMS)
+    bot.confirmations.add(LEAVE_CONFIRMATION)
     await bot.add_cog(RoadmapCog(bot))
     await bot.add_cog(CheckinCog(bot))
     await bot.add_cog(SocialCog(bot))
@@ -24,3 +26,5 @@ async def setup(bot: MentorBot) -> None:
 
 async def teardown(bot: MentorBot) -> None:
     bot.remove_dynamic_items(BlockerButton, LeaderboardButton)
+    bot.forms.remove(*FORMS)
+    bot.confirmations.remove(LEAVE_CONFIRMATION.name)

@@ -13,10 +13,11 @@ from bot.services.roadmap.catalog import ImportMode
 from bot.services.roadmap.roles import RoleKind, RoleMapping
 from bot.timezones import search_timezones
 from bot.ui.checks import moderator_only
+from bot.ui.confirm import confirm_view
 from bot.ui.replies import clip, reply
 from bot.ui.reward_roles import check_reward_mapping
 from cogs.roadmap._embeds import milestone_text, roadmap_embed
-from cogs.roadmap._views import LeaveConfirm
+from cogs.roadmap._views import LEAVE
 
 IMPORT_MODES = [
     app_commands.Choice(name="Replace the built-in roadmap", value=ImportMode.REPLACE.value),
@@ -152,13 +153,11 @@ class RoadmapCog(
     @app_commands.command(name="leave", description="Leave the roadmap (asks first)")
     async def leave(self, interaction: discord.Interaction) -> None:
         await self.roadmap.members.view(interaction.guild_id, interaction.user.id)
-        view = LeaveConfirm(interaction.user.id)
         await reply(
             interaction,
             "Leaving deletes your check-ins, streaks and milestones in this server. Sure?",
-            view=view,
+            view=confirm_view(LEAVE, interaction.user.id, "Leave the roadmap"),
         )
-        view.message = await interaction.original_response()
 
     @app_commands.command(name="import", description="Moderators: use this server's own roadmap")
     @app_commands.describe(

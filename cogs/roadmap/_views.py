@@ -14,8 +14,9 @@ from bot.markdown import clip_escaped
 from bot.services.roadmap.checkins import CheckinRecord
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.leaderboard import Board, Period
-from bot.ui.base import MentorModal, MentorView
+from bot.ui.confirm import Confirmation
 from bot.ui.errors import report_error
+from bot.ui.forms import Answers, Form
 from bot.ui.replies import NO_PINGS, clip, reply
 from cogs.roadmap._embeds import checkin_embed, leaderboard_embed
 
@@ -54,24 +55,61 @@ def _text_input(
     )
 
 
-class CheckinForm(MentorModal):
+CHECKIN_LABELS = {
+    "did": "What did you do?",
+    "minutes": "Minutes spent",
+    "blockers": "Anything blocking you?",
+    "next": "Your next step",
+    "milestone": "Milestone done (optional)",
+}
+
+
+def _checkin_fields(form: Form, text_max: int, record: CheckinRecord | None = None) -> None:
+    """The four text fields of a check-in, filled in from `record` when editing one."""
+    did = _text_input(
+        "did", paragraph=True, required=True, max_length=text_max, default=record and record.did
+    )
+    minutes = _text_input(
+        "minutes",
+        paragraph=False,
+        required=False,
+        max_length=10,
+        default=str(record.minutes) if record else None,
+        placeholder=None if record else "45, or 1h30",
+    )
+    blockers = _text_input(
+        "blockers",
+        paragraph=True,
+        required=False,
+        max_length=text_max,
+        default=record and record.blockers,
+    )
+    next_step = _text_input(
+        "next",
+        paragraph=True,
+        required=False,
+        max_length=text_max,
+        default=record and record.next_step,
+    )
+    for key, component in (
+        ("did", did),
+        ("minutes", minutes),
+        ("blockers", blockers),
+        ("next", next_step),
+    ):
+        form.add_item(discord.ui.Label(text=CHECKIN_LABELS[key], component=component))
+
+
+class CheckinForm(Form, template=r"roadmap:checkin-form"):
     """What I did, minutes, blockers, next step, and (optionally) a milestone done."""
 
+    labels = CHECKIN_LABELS
+
     def __init__(self, text_max: int, milestones: list[Milestone]) -> None:
-        super().__init__(title="Check in", custom_id="roadmap:checkin-form", timeout=900)
-        self.did = _text_input("did", paragraph=True, required=True, max_length=text_max)
-        self.minutes = _text_input(
-            "minutes", paragraph=False, required=False, max_length=10, placeholder="45, or 1h30"
-        )
-        self.blockers = _text_input("blockers", paragraph=True, required=False, max_length=text_max)
-        self.next_step = _text_input("next", paragraph=True, required=False, max_length=text_max)
-        self.add_item(discord.ui.Label(text="What did you do?", component=self.did))
-        self.add_item(discord.ui.Label(text="Minutes spent", component=self.minutes))
-        self.add_item(discord.ui.Label(text="Anything blocking you?", component=self.blockers))
-        self.add_item(discord.ui.Label(text="Your next step", component=self.next_step))
-        self.milestone: discord.ui.Select[Any] | None = None
+        super().__init__(title="Check in", custom_id="roadmap:checkin-form", timeout=None)
+        _checkin_fields(self, text_max)
         if milestones:
-            self.milestone = discord.ui.Select(
+            select: discord.ui.Select[Any] = discord.ui.Select(
                 custom_id="milestone",
                 placeholder="Did you finish a milestone?",
                 min_values=0,
@@ -88,61 +126,60 @@ class CheckinForm(MentorModal):
             )
             self.add_item(
                 discord.ui.Label(
-                    text="Milestone done (optional)",
+                    text=CHECKIN_LABELS["milestone"],
                     description="Open milestones of your track, current phase first",
-                    component=self.milestone,
+                    component=select,
                 )
             )
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        milestone = self.milestone.values[0] if self.milestone and self.milestone.values else None
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        milestones = answers.choices("milestone")
         await send_checkin(
             interaction,
-            did=self.did.value,
-            minutes=self.minutes.value,
-            blockers=self.blockers.value,
-            next_step=self.next_step.value,
-            milestone=milestone,
+            did=answers.text("did"),
+            minutes=answers.text("minutes"),
+            blockers=answers.text("blockers"),
+            next_step=answers.text("next"),
+            milestone=milestones[0] if milestones else None,
         )
 
 
-class EditForm(MentorModal):
+class EditForm(Form, template=r"roadmap:checkin-edit:(?P<id>[0-9]{1,19})"):
     """Today's check-in, filled in, to correct."""
 
-    def __init__(self, text_max: int, record: CheckinRecord) -> None:
-        super().__init__(title="Edit today's check-in", timeout=900)
-        self.record = record
-        self.did = _text_input(
-            "did", paragraph=True, required=True, max_length=text_max, default=record.did
-        )
-        self.minutes = _text_input(
-            "minutes", paragraph=False, required=False, max_length=10, default=str(record.minutes)
-        )
-        self.blockers = _text_input(
-            "blockers", paragraph=True, required=False, max_length=text_max, default=record.blockers
-        )
-        self.next_step = _text_input(
-            "next", paragraph=True, required=False, max_length=text_max, default=record.next_step
-        )
-        self.add_item(discord.ui.Label(text="What did you do?", component=self.did))
-        self.add_item(discord.ui.Label(text="Minutes spent", component=self.minutes))
-        self.add_item(discord.ui.Label(text="Anything blocking you?", component=self.blockers))
-        self.add_item(discord.ui.Label(text="Your next step", component=self.next_step))
+    labels = CHECKIN_LABELS
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    def __init__(self, text_max: int, record: CheckinRecord) -> None:
+        super().__init__(
+            title="Edit today's check-in",
+            custom_id=f"roadmap:checkin-edit:{record.id}",
+            timeout=None,
+        )
+        _checkin_fields(self, text_max, record)
+
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
         record = await _bot(interaction).services.roadmap.checkins.edit(
             interaction.guild_id or 0,
             interaction.user.id,
-            self.record.id,
-            self.did.value,
-            self.minutes.value,
-            self.blockers.value,
-            self.next_step.value,
+            int(match["id"]),
+            answers.text("did"),
+            answers.text("minutes"),
+            answers.text("blockers"),
+            answers.text("next"),
         )
         await reply(
             interaction,
             f"Updated your check-in for {record.day.isoformat()} ({record.minutes} min).",
         )
+
+
+FORMS: tuple[type[Form], ...] = (CheckinForm, EditForm)
 
 
 async def send_checkin(
@@ -328,29 +365,19 @@ def leaderboard_view(board: str, period: str, page: int, has_next: bool) -> disc
     return view
 
 
-class LeaveConfirm(MentorView):
-    """Leaving deletes a member's roadmap data here, so it asks first."""
+LEAVE = "roadmap-leave"
 
-    def __init__(self, owner_id: int) -> None:
-        super().__init__(owner_id=owner_id, timeout=120)
 
-    @discord.ui.button(label="Leave the roadmap", style=discord.ButtonStyle.danger)
-    async def confirm(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        await _bot(interaction).services.roadmap.members.leave(
-            interaction.guild_id or 0, interaction.user.id
-        )
-        self.stop()
-        await interaction.response.edit_message(
-            content="You left the roadmap; your check-ins and streaks here are deleted. "
-            "/roadmap start whenever you want to begin again.",
-            view=None,
-        )
+async def leave_confirmed(interaction: discord.Interaction, _: int | None) -> None:
+    """The member confirmed /roadmap leave: their roadmap data here is deleted."""
+    await _bot(interaction).services.roadmap.members.leave(
+        interaction.guild_id or 0, interaction.user.id
+    )
+    await interaction.response.edit_message(
+        content="You left the roadmap; your check-ins and streaks here are deleted. "
+        "/roadmap start whenever you want to begin again.",
+        view=None,
+    )
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing changed.", view=None)
+
+LEAVE_CONFIRMATION = Confirmation(LEAVE, leave_confirmed)
