@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     scheduler_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
     auto_sync_commands: bool = True
-    # For testing against the simulator (bot/simulator); leave empty to talk to Discord.
+    # For testing against the simulator (simulator/); leave empty to talk to Discord.
     discord_api_url: str | None = None
 
     # --- LLM (OpenAI-compatible; optional) --------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.simulator.state import MANAGE_ROLES
+from simulator.state import MANAGE_ROLES
 
 
 async def enrol(sim, user, **options):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.simulator.state import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT
+from simulator.state import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT
 
 
 async def post(sim, payload: dict[str, Any]) -> tuple[int, Any]:

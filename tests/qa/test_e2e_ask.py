@@ -8,8 +8,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.services.guild_settings import ChannelKind
-from bot.simulator.harness import SimHarness
-from bot.simulator.invocations import InvalidInvocation
+from simulator.harness import SimHarness
+from simulator.invocations import InvalidInvocation
 from tests.qa.sim_support import (
     button_ids,
     buttons,

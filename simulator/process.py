@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.simulator.server import Simulator
+from simulator.server import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -37,7 +37,7 @@ class BotProcess:
         *,
         clocked: bool = False,
     ) -> BotProcess:
-        """`clocked`: on the clock in FOLDER that the test moves (bot/simulator/clocked_bot.py)."""
+        """`clocked`: on the clock in FOLDER that the test moves (simulator/clocked_bot.py)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "LLM_"))}
         env.update(
             PYTHONPATH=str(ROOT),
@@ -49,7 +49,7 @@ class BotProcess:
         env.update(extra_env or {})
         command = ["-m", "bot", "run"]
         if clocked:
-            command = ["-m", "bot.simulator.clocked_bot", str(folder)]
+            command = ["-m", "simulator.clocked_bot", str(folder)]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             *command,

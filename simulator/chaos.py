@@ -1,6 +1,6 @@
 """The chaos day: a scripted day of a server, with the bot SIGKILLed and restarted at random.
 
-The real bot runs in its own process (bot/simulator/clocked_bot.py) against a simulator in
+The real bot runs in its own process (simulator/clocked_bot.py) against a simulator in
 this one, on a clock this driver moves in ten-minute steps through Monday 9 March 2026. The
 day has check-ins, quiz answers, a check-in form left open across a restart, a weekly
 challenge submission, the weekly challenge's start and results, the weekly digest, the
@@ -34,11 +34,12 @@ from bot.config import Settings
 from bot.db import open_database
 from bot.services.guild_settings import ChannelKind, RoleKind
 from bot.services.portfolio.drafts import request_draft
-from bot.simulator import invocations
-from bot.simulator.clocked_bot import CLOCK_FILE, SharedClock, read_tick
-from bot.simulator.process import BotProcess
-from bot.simulator.server import Simulator
-from bot.simulator.state import (
+from bot.wiring import build_services
+from simulator import invocations
+from simulator.clocked_bot import CLOCK_FILE, SharedClock, read_tick
+from simulator.process import BotProcess
+from simulator.server import Simulator
+from simulator.state import (
     APPLICATION_COMMAND,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
@@ -47,7 +48,6 @@ from bot.simulator.state import (
     SimMessage,
     SimUser,
 )
-from bot.wiring import build_services
 
 SETUP = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)  # Saturday: the server is set up
 DAY = datetime(2026, 3, 9, tzinfo=UTC)  # Monday: the day under test

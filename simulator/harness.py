@@ -23,11 +23,12 @@ from bot.app import MentorBot
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.db import open_database
-from bot.simulator import invocations, payloads
-from bot.simulator.redirect import discord_pointed_at
-from bot.simulator.reply import Reply, UnansweredInteraction, reply_for
-from bot.simulator.server import Simulator
-from bot.simulator.state import (
+from bot.discord_endpoint import discord_pointed_at
+from bot.wiring import Services, build_llm_client, build_services
+from simulator import invocations, payloads
+from simulator.reply import Reply, UnansweredInteraction, reply_for
+from simulator.server import Simulator
+from simulator.state import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
@@ -39,7 +40,6 @@ from bot.simulator.state import (
     SimRole,
     SimUser,
 )
-from bot.wiring import Services, build_llm_client, build_services
 
 log = logging.getLogger(__name__)
 

@@ -7,15 +7,15 @@ the interaction being sent unless deferred (10062), a token that works for 15 mi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from bot.simulator import payloads, validation
-from bot.simulator.api import API_PREFIX, ApiError, Handler, json_response, no_content, read_body
-from bot.simulator.api import rejected as form_rejected
-from bot.simulator.api_channels import check_message, check_not_empty, create_message, edit_message
-from bot.simulator.state import (
+from simulator import payloads, validation
+from simulator.api import API_PREFIX, ApiError, Handler, Host, json_response, no_content, read_body
+from simulator.api import rejected as form_rejected
+from simulator.api_channels import check_message, check_not_empty, create_message, edit_message
+from simulator.state import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     EPHEMERAL,
@@ -25,9 +25,6 @@ from bot.simulator.state import (
     SimInteraction,
     SimMessage,
 )
-
-if TYPE_CHECKING:
-    from bot.simulator.server import Simulator
 
 RESPONSE_DEADLINE = 3.0  # seconds to the first callback
 TOKEN_LIFETIME = 15 * 60.0  # seconds an interaction token works for follow-ups and edits
@@ -43,7 +40,7 @@ FINAL_CALLBACKS = {MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL}
 
 
 class InteractionRoutes:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Host) -> None:
         self.sim = sim
         self.state = sim.state
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.simulator.state import SimInteraction, SimMessage, SimState
+from simulator.state import SimInteraction, SimMessage, SimState
 
 
 class UnansweredInteraction(AssertionError):

@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.simulator import payloads
-from bot.simulator.state import SimState
+from simulator import payloads
+from simulator.state import SimState
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.services.guild_settings import ChannelKind, RoleKind
-from bot.simulator import invocations, render
-from bot.simulator.harness import Reply, SimHarness, UnansweredInteraction
-from bot.simulator.state import SimMessage, SimUser
+from simulator import invocations, render
+from simulator.harness import Reply, SimHarness, UnansweredInteraction
+from simulator.state import SimMessage, SimUser
 
 HELP = """\
 Commands:

@@ -10,14 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.simulator import invocations, payloads
-from bot.simulator.api import API_PREFIX, Fault, build_app, normalise
-from bot.simulator.api_channels import ChannelRoutes
-from bot.simulator.api_guilds import GuildRoutes
-from bot.simulator.api_interactions import InteractionRoutes
-from bot.simulator.gateway import Gateway
-from bot.simulator.reply import Reply, UnansweredInteraction, reply_for
-from bot.simulator.state import (
+from simulator import invocations, payloads
+from simulator.api import API_PREFIX, Fault, build_app, normalise
+from simulator.api_channels import ChannelRoutes
+from simulator.api_guilds import GuildRoutes
+from simulator.api_interactions import InteractionRoutes
+from simulator.gateway import Gateway
+from simulator.reply import Reply, UnansweredInteraction, reply_for
+from simulator.state import (
     APPLICATION_COMMAND,
     GUILD_FORUM,
     MANAGE_GUILD,

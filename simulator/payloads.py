@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.simulator.state import (
+from simulator.state import (
     DM,
     GUILD_FORUM,
     SimAttachment,

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from bot.simulator import payloads, validation
-from bot.simulator.api import (
+from simulator import payloads, validation
+from simulator.api import (
     API_PREFIX,
     ApiError,
     Handler,
+    Host,
     Upload,
     json_response,
     no_content,
     read_body,
     rejected,
 )
-from bot.simulator.state import (
+from simulator.state import (
     DM,
     EPHEMERAL,
     GUILD_FORUM,
@@ -28,9 +29,6 @@ from bot.simulator.state import (
     SimChannel,
     SimMessage,
 )
-
-if TYPE_CHECKING:
-    from bot.simulator.server import Simulator
 
 KEPT_FLAGS = EPHEMERAL | LOADING  # flags set at creation that an edit cannot change
 USER_MENTION = re.compile(r"<@!?(\d+)>")
@@ -49,7 +47,7 @@ def check_not_empty(payload: dict[str, Any], uploads: list[Upload]) -> None:
 
 
 def _attachments(
-    sim: Simulator,
+    sim: Host,
     payload: dict[str, Any],
     uploads: list[Upload],
     existing: list[SimAttachment],
@@ -71,7 +69,7 @@ def _attachments(
 
 
 def apply_fields(
-    sim: Simulator, message: SimMessage, payload: dict[str, Any], uploads: list[Upload]
+    sim: Host, message: SimMessage, payload: dict[str, Any], uploads: list[Upload]
 ) -> None:
     if "content" in payload:
         message.content = payload["content"] or ""
@@ -84,7 +82,7 @@ def apply_fields(
 
 
 def create_message(
-    sim: Simulator,
+    sim: Host,
     channel: SimChannel,
     author_id: int,
     payload: dict[str, Any],
@@ -121,7 +119,7 @@ def record_pings(message: SimMessage, payload: dict[str, Any]) -> None:
 
 
 def edit_message(
-    sim: Simulator, message: SimMessage, payload: dict[str, Any], uploads: list[Upload]
+    sim: Host, message: SimMessage, payload: dict[str, Any], uploads: list[Upload]
 ) -> None:
     """Apply an edit. Filling a deferred ("thinking") response is its first real post."""
     was_loading = message.loading
@@ -139,7 +137,7 @@ THREAD_ARCHIVED = 50083
 
 
 class ChannelRoutes:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Host) -> None:
         self.sim = sim
         self.state = sim.state
 

@@ -1,5 +1,5 @@
-"""`python -m bot.simulator.clocked_bot FOLDER`: `python -m bot run` on a clock set by another
-process, for the chaos test (bot/simulator/chaos.py).
+"""`python -m simulator.clocked_bot FOLDER`: `python -m bot run` on a clock set by another
+process, for the chaos test (simulator/chaos.py).
 
 The bot is the real one, built and served by the composition root's own `create_bot` and
 `serve`. Two things differ: its clock is a file in FOLDER that the test moves forward

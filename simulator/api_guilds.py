@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from bot.simulator import payloads
-from bot.simulator.api import API_PREFIX, ApiError, Handler, json_response, no_content, read_body
-from bot.simulator.state import MANAGE_ROLES, SimGuild, SimMember, SimRole
-
-if TYPE_CHECKING:
-    from bot.simulator.server import Simulator
+from simulator import payloads
+from simulator.api import API_PREFIX, ApiError, Handler, Host, json_response, no_content, read_body
+from simulator.state import MANAGE_ROLES, SimGuild, SimMember, SimRole
 
 # ApplicationCommandCreateRequest: name 1-32 (lower case), description up to 100, 25 options.
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
@@ -22,7 +19,7 @@ COMMANDS_PER_SCOPE = 100
 
 
 class GuildRoutes:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Host) -> None:
         self.sim = sim
         self.state = sim.state
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from bot.simulator.state import Problem
-
-if TYPE_CHECKING:
-    from bot.simulator.server import Simulator
+from simulator.gateway import Gateway
+from simulator.state import Problem, SimState
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +62,23 @@ class Fault:
         return self.method == method and normalise(self.template) == normalise(template)
 
 
+class Host(Protocol):
+    """What the routes and the middleware use of the simulator (`Simulator`, server.py)."""
+
+    state: SimState
+    gateway: Gateway
+    calls: deque[tuple[str, str, int]]
+    after_call: Callable[[str, str, int], None] | None
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def gateway_url(self) -> str: ...
+
+    def take_fault(self, method: str, template: str) -> Fault | None: ...
+
+
 def normalise(template: str) -> str:
     """'/channels/{channel_id}/messages' and '/channels/{id}/messages' are the same route."""
     parts = template.strip("/").split("/")
@@ -101,7 +117,7 @@ def no_content() -> web.Response:
     return web.Response(status=204)
 
 
-def build_app(sim: Simulator, routes: list[tuple[str, str, Handler]]) -> web.Application:
+def build_app(sim: Host, routes: list[tuple[str, str, Handler]]) -> web.Application:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         match = request.match_info
@@ -148,11 +164,11 @@ def build_app(sim: Simulator, routes: list[tuple[str, str, Handler]]) -> web.App
     return app
 
 
-def _unknown_route(sim: Simulator, request: web.Request) -> web.Response:
+def _unknown_route(sim: Host, request: web.Request) -> web.Response:
     message = f"Simulator has no route {request.method} {request.path}"
     body = {"message": f"404: Not Found ({message})", "code": 0}
     sim.state.problems.append(Problem("unknown-route", request.method, request.path, 404, body))
-    log.error("%s: add it to bot/simulator if the bot really calls it", message)
+    log.error("%s: add it to simulator/ if the bot really calls it", message)
     return json_response(body, 404)
 
 

@@ -1,4 +1,5 @@
-"""Point discord.py at another Discord (the simulator) by setting its two URL globals."""
+"""Point discord.py at another Discord (DISCORD_API_URL: the simulator) through its two URL
+globals."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from bot.simulator.invocations import iter_components
-from bot.simulator.state import SimMessage, SimState
+from simulator.invocations import iter_components
+from simulator.state import SimMessage, SimState
 
 MENTION = re.compile(r"<(@&|@!?|#)(\d+)>")
 BUTTON, TEXT_INPUT = 2, 4

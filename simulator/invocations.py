@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import payloads
-from bot.simulator.state import (
+from simulator import payloads
+from simulator.state import (
     SimGuild,
     SimMessage,
     SimState,
