@@ -61,7 +61,9 @@ class MentorBot(commands.Bot):
             **options,
         )
         self.services = services
-        self.delivery = Delivery(self)
+        self.delivery = Delivery(
+            self, services.scheduled_posts, services.guild_settings, services.clock
+        )
         self.forms = FormRouter()
         self.confirmations = Confirmations()
         self.pagers = Pagers()
