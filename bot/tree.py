@@ -9,6 +9,7 @@ import time
 import discord
 from discord import app_commands
 
+from bot.shutdown import accepting
 from bot.ui.base import SHUTTING_DOWN
 from bot.ui.errors import new_ref, report_error
 from bot.ui.replies import reply
@@ -19,7 +20,7 @@ log = logging.getLogger("bot.commands")
 class MentorTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Refuse new work politely once the bot has begun shutting down."""
-        if getattr(self.client, "accepting_interactions", True):
+        if accepting(self.client):
             return True
         interaction.extras["outcome"] = "unavailable"
         with contextlib.suppress(discord.HTTPException):

@@ -37,6 +37,13 @@ async def settings_for(interaction: discord.Interaction) -> GuildSettings:
     return await bot.services.guild_settings.get(interaction.guild_id)
 
 
+async def is_moderator(interaction: discord.Interaction) -> bool:
+    """Whether the member who interacted is a moderator of this server."""
+    if not isinstance(interaction.user, discord.Member):
+        return False
+    return member_is_moderator(interaction.user, await settings_for(interaction))
+
+
 async def ensure_moderator(interaction: discord.Interaction) -> GuildSettings:
     settings = await settings_for(interaction)
     if not isinstance(interaction.user, discord.Member) or not member_is_moderator(

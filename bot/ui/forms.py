@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import discord
 
 from bot.markdown import escape
+from bot.shutdown import accepting
 from bot.ui.base import SHUTTING_DOWN
 from bot.ui.errors import explain
 from bot.ui.replies import MESSAGE_LIMIT, reply
@@ -195,7 +196,7 @@ class FormRouter:
             await answer_with_quote(interaction, UNKNOWN_FORM, answers, {})
             return
         form, match = found
-        if not getattr(interaction.client, "accepting_interactions", True):
+        if not accepting(interaction.client):
             await answer_with_quote(interaction, SHUTTING_DOWN, answers, form.labels)
             return
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -12,8 +10,9 @@ from bot.app import MentorBot
 from bot.errors import DomainError
 from bot.markdown import clip_escaped
 from bot.services.qa.kb import check_upload, decode_upload
-from bot.ui.checks import ensure_moderator, moderator_only
+from bot.ui.checks import moderator_only
 from bot.ui.replies import clip, reply
+from cogs.qa._forms import AddDocumentModal, save_document
 from cogs.qa._render import (
     budget_text,
     document_embed,
@@ -21,7 +20,6 @@ from cogs.qa._render import (
     gaps_embed,
     usage_embed,
 )
-from cogs.qa._views import AddDocumentModal
 
 
 @app_commands.guild_only()
@@ -50,33 +48,7 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
         check_upload(file.filename, file.size, limit)
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = decode_upload(file.filename, await file.read(), limit)
-        await self.save_document(interaction, text, title=title, filename=file.filename)
-
-    async def save_document(
-        self,
-        interaction: discord.Interaction,
-        text: str,
-        *,
-        title: str | None,
-        filename: str | None,
-    ) -> None:
-        await ensure_moderator(interaction)
-        fallback = PurePath(filename).stem.replace("_", " ") if filename else None
-        saved = await self.qa.kb.add_document(
-            interaction.guild_id or 0,
-            text,
-            user_id=interaction.user.id,
-            title=title,
-            fallback_title=fallback,
-        )
-        info = saved.info
-        verb = "Replaced" if saved.replaced else "Added"
-        sections = "section" if info.sections == 1 else "sections"
-        await reply(
-            interaction,
-            f"{verb} **{clip_escaped(info.title, 200)}** (`{info.slug}`): {info.sections} "
-            f"{sections}, {saved.chunks} passages indexed. /ask uses it from now on.",
-        )
+        await save_document(interaction, text, title=title, filename=file.filename)
 
     @app_commands.command(name="list", description="List the documents /ask answers from")
     async def list_documents(self, interaction: discord.Interaction) -> None:

@@ -1,9 +1,5 @@
 """Scheduled roadmap work: reminders, buddy nudges, the weekly digest and role sync.
 
-At load, before any job runs, members of servers whose roadmap content changed since the
-last start are reconciled with it (`RoadmapCatalog.sync_members`): nothing they ticked is
-lost, and phases and roles follow the new content.
-
 Each job asks its service what is due (indexed queries) and hands each post to the one
 delivery helper (bot/delivery.py) under its (server, kind, period) key: a restart neither
 loses nor repeats anything.
@@ -17,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import discord
-from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.delivery import ChannelPost, Destination, DirectMessage, Outcome
+from bot.scheduler import Job
 from bot.services.roadmap.digest import DIGEST_KIND, DigestDue
 from bot.services.roadmap.reminders import NudgeDue, ReminderDue
 from bot.services.roadmap.roles import NOTICE_KIND as ROLE_NOTICE_KIND
@@ -33,7 +29,6 @@ from cogs.roadmap._embeds import days, digest_embed
 log = logging.getLogger(__name__)
 
 UNKNOWN_MEMBER, UNKNOWN_ROLE = 10007, 10011
-JOBS = ("reminders", "nudges", "digest", "roles")
 
 
 def day_label(day: date) -> str:
@@ -64,7 +59,7 @@ def key_tuple(key: PostKey) -> tuple[int, str, str]:
     return key.guild_id, key.kind, key.period
 
 
-class RoadmapJobs(commands.Cog):
+class RoadmapJobs:
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
         self.services = bot.services
@@ -75,17 +70,14 @@ class RoadmapJobs(commands.Cog):
         # are checked at start-up and then once a day.
         self._audited: dict[int, date] = {}
 
-    async def cog_load(self) -> None:
-        await self.roadmap.catalog.sync_members()
-        scheduler = self.services.scheduler
-        scheduler.add_job("roadmap:reminders", self.reminders)
-        scheduler.add_job("roadmap:nudges", self.nudges)
-        scheduler.add_job("roadmap:digest", self.digest)
-        scheduler.add_job("roadmap:roles", self.roles)
-
-    async def cog_unload(self) -> None:
-        for name in JOBS:
-            self.services.scheduler.remove_job(f"roadmap:{name}")
+    def jobs(self) -> dict[str, Job]:
+        """In the order they run within one tick."""
+        return {
+            "roadmap:reminders": self.reminders,
+            "roadmap:nudges": self.nudges,
+            "roadmap:digest": self.digest,
+            "roadmap:roles": self.roles,
+        }
 
     # --- Reminders ---------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.app import MentorBot
 from bot.errors import DomainError
 from bot.markdown import inline
+from bot.parts import Parts
 from bot.services.roadmap.catalog import ImportMode
 from bot.services.roadmap.roles import RoleKind, RoleMapping
 from bot.timezones import search_timezones
@@ -17,7 +18,14 @@ from bot.ui.confirm import confirm_view
 from bot.ui.replies import clip, reply
 from bot.ui.reward_roles import check_reward_mapping
 from cogs.roadmap._embeds import milestone_text, roadmap_embed
-from cogs.roadmap._views import LEAVE
+from cogs.roadmap._jobs import RoadmapJobs
+from cogs.roadmap._views import (
+    FORMS,
+    LEAVE,
+    LEAVE_CONFIRMATION,
+    BlockerButton,
+    LeaderboardButton,
+)
 
 IMPORT_MODES = [
     app_commands.Choice(name="Replace the built-in roadmap", value=ImportMode.REPLACE.value),
@@ -48,7 +56,22 @@ class RoadmapCog(
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
         self.roadmap = bot.services.roadmap
+        self.parts = Parts(
+            components=(BlockerButton, LeaderboardButton),
+            forms=FORMS,
+            confirmations=(LEAVE_CONFIRMATION,),
+            jobs=RoadmapJobs(bot).jobs(),
+        )
         super().__init__()
+
+    async def cog_load(self) -> None:
+        # Members of servers whose roadmap content changed since the last start follow it
+        # before any job runs: nothing they ticked is lost, phases and roles follow.
+        await self.roadmap.catalog.sync_members()
+        self.bot.add_parts(self.parts)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_parts(self.parts)
 
     @app_commands.command(name="start", description="Enrol on a track of the roadmap")
     @app_commands.describe(
