@@ -39,6 +39,7 @@ OPTION_TEXT = 100  # StringSelectOptionForRequest.label / value / description ma
 MODAL_TITLE = 45  # ModalInteractionCallbackRequestData.title maxLength
 MODAL_ROWS = 5  # classic modals: up to 5 rows (components maxItems 40 is for Labels)
 INPUT_LABEL = 45  # TextInputComponentForModalRequest.label, LabelComponentForModalRequest.label
+LABEL_DESCRIPTION = 100  # LabelComponentForModalRequest.description maxLength
 INPUT_VALUE = 4000  # TextInputComponentForModalRequest.value maxLength
 INPUT_PLACEHOLDER = 100  # TextInputComponentForModalRequest.placeholder maxLength
 CHOICES = 25  # InteractionApplicationCommandAutocompleteCallbackStringData.choices maxItems

@@ -18,14 +18,14 @@ import io
 import logging
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import discord
 
 from bot.markdown import escape
 from bot.shutdown import accepting
-from bot.ui.base import SHUTTING_DOWN
+from bot.ui.base import SHUTTING_DOWN, MentorView
 from bot.ui.errors import explain
 from bot.ui.replies import MESSAGE_LIMIT, reply
 
@@ -161,6 +161,24 @@ class AgainAfterRestart(
         router: FormRouter = interaction.client.forms  # type: ignore[attr-defined]
         if self.run != router.run:
             await reply(interaction, AGAIN_EXPIRED)
+
+
+class RetryView(MentorView):
+    """Offered when a form was refused: reopens it with what the member typed.
+
+    It lives in memory until a restart (what was typed is too long for a custom_id); after
+    one its button answers that it stopped working (`AgainAfterRestart`), and the refusal
+    above it quotes the text anyway.
+    """
+
+    def __init__(self, client: discord.Client, owner_id: int, reopen: Callable[[], Form]) -> None:
+        super().__init__(owner_id=owner_id, timeout=None)
+        self.reopen = reopen
+        self.again.custom_id = again_custom_id(client)
+
+    @discord.ui.button(label="Edit and send again", style=discord.ButtonStyle.primary)
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self.reopen().send_to(interaction)
 
 
 class FormRouter:

@@ -65,9 +65,7 @@ class NotAnswered(DomainError):
     recorded as failed and costs the member nothing."""
 
     def __init__(self, failure: LLMFailure) -> None:
-        super().__init__(
-            f"⚠️ {failure.message} Nothing was counted against your question budget."
-        )
+        super().__init__(f"⚠️ {failure.message} Nothing was counted against your question budget.")
         self.failure = failure
 
 

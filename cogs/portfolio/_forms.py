@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import discord
 
+from bot.app import bot_of
+from bot.discord_limits import LABEL_DESCRIPTION, MODAL_TITLE
 from bot.errors import DomainError
 from bot.services.portfolio import drafts
 from bot.services.portfolio.links import LINK_MAX_CHARS
 from bot.services.portfolio.models import Request
-from bot.ui.forms import Answers, Form, report_form_error
+from bot.ui.forms import Answers, Form, RetryView, report_form_error
 from bot.ui.replies import clip
-from cogs.portfolio._views import COG_NAME, RetryView
+from cogs.portfolio import _sent
 
-if TYPE_CHECKING:
-    from cogs.portfolio._actions import Actions
-
-MODAL_TITLE = 45
 SELF_CHECK = "complete|skipped"
 
 
@@ -40,13 +38,6 @@ class Field:
     required: bool = True
     min_length: int | None = None
     max_length: int = 4000
-
-
-def actions_of(interaction: discord.Interaction) -> Actions:
-    cog = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
-    if cog is None:
-        raise RuntimeError("the portfolio cog is not loaded")
-    return cog.actions
 
 
 class DraftForm(Form):
@@ -174,11 +165,11 @@ class SubmitModal(
     async def handle(
         cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
     ) -> None:
-        actions = actions_of(interaction)
+        rubric = bot_of(interaction).services.portfolio.rubric
         draft = drafts.request_draft(
-            actions.rubric, archetype=match["archetype"], self_check=match["check"], **values
+            rubric, archetype=match["archetype"], self_check=match["check"], **values
         )
-        await actions.finish_submit(interaction, draft)
+        await _sent.finish_submit(interaction, draft)
 
 
 RESUBMIT_FIELDS = (
@@ -219,7 +210,7 @@ class ResubmitModal(
     async def build(
         cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
     ) -> ResubmitModal:
-        previous = await actions_of(interaction).portfolio.get(
+        previous = await bot_of(interaction).services.portfolio.get(
             interaction.guild_id, int(match["id"])
         )
         return cls(previous, match["check"], defaults)
@@ -229,7 +220,7 @@ class ResubmitModal(
         cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
     ) -> None:
         draft = drafts.resubmit_draft(self_check=match["check"], **values)
-        await actions_of(interaction).finish_resubmit(interaction, int(match["id"]), draft)
+        await _sent.finish_resubmit(interaction, int(match["id"]), draft)
 
 
 REVIEW_FIELDS = (
@@ -273,24 +264,23 @@ class ReviewModal(DraftForm, template=r"portfolio:form:review:(?P<id>[0-9]{1,19}
         )
 
     def shown_fields(self) -> tuple[Field, ...]:
-        scores = replace(self.fields[0], description=clip(self.score_order, 100))
+        scores = replace(self.fields[0], description=clip(self.score_order, LABEL_DESCRIPTION))
         return (scores, *self.fields[1:])
 
     @classmethod
     async def build(
         cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
     ) -> ReviewModal:
-        actions = actions_of(interaction)
-        request = await actions.portfolio.get(interaction.guild_id, int(match["id"]))
-        return cls(actions.rubric.score_order, request, defaults)
+        portfolio = bot_of(interaction).services.portfolio
+        request = await portfolio.get(interaction.guild_id, int(match["id"]))
+        return cls(portfolio.rubric.score_order, request, defaults)
 
     @classmethod
     async def handle(
         cls, interaction: discord.Interaction, match: re.Match[str], values: dict[str, str]
     ) -> None:
-        actions = actions_of(interaction)
-        draft = drafts.review_draft(actions.rubric, **values)
-        await actions.finish_review(interaction, int(match["id"]), draft)
+        draft = drafts.review_draft(bot_of(interaction).services.portfolio.rubric, **values)
+        await _sent.finish_review(interaction, int(match["id"]), draft)
 
 
 RATE_FIELDS = (
@@ -323,7 +313,7 @@ class RateModal(DraftForm, template=r"portfolio:form:rate:(?P<id>[0-9]{1,19})"):
     async def build(
         cls, interaction: discord.Interaction, match: re.Match[str], defaults: dict[str, str]
     ) -> RateModal:
-        request = await actions_of(interaction).portfolio.get(
+        request = await bot_of(interaction).services.portfolio.get(
             interaction.guild_id, int(match["id"])
         )
         return cls(request, defaults)
@@ -334,7 +324,7 @@ class RateModal(DraftForm, template=r"portfolio:form:rate:(?P<id>[0-9]{1,19})"):
     ) -> None:
         helpful = drafts.parse_helpful(values["helpful"])
         comment = drafts.rating_comment(values["comment"])
-        await actions_of(interaction).finish_rating(interaction, int(match["id"]), helpful, comment)
+        await _sent.finish_rating(interaction, int(match["id"]), helpful, comment)
 
 
 FORMS: tuple[type[Form], ...] = (SubmitModal, ResubmitModal, ReviewModal, RateModal)
