@@ -42,20 +42,24 @@ class Parts:
 
 
 class Shared:
-    """Objects the loaded capabilities share with buttons and forms, by type (`bot.shared`)."""
+    """Objects the loaded capabilities share with buttons and forms, by type (`bot.shared`).
+
+    A type is known by its full name: reloading an extension makes its classes anew, and
+    the new ones must still find what was shared under the old.
+    """
 
     def __init__(self) -> None:
-        self._parts: dict[type[Any], Any] = {}
+        self._parts: dict[str, Any] = {}
 
     def add(self, kind: type[T], part: T) -> None:
-        self._parts[kind] = part
+        self._parts[_name(kind)] = part
 
     def remove(self, kind: type[Any]) -> None:
-        self._parts.pop(kind, None)
+        self._parts.pop(_name(kind), None)
 
     def find(self, kind: type[T]) -> T | None:
         """The object shared as `kind`, or None when no loaded capability offers one."""
-        return self._parts.get(kind)
+        return self._parts.get(_name(kind))
 
     def get(self, kind: type[T]) -> T:
         """The object shared as `kind`; its capability must be loaded (it registered the
@@ -64,3 +68,7 @@ class Shared:
         if part is None:
             raise RuntimeError(f"nothing is shared as {kind.__name__}: is its cog loaded?")
         return part
+
+
+def _name(kind: type[Any]) -> str:
+    return f"{kind.__module__}.{kind.__qualname__}"

@@ -84,10 +84,16 @@ def build_services(
         scheduler_job_failures=lambda: dict(scheduler.failures),
         interactions_in_flight=interactions_in_flight,
     )
-    challenges = ChallengeService(
-        db, clock, settings, guild_settings, scheduled_posts, load_shipped()
-    )
     roadmap = RoadmapService(settings, db, clock, scheduled_posts)
+    challenges = ChallengeService(
+        db,
+        clock,
+        settings,
+        guild_settings,
+        scheduled_posts,
+        load_shipped(),
+        member_context=roadmap,
+    )
     services: Services
     services = Services(
         settings=settings,

@@ -10,6 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.services.challenges.model import phase_for_month
 from bot.services.guild_settings import ChannelKind
+from cogs.challenges._live import LiveCounts
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ async def only_quizzes(sim) -> None:
 
 
 async def flush_counts(sim) -> None:
-    await sim.bot.get_cog("ChallengesCog").live_counts.flush()
+    await sim.bot.shared.get(LiveCounts).flush()
 
 
 async def post_the_chunker_task(sim):

@@ -1,13 +1,15 @@
-"""Forms: add a challenge, submit an answer, create a weekly challenge (the review form is
-in _review)."""
+"""Forms: add a challenge to the bank, submit an answer, create a weekly challenge (the
+review form is in _review)."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import discord
 
+from bot.app import bot_of
+from bot.discord_limits import INPUT_LABEL, MODAL_TITLE
 from bot.errors import DomainError
 from bot.markdown import inline
 from bot.services.challenges.bank_format import (
@@ -24,21 +26,7 @@ from bot.services.challenges.weekly import TITLE_MAX as WEEKLY_TITLE_MAX
 from bot.ui.checks import ensure_moderator
 from bot.ui.forms import Answers, Form
 from bot.ui.replies import clip, reply
-from cogs.challenges._review import ReviewModal
-
-if TYPE_CHECKING:
-    from bot.app import MentorBot
-    from cogs.challenges import ChallengesCog
-
-MODAL_TITLE_LIMIT = 45
-
-
-def _bot(interaction: discord.Interaction) -> MentorBot:
-    return interaction.client  # type: ignore[return-value]
-
-
-def _cog(interaction: discord.Interaction) -> ChallengesCog:
-    return _bot(interaction).get_cog("ChallengesCog")  # type: ignore[return-value]
+from cogs.challenges._jobs import ChallengeJobs
 
 
 def parse_option_lines(text: str) -> tuple[list[str], int | None]:
@@ -75,20 +63,26 @@ class AddChallengeModal(
         parts = ("kind", "phase", "topic", "difficulty", "id")
         custom_id = ":".join(["chal:add", *(fields[part] for part in parts)])
         super().__init__(
-            title=clip(f"New {fields['kind']}: {fields['id']}", MODAL_TITLE_LIMIT),
+            title=clip(f"New {fields['kind']}: {fields['id']}", MODAL_TITLE),
             custom_id=custom_id,
             timeout=None,
         )
-        self.add_item(_input("title", max_length=TITLE_MAX))
-        self.add_item(_input("prompt", max_length=PROMPT_MAX, paragraph=True))
+        self.add_item(_input(self.labels, "title", max_length=TITLE_MAX))
+        self.add_item(_input(self.labels, "prompt", max_length=PROMPT_MAX, paragraph=True))
         if fields["kind"] == "quiz":
             self.add_item(
                 _input(
-                    "options", max_length=500, paragraph=True, placeholder="O(n)\n*O(log n)\nO(1)"
+                    self.labels,
+                    "options",
+                    max_length=500,
+                    paragraph=True,
+                    placeholder="O(n)\n*O(log n)\nO(1)",
                 )
             )
-            self.add_item(_input("explanation", max_length=EXPLANATION_MAX, paragraph=True))
-        self.add_item(_input("hint", max_length=HINT_MAX))
+            self.add_item(
+                _input(self.labels, "explanation", max_length=EXPLANATION_MAX, paragraph=True)
+            )
+        self.add_item(_input(self.labels, "hint", max_length=HINT_MAX))
 
     @classmethod
     async def submit(
@@ -105,7 +99,7 @@ class AddChallengeModal(
             if correct is not None:
                 raw["correct"] = correct
             raw["explanation"] = answers.text("explanation")
-        challenge = await _bot(interaction).services.challenges.bank.add(
+        challenge = await bot_of(interaction).services.challenges.bank.add(
             interaction.guild_id, interaction.user.id, raw
         )
         await reply(interaction, f"Added `{challenge.id}` ({inline(challenge.title)}) to the bank.")
@@ -117,12 +111,13 @@ class SubmitModal(Form, template=r"chal:submit:(?P<kind>daily|weekly):(?P<ref>[0
     def __init__(self, kind: str, ref: str, title: str, existing: Submission | None) -> None:
         verb = "Edit" if existing else "Submit"
         super().__init__(
-            title=clip(f"{verb}: {title}", MODAL_TITLE_LIMIT),
+            title=clip(f"{verb}: {title}", MODAL_TITLE),
             custom_id=f"chal:submit:{kind}:{ref}",
             timeout=None,
         )
         self.add_item(
             _input(
+                self.labels,
                 "link",
                 max_length=LINK_MAX,
                 required=False,
@@ -132,6 +127,7 @@ class SubmitModal(Form, template=r"chal:submit:(?P<kind>daily|weekly):(?P<ref>[0
         )
         self.add_item(
             _input(
+                self.labels,
                 "notes",
                 max_length=NOTES_MAX,
                 paragraph=True,
@@ -145,7 +141,7 @@ class SubmitModal(Form, template=r"chal:submit:(?P<kind>daily|weekly):(?P<ref>[0
         cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
     ) -> None:
         kind = match["kind"]
-        result = await _bot(interaction).services.challenges.submissions.submit(
+        result = await bot_of(interaction).services.challenges.submissions.submit(
             interaction.guild_id,
             interaction.user.id,
             kind,
@@ -176,19 +172,21 @@ class WeeklyCreateModal(Form, template=r"chal:weekly-create"):
 
     def __init__(self, zone_name: str) -> None:
         super().__init__(title="New weekly challenge", custom_id="chal:weekly-create", timeout=None)
-        self.add_item(_input("title", max_length=WEEKLY_TITLE_MAX))
-        self.add_item(_input("brief", max_length=BRIEF_MAX, paragraph=True))
-        self.add_item(_input("rules", max_length=RULES_MAX, paragraph=True))
+        self.add_item(_input(self.labels, "title", max_length=WEEKLY_TITLE_MAX))
+        self.add_item(_input(self.labels, "brief", max_length=BRIEF_MAX, paragraph=True))
+        self.add_item(_input(self.labels, "rules", max_length=RULES_MAX, paragraph=True))
         self.add_item(
             _input(
+                self.labels,
                 "deadline",
-                label=clip(f"Deadline, YYYY-MM-DD HH:MM ({zone_name})", 45),
+                label=clip(f"Deadline, YYYY-MM-DD HH:MM ({zone_name})", INPUT_LABEL),
                 placeholder="2026-03-15 18:00",
                 max_length=20,
             )
         )
         self.add_item(
             _input(
+                self.labels,
                 "starts",
                 label="Start (empty: now), YYYY-MM-DD HH:MM",
                 required=False,
@@ -202,20 +200,19 @@ class WeeklyCreateModal(Form, template=r"chal:weekly-create"):
     ) -> None:
         await ensure_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        weekly = await _bot(interaction).services.challenges.weekly.create(
+        weekly = await bot_of(interaction).services.challenges.weekly.create(
             interaction.guild_id,
             interaction.user.id,
             **answers.texts(["title", "brief", "rules", "deadline", "starts"]),
         )
-        cog = _cog(interaction)
-        posted = await cog.start_weekly_if_due(weekly)
+        posted = await bot_of(interaction).shared.get(ChallengeJobs).start_weekly(weekly)
         when = f"<t:{int(weekly.deadline.timestamp())}:F>"
         if posted:
             text = (
                 f"Weekly challenge #{weekly.id} '{inline(weekly.title)}' is posted; "
                 f"deadline {when}."
             )
-        elif weekly.starts_at > _bot(interaction).services.clock.now():
+        elif weekly.starts_at > bot_of(interaction).services.clock.now():
             start = f"<t:{int(weekly.starts_at.timestamp())}:F>"
             text = f"Weekly challenge #{weekly.id} is scheduled for {start}; deadline {when}."
         else:
@@ -227,6 +224,7 @@ class WeeklyCreateModal(Form, template=r"chal:weekly-create"):
 
 
 def _input(
+    labels: dict[str, str],
     key: str,
     *,
     max_length: int,
@@ -237,7 +235,7 @@ def _input(
     default: str | None = None,
 ) -> discord.ui.TextInput:
     return discord.ui.TextInput(
-        label=label or FORM_LABELS[key],
+        label=label or labels[key],
         custom_id=key,
         style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
         required=required,
@@ -247,5 +245,4 @@ def _input(
     )
 
 
-FORMS: tuple[type[Form], ...] = (AddChallengeModal, SubmitModal, WeeklyCreateModal, ReviewModal)
-FORM_LABELS = {key: label for form in FORMS for key, label in form.labels.items()}
+FORMS: tuple[type[Form], ...] = (AddChallengeModal, SubmitModal, WeeklyCreateModal)

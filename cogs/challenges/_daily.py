@@ -1,27 +1,20 @@
-"""Buttons of the challenge capability. Persistent ones are DynamicItems: their custom id
-carries the state (`chal:<action>:...`), so they keep working after a restart."""
+"""The daily challenge's buttons (answer, hint) and the practice quiz's. They are
+DynamicItems: their custom id carries the state (`chal:<action>:...`), so they keep
+working after a restart."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.app import bot_of
+from bot.discord_limits import BUTTON_LABEL
 from bot.services.challenges.model import Challenge, DailyPost
 from bot.ui.base import ReportsErrors
 from bot.ui.replies import clip, reply
 from cogs.challenges._embeds import LETTERS
-from cogs.challenges._review import ReviewButton
-
-if TYPE_CHECKING:
-    from bot.app import MentorBot
-
-LABEL_LIMIT = 80
-
-
-def _bot(interaction: discord.Interaction) -> MentorBot:
-    return interaction.client  # type: ignore[return-value]
+from cogs.challenges._live import LiveCounts
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
@@ -42,7 +35,7 @@ class AnswerButton(
         self.option = option
         super().__init__(
             discord.ui.Button(
-                label=clip(label, LABEL_LIMIT),
+                label=clip(label, BUTTON_LABEL),
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"chal:ans:{post_id}:{option}",
                 row=0,
@@ -56,7 +49,7 @@ class AnswerButton(
         return cls(int(match["post"]), int(match["option"]), item.label or "Answer")
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         result = await bot.services.challenges.daily.answer(
             _guild_id(interaction), self.post_id, interaction.user.id, self.option
         )
@@ -70,9 +63,7 @@ class AnswerButton(
                 f"The right answer is **{result.right_answer}**.\n{result.explanation}"
             )
         await reply(interaction, text)
-        cog = bot.get_cog("ChallengesCog")
-        if cog is not None:
-            cog.live_counts.touch(self.post_id)  # type: ignore[attr-defined]
+        bot.shared.get(LiveCounts).touch(self.post_id)
 
 
 class HintButton(
@@ -98,7 +89,7 @@ class HintButton(
         return cls(int(match["post"]))
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         challenge, costs = await bot.services.challenges.daily.hint(
             _guild_id(interaction), self.post_id, interaction.user.id
         )
@@ -123,7 +114,7 @@ class PracticeButton(
         self.option = option
         super().__init__(
             discord.ui.Button(
-                label=clip(label, LABEL_LIMIT),
+                label=clip(label, BUTTON_LABEL),
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"chal:prac:{challenge_id}:{option}",
             )
@@ -136,7 +127,7 @@ class PracticeButton(
         return cls(match["challenge"], int(match["option"]), item.label or "Answer")
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        result = await _bot(interaction).services.challenges.daily.check_practice(
+        result = await bot_of(interaction).services.challenges.daily.check_practice(
             _guild_id(interaction), self.challenge_id, self.option
         )
         if result.correct:
@@ -144,14 +135,6 @@ class PracticeButton(
         else:
             text = f"Not quite: the answer is **{result.right_answer}**.\n{result.explanation}"
         await reply(interaction, text + "\nRun `/challenge practice` again for another.")
-
-
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
-    AnswerButton,
-    HintButton,
-    PracticeButton,
-    ReviewButton,
-)
 
 
 def daily_view(post: DailyPost) -> discord.ui.View:
