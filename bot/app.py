@@ -62,6 +62,7 @@ class MentorBot(commands.Bot):
             **options,
         )
         self.services = services
+        self.tree.metrics = services.metrics
         self.delivery = Delivery(
             self, services.scheduled_posts, services.guild_settings, services.clock
         )
