@@ -121,7 +121,7 @@ def build_services(
         bot_state=BotState(db, clock),
         backups=BackupService(settings, clock, metrics, db.path),
         # Looks its MemberDataSources up among these services each time it is asked.
-        privacy=PrivacyService(db, clock, settings, lambda: services),
+        privacy=PrivacyService(db, clock, settings, lambda: services, scheduled_posts),
         roadmap=roadmap,
         member_posts=MemberPosts(db, clock),
     )
