@@ -205,7 +205,7 @@ async def test_weekly_flow_submissions_review_and_results(sim) -> None:
     form = await sim.slash(alice, "challenge submit")
     assert form.modal is not None
     hostile = await sim.submit_modal(alice, form, {"link": "javascript:alert(1)", "notes": "x"})
-    assert hostile.ephemeral and "Only http:// and https://" in hostile.content
+    assert hostile.ephemeral and "only http:// and https://" in hostile.content
     ok = await sim.submit_modal(alice, form, {"link": "https://github.com/a/rag", "notes": "v1"})
     assert "received" in ok.content
     edit = await sim.slash(alice, "challenge submit", which="weekly")

@@ -18,11 +18,11 @@ from bot.services.challenges.bank_format import (
     PROMPT_MAX,
     TITLE_MAX,
 )
-from bot.services.challenges.links import LINK_MAX
 from bot.services.challenges.model import Submission
 from bot.services.challenges.submissions import NOTES_MAX
 from bot.services.challenges.weekly import BRIEF_MAX, RULES_MAX
 from bot.services.challenges.weekly import TITLE_MAX as WEEKLY_TITLE_MAX
+from bot.services.links import LINK_MAX_CHARS
 from bot.ui.checks import ensure_moderator
 from bot.ui.forms import Answers, Form
 from bot.ui.replies import clip, reply
@@ -119,7 +119,7 @@ class SubmitModal(Form, template=r"chal:submit:(?P<kind>daily|weekly):(?P<ref>[0
             _input(
                 self.labels,
                 "link",
-                max_length=LINK_MAX,
+                max_length=LINK_MAX_CHARS,
                 required=False,
                 placeholder="https://github.com/you/project",
                 default=existing.link if existing else None,

@@ -18,8 +18,8 @@ import discord
 from bot.app import bot_of
 from bot.discord_limits import LABEL_DESCRIPTION, MODAL_TITLE
 from bot.errors import DomainError
+from bot.services.links import LINK_MAX_CHARS
 from bot.services.portfolio import drafts
-from bot.services.portfolio.links import LINK_MAX_CHARS
 from bot.services.portfolio.models import Request
 from bot.ui.forms import Answers, Form, RetryView, report_form_error
 from bot.ui.replies import clip

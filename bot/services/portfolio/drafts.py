@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import DomainError
-from bot.services.portfolio.links import check_link
+from bot.services.links import check_link
 from bot.services.portfolio.rubric import Rubric
 
 TITLE_MIN, TITLE_MAX = 3, 100

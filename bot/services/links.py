@@ -1,4 +1,5 @@
-"""Checking the links members submit: http(s) to a real, public host, nothing else."""
+"""The one policy for links members submit (portfolio projects, challenge answers): http(s)
+to a real, public host, nothing else, at most LINK_MAX_CHARS long."""
 
 from __future__ import annotations
 
