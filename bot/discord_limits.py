@@ -16,8 +16,8 @@ EMBEDS = 10  # MessageCreateRequest.embeds maxItems
 EMBED_TITLE = 256  # RichEmbed.title maxLength
 EMBED_DESCRIPTION = 4096  # RichEmbed.description maxLength
 EMBED_FIELDS = 25  # RichEmbed.fields maxItems
-EMBED_FIELD_NAME = 256  # RichEmbedField.name maxLength
-EMBED_FIELD_VALUE = 1024  # RichEmbedField.value maxLength
+FIELD_NAME = 256  # RichEmbedField.name maxLength
+FIELD_VALUE = 1024  # RichEmbedField.value maxLength
 EMBED_FOOTER = 2048  # RichEmbedFooter.text maxLength
 EMBED_AUTHOR = 256  # RichEmbedAuthor.name maxLength
 # Not in the spec's schemas: documented under "Embed Limits" (all embeds of one message).
@@ -47,7 +47,10 @@ CHOICE_NAME = 100  # ApplicationCommandOptionStringChoice.name maxLength
 # The spec says 6000 for ApplicationCommandOptionStringChoice.value; Discord's reference
 # ("Application Command Option Choice Structure") and its API enforce 100.
 CHOICE_VALUE = 100
-STRING_OPTION = 6000  # the longest string option a command can take
+STRING_OPTION = 6000  # ApplicationCommandStringOption.max_length maximum
+COMMAND_DESCRIPTION = 100  # ApplicationCommandCreateRequest.description maxLength
+COMMAND_OPTIONS = 25  # ApplicationCommandCreateRequest.options maxItems
+COMMANDS_PER_SCOPE = 100  # the chat-input commands of one application, globally or per server
 
 # --- Threads ----------------------------------------------------------------------------------
 

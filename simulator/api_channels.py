@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.discord_limits import ARCHIVE_AFTER_DAY, THREAD_ALREADY_CREATED, THREAD_ARCHIVED
 from simulator import payloads, validation
 from simulator.api import (
     API_PREFIX,
@@ -131,9 +132,6 @@ def edit_message(
     message.flags &= ~LOADING
     message.edited_at = datetime.now(UTC)
     message.edits += 1
-
-
-THREAD_ARCHIVED = 50083
 
 
 class ChannelRoutes:
@@ -293,12 +291,14 @@ class ChannelRoutes:
         if errors:
             raise rejected(errors.body())
         if message.thread_id is not None:
-            raise ApiError(400, 160004, "A thread has already been created for this message")
+            raise ApiError(
+                400, THREAD_ALREADY_CREATED, "A thread has already been created for this message"
+            )
         if channel.is_thread or channel.type == DM:
             raise ApiError(400, 50024, "Cannot execute action on this channel type", record=True)
         # Discord gives a thread started from a message the message's id.
         thread = self.state.add_thread(channel, payload["name"], self.state.bot_user.id, message.id)
-        thread.auto_archive_duration = payload.get("auto_archive_duration") or 1440
+        thread.auto_archive_duration = payload.get("auto_archive_duration") or ARCHIVE_AFTER_DAY
         message.thread_id = thread.id
         return json_response(await self._announce(thread), 201)
 
@@ -318,7 +318,7 @@ class ChannelRoutes:
         if channel.type == GUILD_FORUM:
             check_not_empty(first, uploads)
         thread = self.state.add_thread(channel, payload["name"], self.state.bot_user.id)
-        thread.auto_archive_duration = payload.get("auto_archive_duration") or 1440
+        thread.auto_archive_duration = payload.get("auto_archive_duration") or ARCHIVE_AFTER_DAY
         thread.applied_tags = [int(t) for t in payload.get("applied_tags") or []]
         if channel.type != GUILD_FORUM:
             return json_response(await self._announce(thread), 201)

@@ -7,15 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.discord_limits import COMMAND_DESCRIPTION, COMMAND_OPTIONS, COMMANDS_PER_SCOPE
 from simulator import payloads
 from simulator.api import API_PREFIX, ApiError, Handler, Host, json_response, no_content, read_body
 from simulator.state import MANAGE_ROLES, SimGuild, SimMember, SimRole
 
 # ApplicationCommandCreateRequest: name 1-32 (lower case), description up to 100, 25 options.
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
-COMMAND_DESCRIPTION = 100
-COMMAND_OPTIONS = 25
-COMMANDS_PER_SCOPE = 100
 
 
 class GuildRoutes:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.discord_limits import STRING_OPTION
 from simulator import payloads
 from simulator.state import (
     SimGuild,
@@ -23,7 +24,6 @@ from simulator.state import (
 
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = range(3, 12)
-STRING_DEFAULT_MAX = 6000  # Discord's own cap on a string option
 BUTTON, STRING_SELECT, TEXT_INPUT, LABEL = 2, 3, 4, 18
 SELECT_TYPES = {3, 5, 6, 7, 8}
 
@@ -212,7 +212,7 @@ def _option_value(resolver: Resolver, schema: dict[str, Any], value: Any, path: 
     if kind == STRING:
         if not isinstance(value, str):
             raise InvalidInvocation(f"/{path} {name}: a string option takes a str")
-        limit = schema.get("max_length", STRING_DEFAULT_MAX)
+        limit = schema.get("max_length", STRING_OPTION)
         if len(value) > limit or len(value) < schema.get("min_length", 0):
             raise InvalidInvocation(
                 f"/{path} {name}: Discord only accepts {schema.get('min_length', 0)}-{limit} "

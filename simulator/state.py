@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.discord_limits import ARCHIVE_AFTER_DAY
+
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
@@ -121,7 +123,7 @@ class SimChannel:
     owner_id: int | None = None
     archived: bool = False
     locked: bool = False
-    auto_archive_duration: int = 1440
+    auto_archive_duration: int = ARCHIVE_AFTER_DAY
     member_ids: set[int] = field(default_factory=set)
     message_count: int = 0
     applied_tags: list[int] = field(default_factory=list)

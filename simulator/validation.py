@@ -1,7 +1,9 @@
 """Discord's payload limits, checked the way Discord checks them.
 
-Limits come from Discord's OpenAPI spec for API v10 (../shared/discord-api-spec/openapi.json);
-each constant names the schema and property it is taken from. A broken payload yields
+The limits are the bot's own list of Discord's (bot/discord_limits.py, each naming the
+schema and property of Discord's OpenAPI spec it comes from), so the bot and its stand-in
+never disagree; tests/test_simulator_validation.py holds each to the number Discord
+documents. A broken payload yields
 Discord's own error shape: `{"code": 50035, "message": "Invalid Form Body", "errors": {...}}`
 with the offending path nested in `errors` (`{"embeds": {"0": {"title": {"_errors": [...]}}}}`).
 """
@@ -10,42 +12,38 @@ from __future__ import annotations
 
 from typing import Any
 
-# MessageCreateRequest.content says 4000, which is the limit for Nitro users; bots are held
-# to 2000 (IncomingWebhookInteractionRequest.content and IncomingWebhookRequestPartial.content).
-CONTENT = 2000
-EMBEDS = 10  # MessageCreateRequest.embeds maxItems
-EMBED_TITLE = 256  # RichEmbed.title maxLength
-EMBED_DESCRIPTION = 4096  # RichEmbed.description maxLength
-EMBED_FIELDS = 25  # RichEmbed.fields maxItems
-FIELD_NAME = 256  # RichEmbedField.name maxLength
-FIELD_VALUE = 1024  # RichEmbedField.value maxLength
-FOOTER_TEXT = 2048  # RichEmbedFooter.text maxLength
-AUTHOR_NAME = 256  # RichEmbedAuthor.name maxLength
-# Not in the spec's schemas: documented under "Embed Limits" (all embeds of one message).
-EMBEDS_TOTAL = 6000
-# ActionRowComponentForMessageRequest.components maxItems. The top level allows 40 items
-# only with the IS_COMPONENTS_V2 flag; classic messages get 5 action rows.
-ROW_ITEMS = 5
-ROWS = 5
-COMPONENTS_V2 = 1 << 15
-CUSTOM_ID = 100  # ButtonComponentForMessageRequest.custom_id maxLength (and every other)
-BUTTON_LABEL = 80  # ButtonComponentForMessageRequest.label maxLength
-SELECT_OPTIONS = 25  # StringSelectComponentForMessageRequest.options maxItems
-SELECT_PLACEHOLDER = 150  # StringSelectComponentForMessageRequest.placeholder maxLength
-OPTION_TEXT = 100  # StringSelectOptionForRequest.label / value / description maxLength
-MODAL_TITLE = 45  # ModalInteractionCallbackRequestData.title maxLength
-MODAL_ROWS = 5  # classic modals: up to 5 rows (components maxItems 40 is for Labels)
-INPUT_LABEL = 45  # TextInputComponentForModalRequest.label, LabelComponentForModalRequest.label
-INPUT_VALUE = 4000  # TextInputComponentForModalRequest.value maxLength
-INPUT_PLACEHOLDER = 100  # TextInputComponentForModalRequest.placeholder maxLength
-CHOICES = 25  # InteractionApplicationCommandAutocompleteCallbackStringData.choices maxItems
-CHOICE_NAME = 100  # ApplicationCommandOptionStringChoice.name maxLength
-# The spec says 6000 for ApplicationCommandOptionStringChoice.value; Discord's reference
-# ("Application Command Option Choice Structure") and its API enforce 100.
-CHOICE_VALUE = 100
-THREAD_NAME = 100  # CreateTextThreadWithMessageRequest.name / CreateForumThreadRequest.name
-ATTACHMENTS = 10  # MessageCreateRequest.attachments maxItems
-NONCE = 25  # MessageCreateRequest.nonce: a string of at most 25, or a 64-bit integer
+from bot.discord_limits import (
+    ATTACHMENTS,
+    BUTTON_LABEL,
+    CHOICE_NAME,
+    CHOICE_VALUE,
+    CHOICES,
+    CUSTOM_ID,
+    EMBED_AUTHOR,
+    EMBED_DESCRIPTION,
+    EMBED_FIELDS,
+    EMBED_FOOTER,
+    EMBED_TITLE,
+    EMBEDS,
+    EMBEDS_TOTAL,
+    FIELD_NAME,
+    FIELD_VALUE,
+    INPUT_LABEL,
+    INPUT_PLACEHOLDER,
+    INPUT_VALUE,
+    MESSAGE,
+    MODAL_ROWS,
+    MODAL_TITLE,
+    NONCE,
+    OPTION_TEXT,
+    ROW_ITEMS,
+    ROWS,
+    SELECT_OPTIONS,
+    SELECT_PLACEHOLDER,
+    THREAD_NAME,
+)
+
+COMPONENTS_V2 = 1 << 15  # the message flag that allows more than 5 rows of components
 INT64 = 2**63
 EPHEMERAL = 1 << 6
 
@@ -91,7 +89,7 @@ def check_message(
 ) -> FormErrors:
     """A message body for a channel, a webhook, or an interaction response."""
     errors = errors or FormErrors()
-    errors.max_length(("content",), payload.get("content"), CONTENT)
+    errors.max_length(("content",), payload.get("content"), MESSAGE)
     flags = payload.get("flags") or 0
     if flags & EPHEMERAL and not ephemeral_allowed:
         # Only interaction responses and follow-ups can be ephemeral.
@@ -139,9 +137,9 @@ def _check_embed(errors: FormErrors, path: tuple[str | int, ...], embed: dict[st
         errors.required((*path, "fields", index, "value"), value, FIELD_VALUE)
         size += len(name or "") + len(value or "")
     footer = (embed.get("footer") or {}).get("text") or ""
-    errors.max_length((*path, "footer", "text"), footer, FOOTER_TEXT)
+    errors.max_length((*path, "footer", "text"), footer, EMBED_FOOTER)
     author = (embed.get("author") or {}).get("name") or ""
-    errors.max_length((*path, "author", "name"), author, AUTHOR_NAME)
+    errors.max_length((*path, "author", "name"), author, EMBED_AUTHOR)
     return size + len(footer) + len(author)
 
 

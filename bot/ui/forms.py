@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 
 import discord
 
+from bot.discord_limits import MESSAGE
 from bot.markdown import escape
 from bot.shutdown import accepting
 from bot.ui.base import SHUTTING_DOWN, MentorView
 from bot.ui.errors import explain
-from bot.ui.replies import MESSAGE_LIMIT, reply
+from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ async def answer_with_quote(
         extra["embed"] = embed
     quote = answers.quote(labels)
     content = f"{message}\n\n{QUOTE_HEADER}\n{quote}" if quote else message
-    if len(content) > MESSAGE_LIMIT:
+    if len(content) > MESSAGE:
         content = f"{message}\n\n{ATTACHED}"
         data = answers.plain(labels).encode()
         extra["file"] = discord.File(io.BytesIO(data), filename=ANSWERS_FILE)

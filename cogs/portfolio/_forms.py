@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 import discord
 
 from bot.app import bot_of
-from bot.discord_limits import LABEL_DESCRIPTION, MODAL_TITLE
+from bot.discord_limits import INPUT_VALUE, LABEL_DESCRIPTION, MODAL_TITLE
 from bot.errors import DomainError
 from bot.services.links import LINK_MAX_CHARS
 from bot.services.portfolio import drafts
@@ -37,7 +37,7 @@ class Field:
     paragraph: bool = False
     required: bool = True
     min_length: int | None = None
-    max_length: int = 4000
+    max_length: int = INPUT_VALUE
 
 
 class DraftForm(Form):

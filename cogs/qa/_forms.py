@@ -13,6 +13,7 @@ import discord
 from bot.app import bot_of
 from bot.discord_limits import INPUT_VALUE
 from bot.markdown import clip_escaped
+from bot.services.qa.documents import TITLE_LIMIT
 from bot.ui.checks import ensure_moderator
 from bot.ui.forms import Answers, Form
 from bot.ui.replies import reply
@@ -30,7 +31,7 @@ class AddDocumentModal(Form, template=r"kb:add"):
             discord.ui.TextInput(
                 label=self.labels["title"],
                 custom_id="title",
-                max_length=100,
+                max_length=TITLE_LIMIT,
                 placeholder="e.g. Our study-group rules",
             )
         )

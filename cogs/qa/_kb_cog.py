@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.discord_limits import CHOICE_NAME, CHOICE_VALUE, CHOICES
 from bot.errors import DomainError
 from bot.markdown import clip_escaped
 from bot.services.qa.kb import check_upload, decode_upload
@@ -92,8 +93,8 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
         if interaction.command is not None and interaction.command.name == "remove":
             documents = [d for d in documents if not d.shipped]
         return [
-            app_commands.Choice(name=clip(f"{d.title} ({d.slug})", 100), value=d.slug)
-            for d in documents[:25]
+            app_commands.Choice(name=clip(f"{d.title} ({d.slug})", CHOICE_NAME), value=d.slug)
+            for d in documents[:CHOICES]
         ]
 
     @show.autocomplete("section")
@@ -109,10 +110,10 @@ class KbCog(commands.GroupCog, group_name="kb", description="Mentor's knowledge 
             return []
         wanted = current.strip().lower()
         return [
-            app_commands.Choice(name=clip(s, 100), value=s[:100])
+            app_commands.Choice(name=clip(s, CHOICE_NAME), value=s[:CHOICE_VALUE])
             for s in sections
             if wanted in s.lower()
-        ][:25]
+        ][:CHOICES]
 
 
 @app_commands.guild_only()

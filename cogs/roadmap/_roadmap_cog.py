@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.discord_limits import CHOICE_NAME, CHOICES
 from bot.errors import DomainError
 from bot.markdown import inline
 from bot.parts import Parts
@@ -105,10 +106,10 @@ class RoadmapCog(
         roadmap = await self.roadmap.catalog.get(interaction.guild_id or 0)
         needle = current.lower()
         return [
-            app_commands.Choice(name=clip(f"{t.name}: {t.summary}", 100), value=t.key)
+            app_commands.Choice(name=clip(f"{t.name}: {t.summary}", CHOICE_NAME), value=t.key)
             for t in roadmap.tracks
             if needle in t.key or needle in t.name.lower()
-        ][:25]
+        ][:CHOICES]
 
     @start.autocomplete("timezone")
     async def timezone_autocomplete(

@@ -10,6 +10,7 @@ from typing import Any
 import discord
 
 from bot.app import bot_of
+from bot.discord_limits import EMBED_DESCRIPTION, FIELD_VALUE, OPTION_TEXT, SELECT_OPTIONS
 from bot.errors import DomainError
 from bot.markdown import clip_escaped
 from bot.services.roadmap.checkins import CheckinRecord
@@ -24,8 +25,6 @@ from cogs.roadmap._embeds import checkin_embed, leaderboard_embed
 
 log = logging.getLogger(__name__)
 
-TEXT_MAX = 4000
-LABEL_MAX, OPTION_MAX = 45, 100
 BOARDS = {b.value for b in Board}
 PERIODS = {p.value for p in Period}
 
@@ -111,11 +110,11 @@ class CheckinForm(Form, template=r"roadmap:checkin-form"):
                 required=False,
                 options=[
                     discord.SelectOption(
-                        label=clip(m.title, OPTION_MAX),
+                        label=clip(m.title, OPTION_TEXT),
                         value=m.key,
-                        description=clip(f"Phase {m.phase} · {m.skill}", OPTION_MAX),
+                        description=clip(f"Phase {m.phase} · {m.skill}", OPTION_TEXT),
                     )
-                    for m in milestones[:25]
+                    for m in milestones[:SELECT_OPTIONS]
                 ],
             )
             self.add_item(
@@ -278,16 +277,18 @@ class BlockerButton(
             return
         embed = discord.Embed(
             title="A member is blocked",
-            description=clip_escaped(record.blockers or "", 4096, one_line=False),
+            description=clip_escaped(record.blockers or "", EMBED_DESCRIPTION, one_line=False),
             colour=discord.Colour.orange(),
         )
         embed.add_field(
-            name="Working on", value=clip_escaped(record.did, 1024, one_line=False), inline=False
+            name="Working on",
+            value=clip_escaped(record.did, FIELD_VALUE, one_line=False),
+            inline=False,
         )
         if record.next_step:
             embed.add_field(
                 name="Next step",
-                value=clip_escaped(record.next_step, 1024, one_line=False),
+                value=clip_escaped(record.next_step, FIELD_VALUE, one_line=False),
                 inline=False,
             )
         embed.set_footer(text=f"From a check-in on {record.day.isoformat()}")
