@@ -55,13 +55,10 @@ COMMANDS_PER_SCOPE = 100  # the chat-input commands of one application, globally
 # --- Threads ----------------------------------------------------------------------------------
 
 THREAD_NAME = 100  # CreateTextThreadWithMessageRequest.name / CreateForumThreadRequest.name
-# ThreadAutoArchiveDuration: the minutes of inactivity after which Discord archives a thread.
-ARCHIVE_AFTER_HOUR, ARCHIVE_AFTER_DAY, ARCHIVE_AFTER_3_DAYS, ARCHIVE_AFTER_WEEK = (
-    60,
-    1440,
-    4320,
-    10080,
-)
+# ThreadAutoArchiveDuration (60, 1440, 4320 or 10080): the minutes of inactivity after
+# which Discord archives a thread; the bot uses a day and a week.
+ARCHIVE_AFTER_DAY = 1440
+ARCHIVE_AFTER_WEEK = 10080
 
 # --- JSON error codes (the `code` of an error response) ---------------------------------------
 

@@ -8,7 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.discord_limits import ARCHIVE_AFTER_DAY, THREAD_ALREADY_CREATED, THREAD_ARCHIVED
+from bot.discord_limits import (
+    ARCHIVE_AFTER_DAY,
+    INVALID_FORM_BODY,
+    THREAD_ALREADY_CREATED,
+    THREAD_ARCHIVED,
+)
 from simulator import payloads, validation
 from simulator.api import (
     API_PREFIX,
@@ -359,5 +364,5 @@ class ChannelRoutes:
         try:
             user = self.state.users[int(payload.get("recipient_id", 0))]
         except (KeyError, ValueError):
-            raise ApiError(400, 50035, "Invalid Form Body", record=True) from None
+            raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", record=True) from None
         return json_response(payloads.channel(self.state, self.state.dm_channel(user)))

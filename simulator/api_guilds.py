@@ -7,7 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.discord_limits import COMMAND_DESCRIPTION, COMMAND_OPTIONS, COMMANDS_PER_SCOPE
+from bot.discord_limits import (
+    COMMAND_DESCRIPTION,
+    COMMAND_OPTIONS,
+    COMMANDS_PER_SCOPE,
+    INVALID_FORM_BODY,
+    UNKNOWN_MEMBER,
+)
 from simulator import payloads
 from simulator.api import API_PREFIX, ApiError, Handler, Host, json_response, no_content, read_body
 from simulator.state import MANAGE_ROLES, SimGuild, SimMember, SimRole
@@ -89,7 +95,7 @@ class GuildRoutes:
         commands = body.get("_list", [])
         errors = _check_commands(commands)
         if errors:
-            raise ApiError(400, 50035, "Invalid Form Body", errors, record=True)
+            raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", errors, record=True)
         guild_id = request.match_info.get("guild_id")
         registered = [self._register(c, guild_id) for c in commands]
         if guild_id is None:
@@ -129,7 +135,7 @@ class GuildRoutes:
     def guild_member(self, request: web.Request, guild: SimGuild) -> SimMember:
         member = guild.members.get(_int(request.match_info["user_id"]))
         if member is None:
-            raise ApiError(404, 10007, "Unknown Member")
+            raise ApiError(404, UNKNOWN_MEMBER, "Unknown Member")
         return member
 
     async def get_guild(self, request: web.Request) -> web.Response:

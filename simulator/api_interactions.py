@@ -11,6 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.discord_limits import (
+    INVALID_FORM_BODY,
+    INVALID_WEBHOOK_TOKEN,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_WEBHOOK,
+)
 from simulator import payloads, validation
 from simulator.api import API_PREFIX, ApiError, Handler, Host, json_response, no_content, read_body
 from simulator.api import rejected as form_rejected
@@ -64,18 +70,18 @@ class InteractionRoutes:
     async def callback(self, request: web.Request) -> web.Response:
         interaction = self.state.interactions.get(_int(request.match_info["interaction_id"]))
         if interaction is None or interaction.token != request.match_info["token"]:
-            raise ApiError(404, 10062, "Unknown interaction", record=True)
+            raise ApiError(404, UNKNOWN_INTERACTION, "Unknown interaction", record=True)
         if interaction.response_type is not None:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.", record=True)
         if self.state.monotonic() - interaction.created > RESPONSE_DEADLINE:
-            raise ApiError(404, 10062, "Unknown interaction", record=True)
+            raise ApiError(404, UNKNOWN_INTERACTION, "Unknown interaction", record=True)
         body, uploads = await read_body(request)
         kind, data = body.get("type"), body.get("data") or {}
         if kind not in ALLOWED_CALLBACKS.get(interaction.type, set()) or (
             kind in (DEFERRED_UPDATE, UPDATE_MESSAGE) and interaction.message_id is None
         ):
             errors = {"type": {"_errors": [_invalid(f"Callback type {kind} is not valid here")]}}
-            raise ApiError(400, 50035, "Invalid Form Body", errors, record=True)
+            raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", errors, record=True)
 
         message: SimMessage | None = None
         if kind == MESSAGE:
@@ -159,9 +165,9 @@ class InteractionRoutes:
         if interaction is None or _int(request.match_info["application_id"]) != (
             self.state.application_id
         ):
-            raise ApiError(404, 10015, "Unknown Webhook", record=True)
+            raise ApiError(404, UNKNOWN_WEBHOOK, "Unknown Webhook", record=True)
         if self.state.monotonic() - interaction.created > TOKEN_LIFETIME:
-            raise ApiError(401, 50027, "Invalid Webhook Token", record=True)
+            raise ApiError(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token", record=True)
         return interaction
 
     def original(self, interaction: SimInteraction) -> SimMessage:
@@ -196,7 +202,7 @@ class InteractionRoutes:
     async def followup(self, request: web.Request) -> web.Response:
         interaction = self.interaction(request)
         if interaction.response_type is None:
-            raise ApiError(404, 10015, "Unknown Webhook", record=True)
+            raise ApiError(404, UNKNOWN_WEBHOOK, "Unknown Webhook", record=True)
         payload, uploads = await read_body(request)
         check_message(payload, uploads, ephemeral=True)
         check_not_empty(payload, uploads)
