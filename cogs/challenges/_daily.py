@@ -12,15 +12,10 @@ from bot.app import bot_of
 from bot.discord_limits import BUTTON_LABEL
 from bot.services.challenges.model import Challenge, DailyPost
 from bot.ui.base import ReportsErrors
+from bot.ui.checks import guild_id_of
 from bot.ui.replies import clip, reply
 from cogs.challenges._embeds import LETTERS
 from cogs.challenges._live import LiveCounts
-
-
-def _guild_id(interaction: discord.Interaction) -> int:
-    if interaction.guild_id is None:
-        raise discord.app_commands.NoPrivateMessage()
-    return interaction.guild_id
 
 
 class AnswerButton(
@@ -51,7 +46,7 @@ class AnswerButton(
     async def handle(self, interaction: discord.Interaction) -> None:
         bot = bot_of(interaction)
         result = await bot.services.challenges.daily.answer(
-            _guild_id(interaction), self.post_id, interaction.user.id, self.option
+            guild_id_of(interaction), self.post_id, interaction.user.id, self.option
         )
         if result.correct:
             text = f"Correct, +{result.points} points!"
@@ -91,7 +86,7 @@ class HintButton(
     async def handle(self, interaction: discord.Interaction) -> None:
         bot = bot_of(interaction)
         challenge, costs = await bot.services.challenges.daily.hint(
-            _guild_id(interaction), self.post_id, interaction.user.id
+            guild_id_of(interaction), self.post_id, interaction.user.id
         )
         note = ""
         if costs and challenge.is_quiz:
@@ -128,7 +123,7 @@ class PracticeButton(
 
     async def handle(self, interaction: discord.Interaction) -> None:
         result = await bot_of(interaction).services.challenges.daily.check_practice(
-            _guild_id(interaction), self.challenge_id, self.option
+            guild_id_of(interaction), self.challenge_id, self.option
         )
         if result.correct:
             text = f"Correct! {result.explanation}"

@@ -22,7 +22,7 @@ from bot.markdown import clip_escaped, inline
 from bot.services.challenges.model import ReviewOutcome, Submission
 from bot.services.challenges.submissions import COMMENT_MAX, SubmissionChanged
 from bot.ui.base import ReportsErrors
-from bot.ui.checks import ensure_moderator
+from bot.ui.checks import ensure_moderator, guild_id_of
 from bot.ui.direct_messages import send_dm_quietly
 from bot.ui.forms import Answers, Form, answer_with_quote
 from bot.ui.pager import Page, reply_paged
@@ -62,12 +62,6 @@ async def review_page(interaction: discord.Interaction, args: str, key: int) -> 
     return Page(embed, index + 1, len(ids), review_buttons(submission), around)
 
 
-def _guild_id(interaction: discord.Interaction) -> int:
-    if interaction.guild_id is None:
-        raise discord.app_commands.NoPrivateMessage()
-    return interaction.guild_id
-
-
 class ReviewButton(
     ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button],
@@ -100,7 +94,7 @@ class ReviewButton(
     async def handle(self, interaction: discord.Interaction) -> None:
         await ensure_moderator(interaction)
         submissions = bot_of(interaction).services.challenges.submissions
-        submission = await submissions.get(_guild_id(interaction), self.submission_id)
+        submission = await submissions.get(guild_id_of(interaction), self.submission_id)
         if submission.status != "pending":
             await reply(interaction, f"This submission was already {submission.status}.")
             return
@@ -186,7 +180,7 @@ class ReviewModal(
         bot = bot_of(interaction)
         try:
             outcome = await bot.services.challenges.submissions.review(
-                _guild_id(interaction),
+                guild_id_of(interaction),
                 int(match["id"]),
                 interaction.user.id,
                 accept=accept,
@@ -197,7 +191,7 @@ class ReviewModal(
         except SubmissionChanged as changed:
             await show_changed(interaction, changed.current, answers)
             return
-        told = await tell_member(bot, _guild_id(interaction), outcome)
+        told = await tell_member(bot, guild_id_of(interaction), outcome)
         verdict = "Accepted" if accept else "Rejected"
         extra = f" with {outcome.submission.points} points" if accept else ""
         await reply(interaction, f"{verdict} submission #{outcome.submission.id}{extra}; {told}.")
