@@ -1,6 +1,6 @@
 """Chaos: a scripted day of a server with the bot SIGKILLed and restarted at random points.
 
-Each day (bot/simulator/chaos.py) has check-ins, quiz answers, a check-in form left open
+Each day (simulator/chaos.py) has check-ins, quiz answers, a check-in form left open
 across a restart, a weekly challenge submission, the weekly challenge's start and results,
 the weekly digest, the review-queue nudge, the daily challenge and reminders. The bot runs
 in its own process on a clock the driver moves; at random steps it is killed between two
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.simulator.chaos import ChaosReport, run_chaos_day
+from simulator.chaos import ChaosReport, run_chaos_day
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.simulator import SimGuild, Simulator, SimUser
-from bot.simulator.invocations import parse_typed_command, typed_value
-from bot.simulator.process import BotProcess
+from simulator import SimGuild, Simulator, SimUser
+from simulator.invocations import parse_typed_command, typed_value
+from simulator.process import BotProcess
 
 ANSWER_TIMEOUT = 10.0
 

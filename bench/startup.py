@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from bot.db import open_database
-from bot.simulator import Simulator
-from bot.simulator.process import BotProcess
+from simulator import Simulator
+from simulator.process import BotProcess
 
 
 def seed(path: Path, script: Path) -> None:

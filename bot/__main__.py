@@ -21,6 +21,7 @@ from bot.app import MentorBot
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, load_settings
 from bot.db import Database, load_migrations, open_database
+from bot.discord_endpoint import point_discord_at
 from bot.errors import StartupError
 from bot.health import HealthServer
 from bot.logs import configure_logging
@@ -35,7 +36,6 @@ from bot.private_files import write_new
 from bot.runlock import RunLock
 from bot.services.backups import backup_database, daily_backup_name, restore_database
 from bot.services.command_sync import payload_hash
-from bot.simulator.redirect import point_discord_at
 from bot.wiring import build_llm_client, build_services, validate_content
 
 log = logging.getLogger("bot")
@@ -93,7 +93,7 @@ async def create_bot(
 
     `background` starts the scheduler and the sync-on-change of slash commands, and moves
     what exists at ready out of the garbage collector's way (`run`). `clock` and `options`
-    (discord.py's) are for the simulator's separate-process bot (bot/simulator/clocked_bot.py).
+    (discord.py's) are for the simulator's separate-process bot (simulator/clocked_bot.py).
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
@@ -292,7 +292,7 @@ async def export_member(settings: Settings, user_id: int, path: Path | None) -> 
 
 async def playground(settings: Settings, out_dir: Path) -> None:
     # Imported here: the simulator is only needed by this command.
-    from bot.simulator.playground import run_playground
+    from simulator.playground import run_playground
 
     await run_playground(settings, out_dir)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Literal
 
@@ -37,7 +36,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     scheduler_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
     auto_sync_commands: bool = True
-    # For testing against the simulator (bot/simulator); leave empty to talk to Discord.
+    # For testing against the simulator (simulator/); leave empty to talk to Discord.
     discord_api_url: str | None = None
 
     # --- LLM (OpenAI-compatible; optional) --------------------------------------
@@ -203,10 +202,6 @@ class Settings(BaseSettings):
         """The token and API key in clear, for the log redactor; never log this."""
         secrets = (self.discord_token, self.llm_api_key)
         return [s.get_secret_value().strip() for s in secrets if s and s.get_secret_value().strip()]
-
-    @property
-    def log_level_number(self) -> int:
-        return logging.getLevelName(self.log_level)
 
 
 def load_settings(**overrides: object) -> Settings:

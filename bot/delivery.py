@@ -29,15 +29,14 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import discord
 
-from bot.services.scheduled_posts import PostKey
-
-if TYPE_CHECKING:
-    from bot.app import MentorBot
+from bot.clock import Clock
+from bot.services.guild_settings import GuildSettingsService
+from bot.services.scheduled_posts import PostKey, ScheduledPosts
 
 log = logging.getLogger(__name__)
 
@@ -95,19 +94,19 @@ class Destination:
     def describe(self) -> str:
         raise NotImplementedError
 
-    async def messageable(self, bot: MentorBot) -> discord.abc.Messageable:
+    async def messageable(self, client: discord.Client) -> discord.abc.Messageable:
         raise NotImplementedError
 
-    async def find(self, bot: MentorBot) -> discord.Message | None:
+    async def find(self, client: discord.Client) -> discord.Message | None:
         """The post, if an earlier try made it: among the bot's recent messages here."""
-        channel = await self.messageable(bot)
+        channel = await self.messageable(client)
         async for message in channel.history(limit=SCAN_LIMIT):
-            if message.author.id == bot.user.id and has_marker(message, self.marker):
+            if message.author.id == _own_id(client) and has_marker(message, self.marker):
                 return message
         return None
 
-    async def send(self, bot: MentorBot, nonce: str) -> discord.Message:
-        channel = await self.messageable(bot)
+    async def send(self, client: discord.Client, nonce: str) -> discord.Message:
+        channel = await self.messageable(client)
         return await channel.send(nonce=nonce, **self.message)
 
 
@@ -123,8 +122,8 @@ class ChannelPost(Destination):
     def describe(self) -> str:
         return f"<#{self.channel}>"
 
-    async def messageable(self, bot: MentorBot) -> discord.abc.Messageable:
-        return bot.get_partial_messageable(self.channel, guild_id=self.guild_id)
+    async def messageable(self, client: discord.Client) -> discord.abc.Messageable:
+        return client.get_partial_messageable(self.channel, guild_id=self.guild_id)
 
 
 @dataclass
@@ -135,8 +134,8 @@ class DirectMessage(Destination):
     def describe(self) -> str:
         return f"a DM to <@{self.user_id}>"
 
-    async def messageable(self, bot: MentorBot) -> discord.abc.Messageable:
-        return await bot.create_dm(discord.Object(self.user_id))
+    async def messageable(self, client: discord.Client) -> discord.abc.Messageable:
+        return await client.create_dm(discord.Object(self.user_id))
 
 
 @dataclass
@@ -155,15 +154,15 @@ class ForumPost(Destination):
     def describe(self) -> str:
         return f"<#{self.channel_id}>"
 
-    async def find(self, bot: MentorBot) -> discord.Message | None:
+    async def find(self, client: discord.Client) -> discord.Message | None:
         assert self.forum is not None
         for thread in self.forum.threads:
-            if thread.owner_id == bot.user.id and thread.name == self.marker:
+            if thread.owner_id == _own_id(client) and thread.name == self.marker:
                 # A forum post's first message has the thread's id.
                 return await thread.fetch_message(thread.id)
         return None
 
-    async def send(self, bot: MentorBot, nonce: str) -> discord.Message:
+    async def send(self, client: discord.Client, nonce: str) -> discord.Message:
         assert self.forum is not None
         created = await self.forum.create_thread(name=self.marker, **self.message)
         return created.message
@@ -187,9 +186,17 @@ def refusal(error: discord.HTTPException) -> str:
 class Delivery:
     """Sends scheduled posts for every capability; `bot.delivery`."""
 
-    def __init__(self, bot: MentorBot) -> None:
-        self.bot = bot
-        self.posts = bot.services.scheduled_posts
+    def __init__(
+        self,
+        client: discord.Client,
+        posts: ScheduledPosts,
+        guild_settings: GuildSettingsService,
+        clock: Clock,
+    ) -> None:
+        self.client = client
+        self.posts = posts
+        self.guild_settings = guild_settings
+        self.clock = clock
 
     async def deliver(
         self,
@@ -219,7 +226,7 @@ class Delivery:
             for index, destination in enumerate(destinations):
                 try:
                     message = await asyncio.wait_for(
-                        destination.send(self.bot, key.nonce(index)), SEND_TIMEOUT
+                        destination.send(self.client, key.nonce(index)), SEND_TIMEOUT
                     )
                 except discord.HTTPException as error:
                     if passing(error):
@@ -240,7 +247,7 @@ class Delivery:
     async def _find(self, destinations: list[Destination]) -> tuple[discord.Message, int] | None:
         for index, destination in enumerate(destinations):
             try:
-                message = await asyncio.wait_for(destination.find(self.bot), SEND_TIMEOUT)
+                message = await asyncio.wait_for(destination.find(self.client), SEND_TIMEOUT)
             except discord.HTTPException as error:
                 if passing(error):
                     raise
@@ -280,7 +287,7 @@ class Delivery:
     ) -> Delivered:
         """Tell the moderators that Discord refused a post in a channel, once a day per channel."""
         refused_channel = destination.channel_id
-        day = self.bot.services.clock.now().date().isoformat()
+        day = self.clock.now().date().isoformat()
         marker = f"Posting in <#{refused_channel}> failed on {day}"
         text = (
             f"{marker}: Discord refused {what} ({refusal(error)}). Give me View Channel and "
@@ -297,7 +304,7 @@ class Delivery:
         `avoid`), pinging the moderator role when there is one."""
 
         async def build() -> list[Destination]:
-            settings = await self.bot.services.guild_settings.get(key.guild_id)
+            settings = await self.guild_settings.get(key.guild_id)
             candidates = (
                 settings.qa_channel_id,
                 settings.checkin_channel_id,
@@ -323,6 +330,10 @@ class Delivery:
             ]
 
         return await self.deliver(key, build, notify=False)
+
+
+def _own_id(client: discord.Client) -> int | None:
+    return client.user.id if client.user is not None else None
 
 
 def _key(key: PostKey) -> tuple[int, str, str]:

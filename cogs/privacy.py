@@ -12,6 +12,9 @@ from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.delivery import passing
+from bot.discord_limits import THREAD_ARCHIVED
+from bot.parts import Parts
+from bot.scheduler import Job
 from bot.services.member_posts import RENAMED_THREAD, Cleanup, PendingCleanup
 from bot.services.privacy import DeletionReport
 from bot.ui.confirm import Confirmation, confirm_view
@@ -21,7 +24,6 @@ log = logging.getLogger(__name__)
 
 ERASE = "privacy-delete"
 CLEANUPS_PER_TICK = 20
-THREAD_ARCHIVED = 50083
 
 ERASE_WARNING = (
     "**Erase everything Mentor stores about you?**\n"
@@ -49,6 +51,69 @@ def describe_erasure(report: DeletionReport) -> str:
     )
 
 
+class PrivacyJobs:
+    """Scheduled privacy work: servers that left past their grace period, Q&A logs past
+    their retention, and the posts quoting members who erased their data."""
+
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+        self.privacy = bot.services.privacy
+
+    def jobs(self) -> dict[str, Job]:
+        """In the order they run within one tick."""
+        return {
+            "privacy:guild-erasure": self.erase_departed_guilds,
+            "privacy:qa-retention": self.purge_qa_logs,
+            "privacy:post-cleanups": self.clean_up_posts,
+        }
+
+    async def erase_departed_guilds(self, now: datetime) -> None:
+        await self.privacy.purge_departed_guilds(now)
+
+    async def purge_qa_logs(self, now: datetime) -> None:
+        await self.privacy.purge_qa_logs(now)
+
+    async def clean_up_posts(self, now: datetime) -> None:
+        """Delete the posts, and rename the threads, that quoted members who erased."""
+        posts = self.bot.services.member_posts
+        for item in await posts.due_cleanups(now, CLEANUPS_PER_TICK):
+            try:
+                await self._clean_up(item)
+            except Exception as error:
+                # The failure policy of scheduled posts (bot/delivery.py): a passing failure
+                # (or a bug) is tried again after a back-off; a refusal (the post is gone, or
+                # out of reach) leaves nothing more to do.
+                if passing(error) or not isinstance(error, discord.HTTPException):
+                    log.warning(
+                        "Could not clean up a post of an erased member; retrying later",
+                        exc_info=not passing(error),
+                    )
+                    await posts.cleanup_failed(item, now)
+                    continue
+            await posts.cleanup_done(item)
+
+    async def _clean_up(self, item: PendingCleanup) -> None:
+        """Delete the post or rename the thread; an archived thread is reopened for it and
+        archived again (Discord changes nothing in an archived thread)."""
+        http = self.bot.http
+        thread = item.message_id if item.action is Cleanup.RENAME else item.channel_id
+        try:
+            if item.action is Cleanup.DELETE:
+                await http.delete_message(item.channel_id, item.message_id)
+            else:
+                await http.edit_channel(item.message_id, name=RENAMED_THREAD)
+            return
+        except discord.HTTPException as error:
+            if error.code != THREAD_ARCHIVED:
+                raise
+        await http.edit_channel(thread, archived=False)
+        if item.action is Cleanup.DELETE:
+            await http.delete_message(item.channel_id, item.message_id)
+            await http.edit_channel(thread, archived=True)
+        else:
+            await http.edit_channel(thread, name=RENAMED_THREAD, archived=True)
+
+
 class PrivacyCog(
     commands.GroupCog,
     group_name="privacy",
@@ -57,21 +122,15 @@ class PrivacyCog(
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
         self.privacy = bot.services.privacy
+        erase = Confirmation(ERASE, self._erase, cancelled="Cancelled: nothing was erased.")
+        self.parts = Parts(confirmations=(erase,), jobs=PrivacyJobs(bot).jobs())
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.confirmations.add(
-            Confirmation(ERASE, self._erase, cancelled="Cancelled: nothing was erased.")
-        )
-        scheduler = self.bot.services.scheduler
-        scheduler.add_job("privacy:guild-erasure", self._erase_departed_guilds)
-        scheduler.add_job("privacy:qa-retention", self._purge_qa_logs)
-        scheduler.add_job("privacy:post-cleanups", self._clean_up_posts)
+        self.bot.add_parts(self.parts)
 
     async def cog_unload(self) -> None:
-        self.bot.confirmations.remove(ERASE)
-        for job in ("privacy:guild-erasure", "privacy:qa-retention", "privacy:post-cleanups"):
-            self.bot.services.scheduler.remove_job(job)
+        self.bot.remove_parts(self.parts)
 
     @app_commands.command(name="export", description="Get a file of all Mentor stores about you")
     async def export(self, interaction: discord.Interaction) -> None:
@@ -123,54 +182,6 @@ class PrivacyCog(
         count = self.bot.shard_count or 1
         shards = getattr(self.bot, "shard_ids", None) or [self.bot.shard_id or 0]
         return (guild_id >> 22) % count in shards
-
-    # --- Scheduled jobs ----------------------------------------------------------------
-
-    async def _erase_departed_guilds(self, now: datetime) -> None:
-        await self.privacy.purge_departed_guilds(now)
-
-    async def _purge_qa_logs(self, now: datetime) -> None:
-        await self.privacy.purge_qa_logs(now)
-
-    async def _clean_up_posts(self, now: datetime) -> None:
-        """Delete the posts, and rename the threads, that quoted members who erased."""
-        posts = self.bot.services.member_posts
-        for item in await posts.due_cleanups(now, CLEANUPS_PER_TICK):
-            try:
-                await self._clean_up(item)
-            except Exception as error:
-                # The failure policy of scheduled posts (bot/delivery.py): a passing failure
-                # (or a bug) is tried again after a back-off; a refusal (the post is gone, or
-                # out of reach) leaves nothing more to do.
-                if passing(error) or not isinstance(error, discord.HTTPException):
-                    log.warning(
-                        "Could not clean up a post of an erased member; retrying later",
-                        exc_info=not passing(error),
-                    )
-                    await posts.cleanup_failed(item, now)
-                    continue
-            await posts.cleanup_done(item)
-
-    async def _clean_up(self, item: PendingCleanup) -> None:
-        """Delete the post or rename the thread; an archived thread is reopened for it and
-        archived again (Discord changes nothing in an archived thread)."""
-        http = self.bot.http
-        thread = item.message_id if item.action is Cleanup.RENAME else item.channel_id
-        try:
-            if item.action is Cleanup.DELETE:
-                await http.delete_message(item.channel_id, item.message_id)
-            else:
-                await http.edit_channel(item.message_id, name=RENAMED_THREAD)
-            return
-        except discord.HTTPException as error:
-            if error.code != THREAD_ARCHIVED:
-                raise
-        await http.edit_channel(thread, archived=False)
-        if item.action is Cleanup.DELETE:
-            await http.delete_message(item.channel_id, item.message_id)
-            await http.edit_channel(thread, archived=True)
-        else:
-            await http.edit_channel(thread, name=RENAMED_THREAD, archived=True)
 
 
 async def setup(bot: MentorBot) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bot.simulator.chaos import run_chaos_day
+from simulator.chaos import run_chaos_day
 
 SEED = int(os.environ.get("CHAOS_SEED", "20260309"))
 RESTARTS = 6

@@ -10,6 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.services.challenges.model import phase_for_month
 from bot.services.guild_settings import ChannelKind
+from cogs.challenges._live import LiveCounts
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ async def only_quizzes(sim) -> None:
 
 
 async def flush_counts(sim) -> None:
-    await sim.bot.get_cog("ChallengesCog").live_counts.flush()
+    await sim.bot.shared.get(LiveCounts).flush()
 
 
 async def post_the_chunker_task(sim):
@@ -204,7 +205,7 @@ async def test_weekly_flow_submissions_review_and_results(sim) -> None:
     form = await sim.slash(alice, "challenge submit")
     assert form.modal is not None
     hostile = await sim.submit_modal(alice, form, {"link": "javascript:alert(1)", "notes": "x"})
-    assert hostile.ephemeral and "Only http:// and https://" in hostile.content
+    assert hostile.ephemeral and "only http:// and https://" in hostile.content
     ok = await sim.submit_modal(alice, form, {"link": "https://github.com/a/rag", "notes": "v1"})
     assert "received" in ok.content
     edit = await sim.slash(alice, "challenge submit", which="weekly")

@@ -16,8 +16,8 @@ import pytest
 
 from bot.config import Settings
 from bot.services.guild_settings import ChannelKind, RoleKind
-from bot.simulator import invocations
-from bot.simulator.state import MODAL_SUBMIT
+from simulator import invocations
+from simulator.state import MODAL_SUBMIT
 from tests.qa.sim_support import message_command
 from tests.test_portfolio_e2e import FORM, REVIEW, configure, post_of, refreshed, said
 

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.simulator.playground import Playground, configure_server
+from simulator.playground import Playground, configure_server
 from tests.probe_cog import ProbeCog
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from bot.services.guild_settings import ChannelKind
-from bot.simulator import payloads
-from bot.simulator.harness import SimHarness
-from bot.simulator.invocations import InvalidInvocation
+from simulator import payloads
+from simulator.harness import SimHarness
+from simulator.invocations import InvalidInvocation
 from tests.fakes_ops import FakeNotesSource, FakeQA
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.simulator.state import ADMINISTRATOR, MANAGE_MESSAGES, MANAGE_ROLES
+from simulator.state import ADMINISTRATOR, MANAGE_MESSAGES, MANAGE_ROLES
 
 BAN_MEMBERS = 1 << 2
 MEMBER_ROLE = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"

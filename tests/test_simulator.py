@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from bot.simulator.harness import UnansweredInteraction
-from bot.simulator.invocations import InvalidInvocation
+from simulator.harness import UnansweredInteraction
+from simulator.invocations import InvalidInvocation
 from tests.probe_cog import ProbeCog
 
 

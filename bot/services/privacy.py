@@ -20,7 +20,8 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError
-from bot.services.contracts import MemberDataSource
+from bot.services.contracts import LogRetention, MemberDataSource
+from bot.services.scheduled_posts import ScheduledPosts
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,15 @@ class GuildPurge:
 
 class PrivacyService:
     def __init__(
-        self, db: Database, clock: Clock, settings: Settings, services: Callable[[], object]
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        services: Callable[[], object],
+        posts: ScheduledPosts,
     ) -> None:
         self.db = db
+        self.posts = posts
         self.clock = clock
         self.settings = settings
         self._services = services
@@ -267,18 +274,17 @@ class PrivacyService:
         """Drop Q&A logs older than QA_LOG_RETENTION_DAYS, and the keys of posts to members
         past their time, at most once per QA_PURGE_EVERY.
 
-        None when it did not run (no Q&A service, or it ran recently); else rows removed.
+        None when it did not run (no service keeps such logs, or it ran recently); else the
+        rows removed.
         """
-        services = self._services()
-        purge = getattr(getattr(services, "qa", None), "purge_older_than", None)
-        if purge is None:
+        logs = [v for v in vars(self._services()).values() if isinstance(v, LogRetention)]
+        if not logs:
             return None
         if self._last_qa_purge is not None and now - self._last_qa_purge < QA_PURGE_EVERY:
             return None
-        posts = getattr(services, "scheduled_posts", None)
-        if posts is not None:
-            await posts.expire_member_keys(now)
-        removed = await purge(now - timedelta(days=self.settings.qa_log_retention_days))
+        await self.posts.expire_member_keys(now)
+        cutoff = now - timedelta(days=self.settings.qa_log_retention_days)
+        removed = sum([await log_source.purge_older_than(cutoff) for log_source in logs])
         self._last_qa_purge = now
         if removed:
             log.info("Purged %d Q&A log entries past their retention period", removed)

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.clock import Clock, to_db_time
 from bot.db import Database
+from bot.discord_limits import NONCE
 
 REMIND_KIND = "roadmap:remind"
 NUDGE_KIND = "roadmap:nudge"
@@ -32,7 +33,6 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 # Longer than any one send may take (discord.py waits out 429s and retries 5xx within it).
 LEASE = timedelta(minutes=5)
-NONCE_LENGTH = 25  # Discord's limit for a message nonce
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -54,7 +54,7 @@ class PostKey:
         """The same text on every try of this post to the same target: Discord refuses a
         second message with the same nonce for a few minutes (`enforce_nonce`)."""
         text = f"{self.guild_id}:{self.kind}:{self.period}:{target}"
-        return hashlib.sha256(text.encode()).hexdigest()[:NONCE_LENGTH]
+        return hashlib.sha256(text.encode()).hexdigest()[:NONCE]
 
 
 @dataclass(frozen=True)

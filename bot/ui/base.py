@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 
+from bot.shutdown import accepting
 from bot.ui.errors import report_error
 from bot.ui.replies import reply
 
@@ -27,7 +28,7 @@ class MentorView(discord.ui.View):
         self.message: discord.Message | discord.InteractionMessage | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not getattr(interaction.client, "accepting_interactions", True):
+        if not accepting(interaction.client):
             await interaction.response.send_message(SHUTTING_DOWN, ephemeral=True)
             return False
         if self.owner_id is not None and interaction.user.id != self.owner_id:
@@ -58,7 +59,7 @@ class ReportsErrors:
     begun the press is refused like a new command."""
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        if not getattr(interaction.client, "accepting_interactions", True):
+        if not accepting(interaction.client):
             await reply(interaction, SHUTTING_DOWN)
             return
         try:

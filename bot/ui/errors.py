@@ -8,7 +8,7 @@ import secrets
 import discord
 from discord import app_commands
 
-from bot.errors import DomainError, RateLimited
+from bot.errors import DomainError
 from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,14 @@ def new_ref() -> str:
     return secrets.token_hex(3).upper()
 
 
+def domain_text(error: DomainError) -> str:
+    """A domain error's message, the members it names mentioned (they are not pinged:
+    replies allow no mentions)."""
+    if not error.members:
+        return error.message
+    return error.message.format(*(f"<@{member}>" for member in error.members))
+
+
 def describe(error: Exception) -> str | None:
     """The member-facing sentence for an expected error, or None for a bug."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
@@ -35,10 +43,8 @@ def describe(error: Exception) -> str | None:
         if inner is not None and inner is not error:
             return describe(inner)
         return None
-    if isinstance(error, RateLimited):
-        return error.message
     if isinstance(error, DomainError):
-        return error.message
+        return domain_text(error)
     if isinstance(error, NotModerator | NotReviewer):
         return str(error)
     if isinstance(error, app_commands.MissingPermissions):

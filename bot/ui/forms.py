@@ -18,15 +18,17 @@ import io
 import logging
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import discord
 
+from bot.discord_limits import MESSAGE
 from bot.markdown import escape
-from bot.ui.base import SHUTTING_DOWN
+from bot.shutdown import accepting
+from bot.ui.base import SHUTTING_DOWN, MentorView
 from bot.ui.errors import explain
-from bot.ui.replies import MESSAGE_LIMIT, reply
+from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,24 @@ class AgainAfterRestart(
             await reply(interaction, AGAIN_EXPIRED)
 
 
+class RetryView(MentorView):
+    """Offered when a form was refused: reopens it with what the member typed.
+
+    It lives in memory until a restart (what was typed is too long for a custom_id); after
+    one its button answers that it stopped working (`AgainAfterRestart`), and the refusal
+    above it quotes the text anyway.
+    """
+
+    def __init__(self, client: discord.Client, owner_id: int, reopen: Callable[[], Form]) -> None:
+        super().__init__(owner_id=owner_id, timeout=None)
+        self.reopen = reopen
+        self.again.custom_id = again_custom_id(client)
+
+    @discord.ui.button(label="Edit and send again", style=discord.ButtonStyle.primary)
+    async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self.reopen().send_to(interaction)
+
+
 class FormRouter:
     """Every form class of the bot; `dispatch` answers every modal submission."""
 
@@ -195,7 +215,7 @@ class FormRouter:
             await answer_with_quote(interaction, UNKNOWN_FORM, answers, {})
             return
         form, match = found
-        if not getattr(interaction.client, "accepting_interactions", True):
+        if not accepting(interaction.client):
             await answer_with_quote(interaction, SHUTTING_DOWN, answers, form.labels)
             return
         try:
@@ -230,7 +250,7 @@ async def answer_with_quote(
         extra["embed"] = embed
     quote = answers.quote(labels)
     content = f"{message}\n\n{QUOTE_HEADER}\n{quote}" if quote else message
-    if len(content) > MESSAGE_LIMIT:
+    if len(content) > MESSAGE:
         content = f"{message}\n\n{ATTACHED}"
         data = answers.plain(labels).encode()
         extra["file"] = discord.File(io.BytesIO(data), filename=ANSWERS_FILE)

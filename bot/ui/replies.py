@@ -6,8 +6,9 @@ from typing import Any
 
 import discord
 
+from bot.discord_limits import MESSAGE
+
 NO_PINGS = discord.AllowedMentions.none()
-MESSAGE_LIMIT = 2000
 
 
 def ping_only(user_id: int) -> discord.AllowedMentions:
@@ -36,7 +37,7 @@ async def reply(
     """
     kwargs.setdefault("allowed_mentions", NO_PINGS)
     if content is not None:
-        content = clip(content, MESSAGE_LIMIT)
+        content = clip(content, MESSAGE)
     if interaction.response.is_done():
         message = await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
         return message.id

@@ -1,4 +1,5 @@
-"""Reviewing a submission: Accept / Reject buttons, the verdict form, and the member told.
+"""Reviewing submissions: the moderators' queue, one submission at a time with Accept /
+Reject buttons, the verdict form, and the member told.
 
 Both the buttons (`chal:rev:<a|r>:<id>:<version>`) and the form
 (`chal:review:<a|r>:<id>:<version>`) carry the version of the submission the moderator was
@@ -10,35 +11,55 @@ quoted back).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import discord
 
+from bot.app import MentorBot, bot_of
+from bot.discord_limits import MESSAGE
 from bot.errors import DomainError
 from bot.markdown import clip_escaped, inline
 from bot.services.challenges.model import ReviewOutcome, Submission
 from bot.services.challenges.submissions import COMMENT_MAX, SubmissionChanged
 from bot.ui.base import ReportsErrors
-from bot.ui.checks import ensure_moderator
+from bot.ui.checks import ensure_moderator, guild_id_of
 from bot.ui.direct_messages import send_dm_quietly
 from bot.ui.forms import Answers, Form, answer_with_quote
+from bot.ui.pager import Page, reply_paged
 from bot.ui.replies import clip, ping_only, reply
 from cogs.challenges._embeds import submission_embed
 
-if TYPE_CHECKING:
-    from bot.app import MentorBot
-
 CHANGED = "The member changed this submission since you opened it. Here is the new version:"
+REVIEW_QUEUE = "chal-review"
 
 
-def _bot(interaction: discord.Interaction) -> MentorBot:
-    return interaction.client  # type: ignore[return-value]
+async def reply_review_queue(interaction: discord.Interaction, kind: str, ref: str | None) -> None:
+    """The queue of daily task answers (`ref` None) or of a weekly challenge's submissions."""
+    await reply_paged(interaction, REVIEW_QUEUE, f"{kind},{ref or ''}")
 
 
-def _guild_id(interaction: discord.Interaction) -> int:
-    if interaction.guild_id is None:
-        raise discord.app_commands.NoPrivateMessage()
-    return interaction.guild_id
+async def review_page(interaction: discord.Interaction, args: str, key: int) -> Page:
+    """One submission at a time (`key`: its id; 1 opens the first), with Accept / Reject
+    while it waits. The queue changes as submissions are reviewed, so Previous and Next
+    name the submissions around this one."""
+    await ensure_moderator(interaction)  # still a moderator when paging later
+    kind, _, ref = args.partition(",")
+    submissions = bot_of(interaction).services.challenges.submissions
+    queue = await submissions.queue(
+        interaction.guild_id, kind, ref or None, include_reviewed=kind == "weekly"
+    )
+    if not queue:
+        raise DomainError("Nothing to review right now.")
+    ids = [s.id for s in queue]
+    index = ids.index(key) if key in ids else 0
+    submission = queue[index]
+    title = (await submissions.title_of(submission))[0]
+    embed = submission_embed(submission, title, index, len(queue))
+    around = (
+        ids[index - 1] if index > 0 else None,
+        ids[index + 1] if index + 1 < len(ids) else None,
+    )
+    return Page(embed, index + 1, len(ids), review_buttons(submission), around)
 
 
 class ReviewButton(
@@ -72,8 +93,8 @@ class ReviewButton(
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await ensure_moderator(interaction)
-        submissions = _bot(interaction).services.challenges.submissions
-        submission = await submissions.get(_guild_id(interaction), self.submission_id)
+        submissions = bot_of(interaction).services.challenges.submissions
+        submission = await submissions.get(guild_id_of(interaction), self.submission_id)
         if submission.status != "pending":
             await reply(interaction, f"This submission was already {submission.status}.")
             return
@@ -98,7 +119,7 @@ async def show_changed(
 ) -> None:
     """The member edited the submission since it was shown: show the new version, with
     buttons for it, and quote back the verdict the moderator had typed (if any)."""
-    title, _ = await _bot(interaction).services.challenges.submissions.title_of(submission)
+    title, _ = await bot_of(interaction).services.challenges.submissions.title_of(submission)
     view = discord.ui.View(timeout=None)
     for item in review_buttons(submission):
         view.add_item(item)
@@ -156,10 +177,10 @@ class ReviewModal(
             points = int(text)
         # Telling the member can take several calls to Discord (DM, then the thread).
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         try:
             outcome = await bot.services.challenges.submissions.review(
-                _guild_id(interaction),
+                guild_id_of(interaction),
                 int(match["id"]),
                 interaction.user.id,
                 accept=accept,
@@ -170,7 +191,7 @@ class ReviewModal(
         except SubmissionChanged as changed:
             await show_changed(interaction, changed.current, answers)
             return
-        told = await tell_member(bot, _guild_id(interaction), outcome)
+        told = await tell_member(bot, guild_id_of(interaction), outcome)
         verdict = "Accepted" if accept else "Rejected"
         extra = f" with {outcome.submission.points} points" if accept else ""
         await reply(interaction, f"{verdict} submission #{outcome.submission.id}{extra}; {told}.")
@@ -185,13 +206,13 @@ async def tell_member(bot: MentorBot, guild_id: int, outcome: ReviewOutcome) -> 
         text = f"Your submission to '{inline(outcome.title)}' was not accepted this time."
     if s.comment:
         text += f"\nModerator's comment: {clip_escaped(s.comment, 900)}"
-    if await send_dm_quietly(bot, s.user_id, content=clip(text, 2000)):
+    if await send_dm_quietly(bot, s.user_id, content=clip(text, MESSAGE)):
         return "the member was told by DM"
     if outcome.thread_id is None:
         return "the member could not be told (DMs closed, no thread)"
     try:
         await bot.get_partial_messageable(outcome.thread_id, guild_id=guild_id).send(
-            clip(f"<@{s.user_id}> {text}", 2000),
+            clip(f"<@{s.user_id}> {text}", MESSAGE),
             allowed_mentions=ping_only(s.user_id),
         )
     except discord.HTTPException:

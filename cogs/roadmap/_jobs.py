@@ -1,9 +1,5 @@
 """Scheduled roadmap work: reminders, buddy nudges, the weekly digest and role sync.
 
-At load, before any job runs, members of servers whose roadmap content changed since the
-last start are reconciled with it (`RoadmapCatalog.sync_members`): nothing they ticked is
-lost, and phases and roles follow the new content.
-
 Each job asks its service what is due (indexed queries) and hands each post to the one
 delivery helper (bot/delivery.py) under its (server, kind, period) key: a restart neither
 loses nor repeats anything.
@@ -17,23 +13,22 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import discord
-from discord.ext import commands
 
 from bot.app import MentorBot
 from bot.delivery import ChannelPost, Destination, DirectMessage, Outcome
+from bot.discord_limits import UNKNOWN_MEMBER
+from bot.scheduler import Job
 from bot.services.roadmap.digest import DIGEST_KIND, DigestDue
 from bot.services.roadmap.reminders import NudgeDue, ReminderDue
+from bot.services.roadmap.role_sync import MemberGone, RoleRefused
 from bot.services.roadmap.roles import NOTICE_KIND as ROLE_NOTICE_KIND
-from bot.services.roadmap.roles import RoleChange, RoleNotice
+from bot.services.roadmap.roles import RoleNotice
 from bot.services.scheduled_posts import NUDGE_KIND, REMIND_KIND, PostKey
 from bot.ui.reward_roles import dangerous_permissions
 from cogs.roadmap._charts import week_chart_png
 from cogs.roadmap._embeds import days, digest_embed
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_MEMBER, UNKNOWN_ROLE = 10007, 10011
-JOBS = ("reminders", "nudges", "digest", "roles")
 
 
 def day_label(day: date) -> str:
@@ -64,28 +59,75 @@ def key_tuple(key: PostKey) -> tuple[int, str, str]:
     return key.guild_id, key.kind, key.period
 
 
-class RoadmapJobs(commands.Cog):
+class DiscordRoles:
+    """Roles on Discord for the role sync (bot/services/roadmap/role_sync.py): what the
+    bot's cache knows, and Discord's answers turned into the sync's terms."""
+
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+
+    def ready(self, guild_id: int) -> bool:
+        return self.bot.get_guild(guild_id) is not None
+
+    def dangerous_now(self, guild_id: int, role_ids: set[int]) -> set[int]:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return set()
+        roles = (guild.get_role(role_id) for role_id in role_ids)
+        return {role.id for role in roles if role is not None and dangerous_permissions(role)}
+
+    async def is_dangerous(self, guild_id: int, role_id: int) -> bool:
+        """Judged on the role as Discord has it now: the cache, or the API if it lacks it."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return False
+        role = guild.get_role(role_id)
+        if role is None:
+            roles = await guild.fetch_roles()
+            role = next((r for r in roles if r.id == role_id), None)
+        return role is not None and bool(dangerous_permissions(role))
+
+    async def member_roles(self, guild_id: int, user_id: int) -> set[int]:
+        try:
+            data = await self.bot.http.get_member(guild_id, user_id)
+        except discord.NotFound:
+            raise MemberGone from None
+        return {int(r) for r in data.get("roles", [])}
+
+    async def add(self, guild_id: int, user_id: int, role_id: int) -> None:
+        await self._call(self.bot.http.add_role, guild_id, user_id, role_id)
+
+    async def remove(self, guild_id: int, user_id: int, role_id: int) -> None:
+        await self._call(self.bot.http.remove_role, guild_id, user_id, role_id)
+
+    async def _call(
+        self, call: Callable[..., Awaitable[None]], guild_id: int, user_id: int, role_id: int
+    ) -> None:
+        try:
+            await call(guild_id, user_id, role_id, reason="Roadmap")
+        except discord.NotFound as exc:
+            raise (MemberGone if exc.code == UNKNOWN_MEMBER else RoleRefused) from None
+        except discord.Forbidden:
+            raise RoleRefused from None
+
+
+class RoadmapJobs:
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
         self.services = bot.services
         self.roadmap = bot.services.roadmap
         self.posts = bot.services.scheduled_posts
         self.batch = bot.services.settings.roadmap_job_batch
-        # The day each server's role mappings were last checked by this process: so they
-        # are checked at start-up and then once a day.
-        self._audited: dict[int, date] = {}
+        self.discord_roles = DiscordRoles(bot)
 
-    async def cog_load(self) -> None:
-        await self.roadmap.catalog.sync_members()
-        scheduler = self.services.scheduler
-        scheduler.add_job("roadmap:reminders", self.reminders)
-        scheduler.add_job("roadmap:nudges", self.nudges)
-        scheduler.add_job("roadmap:digest", self.digest)
-        scheduler.add_job("roadmap:roles", self.roles)
-
-    async def cog_unload(self) -> None:
-        for name in JOBS:
-            self.services.scheduler.remove_job(f"roadmap:{name}")
+    def jobs(self) -> dict[str, Job]:
+        """In the order they run within one tick."""
+        return {
+            "roadmap:reminders": self.reminders,
+            "roadmap:nudges": self.nudges,
+            "roadmap:digest": self.digest,
+            "roadmap:roles": self.roles,
+        }
 
     # --- Reminders ---------------------------------------------------------------------
 
@@ -187,109 +229,8 @@ class RoadmapJobs(commands.Cog):
     # --- Roles ---------------------------------------------------------------------------
 
     async def roles(self, now: datetime) -> None:
-        await self._audit_mappings(now)
-        refused: set[int] = set()  # roles Discord refused during this tick: not tried again
-        for change in await self.roadmap.roles.due_changes(now, self.batch):
-            await self._apply_roles(change, refused)
+        await self.roadmap.role_sync.run(now, self.discord_roles)
         await self._announce_stopped_roles()
-
-    async def _audit_mappings(self, now: datetime) -> None:
-        """At start-up and once a day: suspend mappings whose role became dangerous."""
-        day = now.date()
-        for guild_id, mappings in (await self.roadmap.roles.mapped_guilds()).items():
-            if self._audited.get(guild_id) == day:
-                continue
-            guild = self.bot.get_guild(guild_id)
-            if guild is None:
-                continue  # not available yet: checked at a later tick
-            for role_id in {m.role_id for m in mappings}:
-                role = guild.get_role(role_id)
-                if role is not None and dangerous_permissions(role):
-                    await self._suspend(guild_id, role)
-            self._audited[guild_id] = day
-
-    async def _role_now(self, guild_id: int, role_id: int) -> discord.Role | None:
-        """The role as Discord has it now: the cache, or the API if the cache lacks it."""
-        guild = self.bot.get_guild(guild_id)
-        if guild is None:
-            return None
-        role = guild.get_role(role_id)
-        if role is None:
-            roles = await guild.fetch_roles()
-            role = next((r for r in roles if r.id == role_id), None)
-        return role
-
-    async def _member_roles(self, change: RoleChange) -> set[int] | None:
-        """The member's roles now (None: they left the server)."""
-        try:
-            data = await self.bot.http.get_member(change.guild_id, change.user_id)
-        except discord.NotFound:
-            return None
-        return {int(r) for r in data.get("roles", [])}
-
-    async def _apply_roles(self, change: RoleChange, refused: set[int]) -> None:
-        if change.add and self.bot.get_guild(change.guild_id) is None:
-            return  # its roles can't be checked yet: the change waits for a later tick
-        failed: set[int] = set()
-        http = self.bot.http
-        held = await self._member_roles(change) if change.add else set()
-        if held is None:
-            await self.roadmap.roles.forget_member(change.guild_id, change.user_id)
-            return
-        already_held = {r for r in change.add if r in held}
-        for role_id in change.add:
-            if role_id in refused:
-                failed.add(role_id)
-                continue
-            if role_id in already_held:
-                continue  # given by someone else: recorded as held, never taken away
-            role = await self._role_now(change.guild_id, role_id)
-            if role is not None and dangerous_permissions(role):
-                failed.add(role_id)
-                await self._suspend(change.guild_id, role)
-                continue
-            if not await self._role_call(http.add_role, change, role_id, failed, refused):
-                return
-        for role_id in change.remove:
-            if role_id in refused:
-                continue
-            if not await self._role_call(http.remove_role, change, role_id, failed, refused):
-                return
-        await self.roadmap.roles.applied(change, failed, already_held)
-
-    async def _role_call(
-        self,
-        call: Callable[..., Awaitable[None]],
-        change: RoleChange,
-        role_id: int,
-        failed: set[int],
-        refused: set[int],
-    ) -> bool:
-        """Give or take one role; False when the member is gone (nothing more to do)."""
-        try:
-            await call(change.guild_id, change.user_id, role_id, reason="Roadmap")
-        except discord.NotFound as exc:
-            if exc.code == UNKNOWN_MEMBER:
-                await self.roadmap.roles.forget_member(change.guild_id, change.user_id)
-                return False
-            failed.add(role_id)
-            refused.add(role_id)
-            await self._refused(change.guild_id, role_id)
-        except discord.Forbidden:
-            failed.add(role_id)
-            refused.add(role_id)
-            await self._refused(change.guild_id, role_id)
-        return True
-
-    async def _suspend(self, guild_id: int, role: discord.Role) -> None:
-        """Stop using a role that became dangerous (the moderators are told once)."""
-        if await self.roadmap.roles.suspend(guild_id, role.id):
-            log.warning("Server %s: reward role %s became dangerous; suspended", guild_id, role.id)
-
-    async def _refused(self, guild_id: int, role_id: int) -> None:
-        """Stop using a role Discord refuses (the moderators are told once)."""
-        if await self.roadmap.roles.refused(guild_id, role_id):
-            log.warning("Server %s refused role %s to the roadmap", guild_id, role_id)
 
     async def _announce_stopped_roles(self) -> None:
         """Tell the moderators about each role stopped or suspended, once, through the

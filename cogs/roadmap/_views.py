@@ -5,35 +5,28 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
+from bot.app import bot_of
+from bot.discord_limits import EMBED_DESCRIPTION, FIELD_VALUE, OPTION_TEXT, SELECT_OPTIONS
 from bot.errors import DomainError
 from bot.markdown import clip_escaped
 from bot.services.roadmap.checkins import CheckinRecord
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.leaderboard import Board, Period
+from bot.ui.asking import Asker
+from bot.ui.base import ReportsErrors
 from bot.ui.confirm import Confirmation
-from bot.ui.errors import report_error
 from bot.ui.forms import Answers, Form
 from bot.ui.replies import NO_PINGS, clip, reply
 from cogs.roadmap._embeds import checkin_embed, leaderboard_embed
 
-if TYPE_CHECKING:
-    from bot.app import MentorBot
-
 log = logging.getLogger(__name__)
 
-TEXT_MAX = 4000
-LABEL_MAX, OPTION_MAX = 45, 100
-ASK_COG, ASK_METHOD = "Ask", "ask_from_button"
 BOARDS = {b.value for b in Board}
 PERIODS = {p.value for p in Period}
-
-
-def _bot(interaction: discord.Interaction) -> MentorBot:
-    return interaction.client  # type: ignore[return-value]
 
 
 def _text_input(
@@ -117,11 +110,11 @@ class CheckinForm(Form, template=r"roadmap:checkin-form"):
                 required=False,
                 options=[
                     discord.SelectOption(
-                        label=clip(m.title, OPTION_MAX),
+                        label=clip(m.title, OPTION_TEXT),
                         value=m.key,
-                        description=clip(f"Phase {m.phase} · {m.skill}", OPTION_MAX),
+                        description=clip(f"Phase {m.phase} · {m.skill}", OPTION_TEXT),
                     )
-                    for m in milestones[:25]
+                    for m in milestones[:SELECT_OPTIONS]
                 ],
             )
             self.add_item(
@@ -164,7 +157,7 @@ class EditForm(Form, template=r"roadmap:checkin-edit:(?P<id>[0-9]{1,19})"):
     async def submit(
         cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
     ) -> None:
-        record = await _bot(interaction).services.roadmap.checkins.edit(
+        record = await bot_of(interaction).services.roadmap.checkins.edit(
             interaction.guild_id or 0,
             interaction.user.id,
             int(match["id"]),
@@ -192,7 +185,7 @@ async def send_checkin(
     milestone: str | None = None,
 ) -> None:
     """Store a check-in and answer in the channel, with the blocker buttons when needed."""
-    result = await _bot(interaction).services.roadmap.checkins.checkin(
+    result = await bot_of(interaction).services.roadmap.checkins.checkin(
         interaction.guild_id or 0,
         interaction.user.id,
         did,
@@ -212,12 +205,13 @@ async def send_checkin(
     message_id = await reply(interaction, ephemeral=False, **kwargs)
     if message_id is not None and interaction.channel_id is not None:
         # Remembered so that erasing the member deletes the post quoting them.
-        posts = _bot(interaction).services.member_posts
+        posts = bot_of(interaction).services.member_posts
         guild_id, channel_id = interaction.guild_id or 0, interaction.channel_id
         await posts.record(guild_id, interaction.user.id, channel_id, message_id, "checkin")
 
 
 class BlockerButton(
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"roadmap:blocker:(?P<action>ask|mentors):(?P<user>\d+):(?P<checkin>\d+)",
 ):
@@ -245,32 +239,28 @@ class BlockerButton(
     ) -> BlockerButton:
         return cls(int(match["user"]), int(match["checkin"]), match["action"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            if interaction.user.id != self.user_id:
-                await reply(interaction, "Only the member who checked in can pass this on.")
-                return
-            if self.action == "ask":
-                await self._ask(interaction)
-            else:
-                await self._tell_mentors(interaction)
-        except Exception as error:
-            await report_error(interaction, error)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        if interaction.user.id != self.user_id:
+            await reply(interaction, "Only the member who checked in can pass this on.")
+            return
+        if self.action == "ask":
+            await self._ask(interaction)
+        else:
+            await self._tell_mentors(interaction)
 
     async def _ask(self, interaction: discord.Interaction) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         record = await bot.services.roadmap.checkins.blocker(
             interaction.guild_id or 0, self.user_id, self.checkin_id
         )
-        ask = bot.get_cog(ASK_COG)
-        handler = getattr(ask, ASK_METHOD, None)
-        if handler is None:
+        asker = bot.shared.find(Asker)
+        if asker is None:
             await reply(interaction, "/ask is not available on this server yet.")
             return
-        await handler(interaction, question=record.blockers or "")
+        await asker.ask_privately(interaction, record.blockers or "")
 
     async def _tell_mentors(self, interaction: discord.Interaction) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         guild_id = interaction.guild_id or 0
         checkins = bot.services.roadmap.checkins
         record = await checkins.blocker(guild_id, self.user_id, self.checkin_id)
@@ -287,16 +277,18 @@ class BlockerButton(
             return
         embed = discord.Embed(
             title="A member is blocked",
-            description=clip_escaped(record.blockers or "", 4096, one_line=False),
+            description=clip_escaped(record.blockers or "", EMBED_DESCRIPTION, one_line=False),
             colour=discord.Colour.orange(),
         )
         embed.add_field(
-            name="Working on", value=clip_escaped(record.did, 1024, one_line=False), inline=False
+            name="Working on",
+            value=clip_escaped(record.did, FIELD_VALUE, one_line=False),
+            inline=False,
         )
         if record.next_step:
             embed.add_field(
                 name="Next step",
-                value=clip_escaped(record.next_step, 1024, one_line=False),
+                value=clip_escaped(record.next_step, FIELD_VALUE, one_line=False),
                 inline=False,
             )
         embed.set_footer(text=f"From a check-in on {record.day.isoformat()}")
@@ -315,6 +307,7 @@ class BlockerButton(
 
 
 class LeaderboardButton(
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"roadmap:lb:(?P<board>[a-z]+):(?P<period>[a-z]+):(?P<page>\d{1,6}):(?P<dir>prev|next)",
 ):
@@ -341,19 +334,16 @@ class LeaderboardButton(
     ) -> LeaderboardButton:
         return cls(match["board"], match["period"], int(match["page"]), match["dir"], False)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            if self.board not in BOARDS or self.period not in PERIODS:
-                raise DomainError("That leaderboard no longer exists.")
-            page = await _bot(interaction).services.roadmap.leaderboard.page(
-                interaction.guild_id or 0, self.board, self.period, self.page
-            )
-            await interaction.response.edit_message(
-                embed=leaderboard_embed(page),
-                view=leaderboard_view(page.board, page.period, page.page, page.has_next),
-            )
-        except Exception as error:
-            await report_error(interaction, error)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        if self.board not in BOARDS or self.period not in PERIODS:
+            raise DomainError("That leaderboard no longer exists.")
+        page = await bot_of(interaction).services.roadmap.leaderboard.page(
+            interaction.guild_id or 0, self.board, self.period, self.page
+        )
+        await interaction.response.edit_message(
+            embed=leaderboard_embed(page),
+            view=leaderboard_view(page.board, page.period, page.page, page.has_next),
+        )
 
 
 def leaderboard_view(board: str, period: str, page: int, has_next: bool) -> discord.ui.View | None:
@@ -370,7 +360,7 @@ LEAVE = "roadmap-leave"
 
 async def leave_confirmed(interaction: discord.Interaction, _: int | None) -> None:
     """The member confirmed /roadmap leave: their roadmap data here is deleted."""
-    await _bot(interaction).services.roadmap.members.leave(
+    await bot_of(interaction).services.roadmap.members.leave(
         interaction.guild_id or 0, interaction.user.id
     )
     await interaction.response.edit_message(

@@ -13,14 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import DomainError, NotFound
-from bot.services.roadmap.dates import DAY, at_local, local_date, local_midnight, parse_date
+from bot.services.roadmap.dates import DAY, at_local, local_date, parse_date
 from bot.services.roadmap.streaks import (
     Pauses,
     StreakState,
     breaks_at,
     standing,
 )
-from bot.timezones import parse_time_of_day
+from bot.timezones import local_midnight, parse_time_of_day
 
 STREAK_THRESHOLDS = (7, 30, 100)
 NUDGE_AFTER_MISSED_DAYS = 2
