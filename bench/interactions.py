@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.engine import bot_env
-from bot.simulator import SimGuild, Simulator, SimUser
-from bot.simulator.invocations import parse_typed_command, typed_value
-from bot.simulator.process import BotProcess
+from simulator import SimGuild, Simulator, SimUser
+from simulator.invocations import parse_typed_command, typed_value
+from simulator.process import BotProcess
 
 ANSWER_TIMEOUT = 10.0
 

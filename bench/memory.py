@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.simulator import Simulator
-from bot.simulator.process import BotProcess
+from simulator import Simulator
+from simulator.process import BotProcess
 
 TARGET_MIB = 200
 

@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.db import open_database
 from bot.services.qa.documents import load_shipped_documents
 from bot.services.qa.kb import KnowledgeBase
-from bot.simulator.harness import SimHarness
+from simulator.harness import SimHarness
 from tests.qa.fake_llm import FakeLLM, Reply
 
 TARGET_CHUNKS = 10_000

@@ -28,8 +28,8 @@ from bench.engine import bench_target, bot_env, engine_name
 from bench.roadmap import seed as roadmap_seed
 from bench.roadmap import size_mb as roadmap_size_mb
 from bot.db import open_database
-from bot.simulator import Simulator
-from bot.simulator.process import BotProcess
+from simulator import Simulator
+from simulator.process import BotProcess
 
 
 def seed(path: Path, script: Path) -> None:

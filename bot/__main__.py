@@ -14,16 +14,18 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import discord
 
 from bot.app import MentorBot
-from bot.clock import SystemClock
+from bot.clock import Clock, SystemClock
 from bot.config import Settings, load_settings
 from bot.db import connect, load_migrations
 from bot.db.copy import copy_data as copy_tables
 from bot.db.copy import progress_bar
 from bot.db.url import BadDatabaseUrl, parse_database_url
+from bot.discord_endpoint import point_discord_at
 from bot.errors import StartupError
 from bot.health import HealthServer
 from bot.logs import configure_logging
@@ -43,7 +45,6 @@ from bot.services.backups import (
     restore_database,
 )
 from bot.services.command_sync import payload_hash
-from bot.simulator.redirect import point_discord_at
 from bot.wiring import (
     build_llm_client,
     build_services,
@@ -106,21 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def create_bot(settings: Settings, *, background: bool = True) -> MentorBot:
+async def create_bot(
+    settings: Settings, *, background: bool = True, clock: Clock | None = None, **options: Any
+) -> MentorBot:
     """Open and migrate the database, build the services, and the bot around them.
 
     `background` starts the scheduler and the sync-on-change of slash commands, and moves
-    what exists at ready out of the garbage collector's way (`run`).
+    what exists at ready out of the garbage collector's way (`run`). `clock` and `options`
+    (discord.py's) are for the simulator's separate-process bot (simulator/clocked_bot.py).
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
     db = await open_configured_database(settings)
-    services = build_services(settings, db, SystemClock(), build_llm_client(settings))
+    services = build_services(settings, db, clock or SystemClock(), build_llm_client(settings))
     return MentorBot(
         services,
         start_scheduler=background,
         sync_commands=background and settings.auto_sync_commands,
         freeze_gc=background,
+        **options,
     )
 
 
@@ -342,7 +347,7 @@ async def copy_data(settings: Settings, url: str) -> None:
 
 async def playground(settings: Settings, out_dir: Path) -> None:
     # Imported here: the simulator is only needed by this command.
-    from bot.simulator.playground import run_playground
+    from simulator.playground import run_playground
 
     await run_playground(settings, out_dir)
 

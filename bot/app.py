@@ -6,15 +6,20 @@ import asyncio
 import gc
 import logging
 import pkgutil
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord.ext import commands
 
 import cogs
+from bot.delivery import Delivery
+from bot.parts import Parts, Shared
 from bot.services.command_sync import payload_hash
 from bot.shutdown import drain_interactions, interactions_in_flight
 from bot.tree import MentorTree
+from bot.ui.confirm import Confirmations, ConfirmButton
+from bot.ui.forms import AgainAfterRestart, FormRouter
+from bot.ui.pager import PageButton, Pagers
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,14 @@ class MentorBot(commands.Bot):
             **options,
         )
         self.services = services
+        self.tree.metrics = services.metrics
+        self.delivery = Delivery(
+            self, services.scheduled_posts, services.guild_settings, services.clock
+        )
+        self.forms = FormRouter()
+        self.confirmations = Confirmations()
+        self.pagers = Pagers()
+        self.shared = Shared()
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
         self._freeze_gc = freeze_gc  # the long-running process only: see on_ready
@@ -68,6 +81,7 @@ class MentorBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(ConfirmButton, PageButton, AgainAfterRestart)
         for name in extension_names():
             await self.load_extension(name)
         log.info("Loaded %d extensions", len(self.extensions))
@@ -75,6 +89,32 @@ class MentorBot(commands.Bot):
             await self.sync_if_changed(self.services.settings.dev_guild_id)
         if self.start_scheduler:
             self.services.scheduler.start()
+
+    def add_parts(self, parts: Parts) -> None:
+        """Register what a capability brings (its cog's `cog_load`); see bot/parts.py."""
+        self.add_dynamic_items(*parts.components)
+        self.forms.add(*parts.forms)
+        for confirmation in parts.confirmations:
+            self.confirmations.add(confirmation)
+        for name, loader in parts.pagers.items():
+            self.pagers.add(name, loader)
+        for name, job in parts.jobs.items():
+            self.services.scheduler.add_job(name, job)
+        for kind, part in parts.shared.items():
+            self.shared.add(kind, part)
+
+    def remove_parts(self, parts: Parts) -> None:
+        """Undo `add_parts` (its cog's `cog_unload`)."""
+        self.remove_dynamic_items(*parts.components)
+        self.forms.remove(*parts.forms)
+        for confirmation in parts.confirmations:
+            self.confirmations.remove(confirmation.name)
+        for name in parts.pagers:
+            self.pagers.remove(name)
+        for name in parts.jobs:
+            self.services.scheduler.remove_job(name)
+        for kind in parts.shared:
+            self.shared.remove(kind)
 
     async def shutdown(self, give_up: asyncio.Event | None = None) -> None:
         """Stop taking new work, let running commands and the scheduler's tick finish
@@ -117,6 +157,10 @@ class MentorBot(commands.Bot):
         await self.services.scheduler.stop(self.services.settings.shutdown_grace_seconds)
         await super().close()
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Modal submissions go to their form by custom_id (see bot/ui/forms.py)."""
+        await self.forms.dispatch(interaction)
+
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))
         if self._freeze_gc:
@@ -126,3 +170,8 @@ class MentorBot(commands.Bot):
             gc.collect()
             gc.freeze()
             self._freeze_gc = False
+
+
+def bot_of(interaction: discord.Interaction) -> MentorBot:
+    """The bot an interaction came to: always a MentorBot here."""
+    return cast(MentorBot, interaction.client)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Literal
 
@@ -47,7 +46,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     scheduler_interval_seconds: float = Field(default=30.0, ge=1, le=3600)
     auto_sync_commands: bool = True
-    # For testing against the simulator (bot/simulator); leave empty to talk to Discord.
+    # For testing against the simulator (simulator/); leave empty to talk to Discord.
     discord_api_url: str | None = None
 
     # --- LLM (OpenAI-compatible; optional) --------------------------------------
@@ -248,10 +247,6 @@ class Settings(BaseSettings):
         if isinstance(target, PostgresTarget) and target.password:
             found.append(target.password)
         return found
-
-    @property
-    def log_level_number(self) -> int:
-        return logging.getLevelName(self.log_level)
 
 
 def load_settings(**overrides: object) -> Settings:

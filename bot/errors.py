@@ -4,11 +4,17 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule was broken; `message` is shown to the member as it is."""
+    """A rule was broken; `message` is shown to the member as it is.
 
-    def __init__(self, message: str) -> None:
+    A refusal that names other members gives their ids in `members` and marks where each
+    goes with `{}` in `message`: services return ids, and the Discord side turns them into
+    mentions (`bot.ui.errors.describe`).
+    """
+
+    def __init__(self, message: str, *, members: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.members = members
 
 
 class NotFound(DomainError):

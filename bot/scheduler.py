@@ -37,10 +37,6 @@ class Scheduler:
     def remove_job(self, name: str) -> None:
         self._jobs.pop(name, None)
 
-    @property
-    def job_names(self) -> list[str]:
-        return list(self._jobs)
-
     async def run_once(self) -> None:
         """Run every job for the current instant; one failing job does not stop the others."""
         now = self.clock.now()

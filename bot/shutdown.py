@@ -17,6 +17,12 @@ INTERACTION_TASK_PREFIXES = (
 )
 
 
+def accepting(client: object) -> bool:
+    """False once the bot has begun shutting down (`MentorBot.accepting_interactions`): the
+    tree, buttons and forms then refuse new work politely."""
+    return getattr(client, "accepting_interactions", True)
+
+
 def interaction_tasks() -> set[asyncio.Task[object]]:
     """Tasks of this event loop handling an interaction right now (the caller's excluded)."""
     current = asyncio.current_task()

@@ -1,9 +1,9 @@
-"""IANA time zone names and local times of day, validated with `zoneinfo` (+ `tzdata`)."""
+"""IANA time zone names, local times of day and local midnights, with `zoneinfo` (+ `tzdata`)."""
 
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import UTC, date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -17,6 +17,11 @@ def all_timezones() -> tuple[str, ...]:
     """Every canonical-looking IANA name, sorted (no 'posix/' or 'right/' copies)."""
     names = {n for n in available_timezones() if not n.startswith(("posix", "right", "SystemV"))}
     return tuple(sorted(names))
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant a local day begins (zoneinfo resolves a skipped midnight forward)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def parse_timezone(name: str) -> ZoneInfo:

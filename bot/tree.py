@@ -9,6 +9,8 @@ import time
 import discord
 from discord import app_commands
 
+from bot.metrics import Metrics
+from bot.shutdown import accepting
 from bot.ui.base import SHUTTING_DOWN
 from bot.ui.errors import new_ref, report_error
 from bot.ui.replies import reply
@@ -17,9 +19,11 @@ log = logging.getLogger("bot.commands")
 
 
 class MentorTree(app_commands.CommandTree):
+    metrics: Metrics | None = None  # the bot's, set when it builds its tree
+
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Refuse new work politely once the bot has begun shutting down."""
-        if getattr(self.client, "accepting_interactions", True):
+        if accepting(self.client):
             return True
         interaction.extras["outcome"] = "unavailable"
         with contextlib.suppress(discord.HTTPException):
@@ -58,7 +62,7 @@ class MentorTree(app_commands.CommandTree):
         outcome = interaction.extras.get("outcome", "ok")
         ref = interaction.extras["ref"]
         duration_ms = round(seconds * 1000)
-        metrics = getattr(getattr(self.client, "services", None), "metrics", None)
+        metrics = self.metrics
         if metrics is not None:
             metrics.commands.labels(command=name, outcome=outcome).inc()
             metrics.command_seconds.labels(command=name).observe(seconds)

@@ -93,10 +93,16 @@ def build_services(
         scheduler_job_failures=lambda: dict(scheduler.failures),
         interactions_in_flight=interactions_in_flight,
     )
-    challenges = ChallengeService(
-        db, clock, settings, guild_settings, scheduled_posts, load_shipped()
-    )
     roadmap = RoadmapService(settings, db, clock, scheduled_posts)
+    challenges = ChallengeService(
+        db,
+        clock,
+        settings,
+        guild_settings,
+        scheduled_posts,
+        load_shipped(),
+        member_context=roadmap,
+    )
     services: Services
     services = Services(
         settings=settings,
@@ -126,7 +132,7 @@ def build_services(
             settings, clock, metrics, settings.database_path if settings.on_sqlite else None
         ),
         # Looks its MemberDataSources up among these services each time it is asked.
-        privacy=PrivacyService(db, clock, settings, lambda: services),
+        privacy=PrivacyService(db, clock, settings, lambda: services, scheduled_posts),
         roadmap=roadmap,
         member_posts=MemberPosts(db, clock),
     )

@@ -16,7 +16,7 @@ from bot.services.guild_settings import (
     RoleKind,
     TimeKind,
 )
-from bot.timezones import search_timezones
+from bot.timezones import format_time_of_day, search_timezones
 from bot.ui.checks import moderator_only
 from bot.ui.replies import reply
 
@@ -33,7 +33,7 @@ def settings_embed(settings: GuildSettings) -> discord.Embed:
         f"**{label}**: {_role(settings.role_id(kind))}" for kind, label in ROLE_LABELS.items()
     )
     times = "\n".join(
-        f"**{label}**: {getattr(settings, f'{kind.value}_time')}"
+        f"**{label}**: {format_time_of_day(settings.time_of(kind))}"
         for kind, label in TIME_LABELS.items()
     )
     embed.add_field(name="Channels", value=channels, inline=False)
@@ -138,7 +138,7 @@ class ConfigCog(
     async def time(self, interaction: discord.Interaction, kind: str, time: str) -> None:
         settings = await self.settings.set_time(interaction.guild_id, TimeKind(kind), time)
         label = TIME_LABELS[TimeKind(kind)]
-        value = getattr(settings, f"{kind}_time")
+        value = format_time_of_day(settings.time_of(TimeKind(kind)))
         await reply(interaction, f"{label}: {value} ({settings.timezone}).")
 
 

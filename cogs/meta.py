@@ -9,11 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.discord_limits import EMBED_FIELDS, EMBEDS_TOTAL, FIELD_VALUE
 from bot.ui.replies import clip, reply
 
-FIELD_VALUE_LIMIT = 1024
-FIELDS_LIMIT = 25
-EMBED_TOTAL_LIMIT = 6000
 MIN_FIELD_ROOM = 40
 
 
@@ -34,9 +32,9 @@ def help_embed(tree: app_commands.CommandTree) -> discord.Embed:
         colour=discord.Colour.blurple(),
     )
     top = sorted(tree.get_commands(type=discord.AppCommandType.chat_input), key=lambda c: c.name)
-    for command in top[:FIELDS_LIMIT]:
+    for command in top[:EMBED_FIELDS]:
         name = f"/{command.name}"
-        room = min(FIELD_VALUE_LIMIT, EMBED_TOTAL_LIMIT - len(embed) - len(name))
+        room = min(FIELD_VALUE, EMBEDS_TOTAL - len(embed) - len(name))
         if room < MIN_FIELD_ROOM:
             break  # Discord refuses a whole embed over 6,000 characters
         value = "\n".join(command_lines(command)) or command.description

@@ -8,27 +8,38 @@ from datetime import datetime
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.parts import Parts
+from bot.scheduler import Job
 from bot.services.backups import BackupError
 
 log = logging.getLogger(__name__)
 
 
-class OpsCog(commands.Cog):
+class OpsJobs:
     def __init__(self, bot: MentorBot) -> None:
-        self.bot = bot
+        self.backups = bot.services.backups
 
-    async def cog_load(self) -> None:
-        self.bot.services.scheduler.add_job("ops:daily-backup", self._daily_backup)
+    def jobs(self) -> dict[str, Job]:
+        return {"ops:daily-backup": self.daily_backup}
 
-    async def cog_unload(self) -> None:
-        self.bot.services.scheduler.remove_job("ops:daily-backup")
-
-    async def _daily_backup(self, now: datetime) -> None:
+    async def daily_backup(self, now: datetime) -> None:
         try:
-            await self.bot.services.backups.run_daily(now)
+            await self.backups.run_daily(now)
         except BackupError as exc:
             # The service waits an hour before trying again, so this is logged that often.
             log.error("Daily backup failed: %s", exc)
+
+
+class OpsCog(commands.Cog):
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+        self.parts = Parts(jobs=OpsJobs(bot).jobs())
+
+    async def cog_load(self) -> None:
+        self.bot.add_parts(self.parts)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_parts(self.parts)
 
 
 async def setup(bot: MentorBot) -> None:

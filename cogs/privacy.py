@@ -11,15 +11,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.delivery import passing
+from bot.discord_limits import THREAD_ARCHIVED
+from bot.parts import Parts
+from bot.scheduler import Job
 from bot.services.member_posts import RENAMED_THREAD, Cleanup, PendingCleanup
 from bot.services.privacy import DeletionReport
-from bot.ui.confirm import ConfirmView
+from bot.ui.confirm import Confirmation, confirm_view
 from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
 
+ERASE = "privacy-delete"
 CLEANUPS_PER_TICK = 20
-THREAD_ARCHIVED = 50083
 
 ERASE_WARNING = (
     "**Erase everything Mentor stores about you?**\n"
@@ -47,96 +51,45 @@ def describe_erasure(report: DeletionReport) -> str:
     )
 
 
-class PrivacyCog(
-    commands.GroupCog,
-    group_name="privacy",
-    description="See or erase what Mentor stores about you",
-):
+class PrivacyJobs:
+    """Scheduled privacy work: servers that left past their grace period, Q&A logs past
+    their retention, and the posts quoting members who erased their data."""
+
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
         self.privacy = bot.services.privacy
-        super().__init__()
 
-    async def cog_load(self) -> None:
-        scheduler = self.bot.services.scheduler
-        scheduler.add_job("privacy:guild-erasure", self._erase_departed_guilds)
-        scheduler.add_job("privacy:qa-retention", self._purge_qa_logs)
-        scheduler.add_job("privacy:post-cleanups", self._clean_up_posts)
+    def jobs(self) -> dict[str, Job]:
+        """In the order they run within one tick."""
+        return {
+            "privacy:guild-erasure": self.erase_departed_guilds,
+            "privacy:qa-retention": self.purge_qa_logs,
+            "privacy:post-cleanups": self.clean_up_posts,
+        }
 
-    async def cog_unload(self) -> None:
-        for job in ("privacy:guild-erasure", "privacy:qa-retention", "privacy:post-cleanups"):
-            self.bot.services.scheduler.remove_job(job)
-
-    @app_commands.command(name="export", description="Get a file of all Mentor stores about you")
-    async def export(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        export = await self.privacy.export_file(interaction.user.id)
-        note = " (gzip-compressed: it is large)" if export.compressed else ""
-        await reply(
-            interaction,
-            f"Here is everything Mentor stores about you, as JSON{note}. Only you can see this.",
-            file=discord.File(io.BytesIO(export.data), filename=export.filename),
-        )
-
-    @app_commands.command(name="delete", description="Erase everything Mentor stores about you")
-    async def delete(self, interaction: discord.Interaction) -> None:
-        async def erase(confirm: discord.Interaction) -> None:
-            await confirm.response.edit_message(content="Erasing your data…", view=None)
-            report = await self.privacy.delete_member(confirm.user.id)
-            await confirm.edit_original_response(content=describe_erasure(report))
-
-        view = ConfirmView(
-            interaction.user.id,
-            "Erase my data",
-            erase,
-            cancelled="Cancelled: nothing was erased.",
-        )
-        await reply(interaction, ERASE_WARNING, view=view)
-        view.message = await interaction.original_response()
-
-    # --- Servers the bot leaves and rejoins --------------------------------------------
-
-    @commands.Cog.listener()
-    async def on_guild_remove(self, guild: discord.Guild) -> None:
-        await self.privacy.guild_left(guild.id)
-        log.info(
-            "Removed from server %s; its data is erased in %d day(s) unless Mentor is added back",
-            guild.id,
-            self.bot.services.settings.guild_data_grace_days,
-        )
-
-    @commands.Cog.listener()
-    async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self.privacy.guild_present([guild.id])
-
-    @commands.Cog.listener()
-    async def on_guild_available(self, guild: discord.Guild) -> None:
-        await self.privacy.guild_present([guild.id])
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        await self.privacy.guild_present([guild.id for guild in self.bot.guilds])
-
-    # --- Scheduled jobs ----------------------------------------------------------------
-
-    async def _erase_departed_guilds(self, now: datetime) -> None:
+    async def erase_departed_guilds(self, now: datetime) -> None:
         await self.privacy.purge_departed_guilds(now)
 
-    async def _purge_qa_logs(self, now: datetime) -> None:
+    async def purge_qa_logs(self, now: datetime) -> None:
         await self.privacy.purge_qa_logs(now)
 
-    async def _clean_up_posts(self, now: datetime) -> None:
+    async def clean_up_posts(self, now: datetime) -> None:
         """Delete the posts, and rename the threads, that quoted members who erased."""
         posts = self.bot.services.member_posts
         for item in await posts.due_cleanups(now, CLEANUPS_PER_TICK):
             try:
                 await self._clean_up(item)
-            except (discord.NotFound, discord.Forbidden):
-                pass  # gone already, or out of reach: nothing more the bot can do
-            except discord.HTTPException:
-                log.warning("Could not clean up a post of an erased member; retrying later")
-                await posts.cleanup_failed(item, now)
-                continue
+            except Exception as error:
+                # The failure policy of scheduled posts (bot/delivery.py): a passing failure
+                # (or a bug) is tried again after a back-off; a refusal (the post is gone, or
+                # out of reach) leaves nothing more to do.
+                if passing(error) or not isinstance(error, discord.HTTPException):
+                    log.warning(
+                        "Could not clean up a post of an erased member; retrying later",
+                        exc_info=not passing(error),
+                    )
+                    await posts.cleanup_failed(item, now)
+                    continue
             await posts.cleanup_done(item)
 
     async def _clean_up(self, item: PendingCleanup) -> None:
@@ -159,6 +112,76 @@ class PrivacyCog(
             await http.edit_channel(thread, archived=True)
         else:
             await http.edit_channel(thread, name=RENAMED_THREAD, archived=True)
+
+
+class PrivacyCog(
+    commands.GroupCog,
+    group_name="privacy",
+    description="See or erase what Mentor stores about you",
+):
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+        self.privacy = bot.services.privacy
+        erase = Confirmation(ERASE, self._erase, cancelled="Cancelled: nothing was erased.")
+        self.parts = Parts(confirmations=(erase,), jobs=PrivacyJobs(bot).jobs())
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_parts(self.parts)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_parts(self.parts)
+
+    @app_commands.command(name="export", description="Get a file of all Mentor stores about you")
+    async def export(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        export = await self.privacy.export_file(interaction.user.id)
+        note = " (gzip-compressed: it is large)" if export.compressed else ""
+        await reply(
+            interaction,
+            f"Here is everything Mentor stores about you, as JSON{note}. Only you can see this.",
+            file=discord.File(io.BytesIO(export.data), filename=export.filename),
+        )
+
+    @app_commands.command(name="delete", description="Erase everything Mentor stores about you")
+    async def delete(self, interaction: discord.Interaction) -> None:
+        view = confirm_view(ERASE, interaction.user.id, "Erase my data")
+        await reply(interaction, ERASE_WARNING, view=view)
+
+    async def _erase(self, confirm: discord.Interaction, _: int | None) -> None:
+        await confirm.response.edit_message(content="Erasing your data…", view=None)
+        report = await self.privacy.delete_member(confirm.user.id)
+        await confirm.edit_original_response(content=describe_erasure(report))
+
+    # --- Servers the bot leaves and rejoins --------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_left(guild.id)
+        log.info(
+            "Removed from server %s; its data is erased in %d day(s) unless Mentor is added back",
+            guild.id,
+            self.bot.services.settings.guild_data_grace_days,
+        )
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_present([guild.id])
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.privacy.guild_present([guild.id])
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Servers that removed the bot while it was offline are not in Discord's list."""
+        await self.privacy.reconcile_guilds([g.id for g in self.bot.guilds], self._on_my_shards)
+
+    def _on_my_shards(self, guild_id: int) -> bool:
+        """Whether Discord sends this server to this process (its shards), as Discord routes."""
+        count = self.bot.shard_count or 1
+        shards = getattr(self.bot, "shard_ids", None) or [self.bot.shard_id or 0]
+        return (guild_id >> 22) % count in shards
 
 
 async def setup(bot: MentorBot) -> None:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+from typing import ClassVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import DomainError
-from bot.ui.base import MentorModal, MentorView
+from bot.ui.base import MentorView
+from bot.ui.forms import Answers, Form
 from bot.ui.replies import reply
 
 
@@ -34,7 +37,7 @@ class ConfirmView(MentorView):
 
     @discord.ui.button(label="Explain", custom_id="probe:explain")
     async def explain(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(NoteModal())
+        await NoteModal().send_to(interaction)
 
     @discord.ui.button(label="Break", custom_id="probe:break")
     async def breaks(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -48,15 +51,25 @@ class ConfirmView(MentorView):
         await interaction.response.send_message(f"Picked {select.values[0]}.", ephemeral=True)
 
 
-class NoteModal(MentorModal, title="A note"):
-    note = discord.ui.TextInput(label="Your note", custom_id="probe:note", max_length=200)
-    mood = discord.ui.TextInput(label="Mood", required=False)
+class NoteModal(Form, template=r"probe:note-form"):
+    labels: ClassVar[dict[str, str]] = {"probe:note": "Your note", "probe:mood": "Mood"}
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        if self.note.value == "explode":
+    def __init__(self) -> None:
+        super().__init__(title="A note", custom_id="probe:note-form")
+        self.add_item(
+            discord.ui.TextInput(label="Your note", custom_id="probe:note", max_length=200)
+        )
+        self.add_item(discord.ui.TextInput(label="Mood", custom_id="probe:mood", required=False))
+
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        note, mood = answers.text("probe:note"), answers.text("probe:mood")
+        if note == "explode":
             raise RuntimeError("modal exploded")
         await interaction.response.send_message(
-            f"Noted: {self.note.value} ({self.mood.value or 'no mood'})", ephemeral=True
+            f"Noted: {note} ({mood or 'no mood'})", ephemeral=True
         )
 
 
@@ -88,9 +101,11 @@ class ProbeCog(commands.GroupCog, group_name="probe", description="Test-only com
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(Claim)
+        self.bot.forms.add(NoteModal)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(Claim)
+        self.bot.forms.remove(NoteModal)
 
     @admin.command(name="grade", description="Nested options of every plain type")
     async def grade(
@@ -135,7 +150,7 @@ class ProbeCog(commands.GroupCog, group_name="probe", description="Test-only com
 
     @app_commands.command(name="form", description="Open a modal")
     async def form(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(NoteModal())
+        await NoteModal().send_to(interaction)
 
     @app_commands.command(name="file", description="Answer with a file")
     async def file(self, interaction: discord.Interaction) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.simulator import Simulator, invocations
-from bot.simulator.state import (
+from simulator import Simulator, invocations
+from simulator.state import (
     APPLICATION_COMMAND,
     MESSAGE_COMPONENT,
     SimGuild,

@@ -1,4 +1,4 @@
-"""The `sim` fixture: a real MentorBot connected to a simulated Discord (bot/simulator).
+"""The `sim` fixture: a real MentorBot connected to a simulated Discord (simulator).
 
 Registered for every test through `pytest_plugins` in tests/conftest.py. It uses the
 `settings` and `clock` fixtures, so a test module can override those (an LLM base URL, a
@@ -15,7 +15,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.simulator.harness import SimHarness
+from simulator.harness import SimHarness
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from bot.services.challenges.bank_format import (
 )
 from bot.services.challenges.model import TOPIC_LABELS, Challenge, Kind, Phase
 from bot.wiring import Services, validate_content
-from cogs.challenges._views import AnswerButton, HintButton, PracticeButton, ReviewButton
+from cogs.challenges._daily import AnswerButton, HintButton, PracticeButton
+from cogs.challenges._review import ReviewButton
 
 BANK = load_shipped()
 GUILD, MOD = 1, 500

@@ -46,7 +46,7 @@ async def test_a_review_never_accepts_a_version_the_moderator_did_not_see(sim) -
     queue = await sim.slash(mod, "challenge weekly review")
     assert "first try" in queue.text
 
-    await submit(sim, alice, "https://evil.example/swap", "swapped after the review opened")
+    await submit(sim, alice, "https://evil.example.com/swap", "swapped after the review opened")
     shown = await sim.click(mod, queue.message, label="Accept")
     assert shown.modal is None and "changed this submission" in shown.content
     assert "swapped after the review opened" in shown.text

@@ -8,9 +8,9 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.errors import DomainError, NotFound
-from bot.services.challenges.links import clean_link
 from bot.services.contracts import MemberDataSource
 from bot.services.guild_settings import ChannelKind
+from bot.services.links import check_link
 from bot.wiring import Services
 
 GUILD, CHANNEL, MOD = 20, 2000, 900
@@ -53,12 +53,13 @@ async def open_weekly(services: Services, **overrides: str):
 )
 def test_links_that_are_not_plain_http_are_refused(link: str) -> None:
     with pytest.raises(DomainError):
-        clean_link(link)
+        check_link(link, label="Link")
 
 
-def test_good_links_pass() -> None:
-    assert clean_link("  https://github.com/me/rag  ") == "https://github.com/me/rag"
-    assert clean_link("http://localhost:8000/demo") == "http://localhost:8000/demo"
+def test_good_links_pass_and_local_ones_are_refused_as_in_portfolio_requests() -> None:
+    assert check_link("  https://github.com/me/rag  ", label="Link") == "https://github.com/me/rag"
+    with pytest.raises(DomainError, match="not a public host name"):
+        check_link("http://localhost:8000/demo", label="Link")
 
 
 async def test_create_refusals(services: Services, clock: FixedClock) -> None:
@@ -117,8 +118,10 @@ async def test_submission_is_editable_until_the_deadline_then_refused(
     edited = await subs.submit(GUILD, 1, kind, ref, "https://github.com/a/v2", "second")
     assert not first.edited and edited.edited and edited.submission.id == first.submission.id
     assert await services.db.fetch_value("SELECT count(*) FROM challenge_submissions") == 1
-    with pytest.raises(DomainError, match="Only http:// and https://"):
+    with pytest.raises(DomainError, match="only http:// and https://"):
         await subs.submit(GUILD, 1, kind, ref, "javascript:alert(1)", "x")
+    with pytest.raises(DomainError, match="private or local address"):
+        await subs.submit(GUILD, 1, kind, ref, "http://192.168.1.5/demo", "x")
     with pytest.raises(DomainError, match=r"link .* or a few lines"):
         await subs.submit(GUILD, 1, kind, ref, "  ", "  ")
     clock.set(weekly.deadline)

@@ -12,9 +12,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import DomainError
-from bot.simulator.harness import SimHarness
 from bot.ui.base import SHUTTING_DOWN, MentorView
 from bot.ui.replies import reply
+from simulator.harness import SimHarness
 from tests.sim_wire import answer, send_click, send_slash
 
 

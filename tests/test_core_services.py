@@ -11,6 +11,7 @@ from bot.errors import DomainError
 from bot.scheduler import Scheduler
 from bot.services.command_sync import payload_hash
 from bot.services.guild_settings import ChannelKind, RoleKind, TimeKind
+from bot.services.scheduled_posts import PostKey
 from bot.timezones import parse_time_of_day, parse_timezone, search_timezones
 from bot.wiring import Services
 
@@ -62,13 +63,42 @@ def test_time_parsing_and_zones() -> None:
 
 async def test_scheduled_post_is_claimed_once(services: Services) -> None:
     posts = services.scheduled_posts
-    assert await posts.claim(1, "digest", "2026-W10") is True
-    assert await posts.claim(1, "digest", "2026-W10") is False
-    assert await posts.claim(2, "digest", "2026-W10") is True
+    first = await posts.claim(1, "digest", "2026-W10")
+    assert first is not None and first.attempt == 1 and not first.retry
+    assert await posts.claim(1, "digest", "2026-W10") is None
+    assert await posts.claim(2, "digest", "2026-W10") is not None
     await posts.mark_sent(1, "digest", "2026-W10", 999)
     assert await posts.was_sent(1, "digest", "2026-W10")
     await posts.release(1, "digest", "2026-W10")
-    assert await posts.claim(1, "digest", "2026-W10") is False
+    assert await posts.claim(1, "digest", "2026-W10") is None
+
+
+async def test_a_claim_left_by_a_crash_is_claimed_again_after_its_lease(
+    services: Services, clock: FixedClock
+) -> None:
+    posts = services.scheduled_posts
+    assert await posts.claim(1, "daily", "2026-03-02")  # ...and the process dies here
+    clock.advance(minutes=4)
+    assert await posts.claim(1, "daily", "2026-03-02") is None  # still leased
+    assert not await posts.is_open(1, "daily", "2026-03-02")
+    clock.advance(minutes=1)
+    assert await posts.is_open(1, "daily", "2026-03-02")
+    again = await posts.claim(1, "daily", "2026-03-02")
+    assert again is not None and again.attempt == 2 and again.retry
+    await posts.mark_skipped(1, "daily", "2026-03-02", "403 Missing Access")
+    clock.advance(days=1)
+    assert await posts.claim(1, "daily", "2026-03-02") is None  # skipped is done for good
+    assert await posts.was_sent(1, "daily", "2026-03-02")
+    reason = await services.db.fetch_value("SELECT skip_reason FROM scheduled_posts")
+    assert reason == "403 Missing Access"
+
+
+def test_a_post_has_one_nonce_per_target_within_discords_limit() -> None:
+    key = PostKey(1, "challenge:daily", "2026-03-02")
+    assert key.nonce() == PostKey(1, "challenge:daily", "2026-03-02").nonce()
+    assert key.nonce(0) != key.nonce(1)
+    assert key.nonce() != PostKey(2, "challenge:daily", "2026-03-02").nonce()
+    assert len(key.nonce()) == 25
 
 
 async def test_released_claim_is_retried_after_a_growing_back_off(

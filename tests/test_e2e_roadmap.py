@@ -6,10 +6,10 @@ import json
 import tomllib
 
 import pytest
-from discord.ext import commands
 
 from bot.services.roadmap import catalog as catalog_module
 from bot.services.roadmap.content import BUILTIN_PATH, load_builtin
+from bot.ui.asking import Asker
 
 
 async def members(sim) -> int:
@@ -299,16 +299,15 @@ async def test_blocker_goes_to_the_mentors_once_and_to_ask_when_loaded(sim):
     question = await sim.services.db.fetch_value("SELECT question FROM qa_questions")
     assert question == "tool calls loop"
 
-    # Any cog named "Ask" with ask_from_button(interaction, question) is what it calls.
+    # Whatever the loaded Q&A capability shares as its `Asker` is what it calls.
     asked: list[str] = []
 
-    class Ask(commands.Cog):
-        async def ask_from_button(self, interaction, question: str) -> None:
+    class StandIn:
+        async def ask_privately(self, interaction, question: str) -> None:
             asked.append(question)
             await interaction.response.send_message("thinking about it", ephemeral=True)
 
-    await sim.bot.remove_cog("Ask")
-    await sim.add_cog(Ask())
+    sim.bot.shared.add(Asker, StandIn())
     ask = await sim.click(alice, answer.message, label="Ask Mentor")
     assert asked == ["tool calls loop"] and ask.content == "thinking about it"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.simulator.state import MANAGE_ROLES
+from simulator.state import MANAGE_ROLES
 
 
 async def enrol(sim, user, **options):
@@ -46,6 +46,14 @@ async def test_buddy_request_accept_status_end_and_bad_requests(sim):
     assert nothing.ephemeral and "don't have a buddy" in nothing.content
     none_waiting = await sim.slash(bob, "buddy accept")
     assert "No buddy request" in none_waiting.content
+    # Refusals name the other member with a mention that pings nobody.
+    carol = sim.member("carol")
+    outsider = await sim.slash(alice, "buddy request", member=carol)
+    assert outsider.ephemeral
+    assert outsider.content.startswith(f"<@{carol.id}> isn't on the roadmap yet")
+    assert outsider.message.pinged_user_ids == set()
+    not_asked = await sim.slash(bob, "buddy accept", member=carol)
+    assert not_asked.content == f"<@{carol.id}> has no buddy request waiting for you."
 
 
 async def test_buddy_nudge_after_two_missed_days_is_sent_once_even_across_a_restart(sim):

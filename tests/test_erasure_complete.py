@@ -118,7 +118,7 @@ async def cells_naming(
 async def ask(services: Services, user: int, question: str, *, public: bool = True) -> int:
     qa = services.qa
     ticket = await qa.reserve(GUILD, user, CHANNEL, question, public=public)
-    await qa.deliver(await qa.prepare(ticket))
+    await qa.answer(ticket)
     return ticket.question_id
 
 

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.db import Database, Migration, connect, load_migrations, open_database
 from bot.db.migrations import ENGINES
 from bot.db.url import PostgresTarget, SqliteTarget
 from bot.errors import StartupError
+from bot.services.roadmap.member_state import RoleMaps
+from bot.services.roadmap.roles import RoleService
+from bot.services.scheduled_posts import ScheduledPosts
 from tests.conftest import ON_POSTGRES
 from tests.schema import describe
 
@@ -188,3 +192,24 @@ async def test_both_engines_end_with_the_same_schema(tmp_path: Path, db: Databas
         only_pg_indexes = {i for t, i in POSTGRES_ONLY_INDEXES if t == name}
         assert a.indexes == {i for i in b.indexes if i[0] not in only_pg_indexes}, name
         assert a.checks == b.checks, name
+
+
+async def test_role_notices_sent_before_the_delivery_migration_are_not_sent_again(
+    empty: Database, clock: FixedClock
+) -> None:
+    """0012 routes role notices through the delivery helper; those the old code already
+    sent are recorded as sent, so the upgrade does not tell the moderators twice."""
+    db = empty
+    await db.migrate([m for m in engine_migrations() if m.version < 12])
+    await db.execute(
+        "INSERT INTO roadmap_roles (guild_id, kind, level, role_id, broken_at, suspended_at)"
+        " VALUES (1, 'phase', 1, 5, '2026-03-01 10:00:00', NULL),"
+        " (1, 'phase', 2, 5, '2026-03-01 10:00:00', NULL),"
+        " (1, 'streak', 7, 6, NULL, '2026-03-01 11:00:00')"
+    )
+    await db.migrate()
+    roles = RoleService(db, clock, ScheduledPosts(db, clock), RoleMaps())
+    assert await roles.notices_due() == []
+    # Stopped again after being mapped anew: a new notice.
+    await db.execute("UPDATE roadmap_roles SET broken_at = '2026-03-02 09:00:00' WHERE role_id = 5")
+    assert [(n.role_id, n.why) for n in await roles.notices_due()] == [(5, "refused")]

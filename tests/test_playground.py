@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.simulator.playground import Playground, configure_server
+from simulator.playground import Playground, configure_server
 from tests.probe_cog import ProbeCog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,8 +70,12 @@ async def test_buttons_selects_forms_files_and_scheduled_posts(sim, tmp_path):
     await configure_server(sim)
     channel = sim.guild.channel("checkins")
 
+    posted: set[str] = set()
+
     async def post_daily(now):
-        await sim.bot.get_channel(channel).send(f"Daily post for {now:%Y-%m-%d}")
+        if f"{now:%Y-%m-%d}" not in posted:
+            posted.add(f"{now:%Y-%m-%d}")
+            await sim.bot.get_channel(channel).send(f"Daily post for {now:%Y-%m-%d}")
 
     sim.services.scheduler.add_job("test:daily", post_daily)
     output: list[str] = []
@@ -110,3 +115,17 @@ async def test_buttons_selects_forms_files_and_scheduled_posts(sim, tmp_path):
     assert "rita / reviewer / qa" in text
     assert "Mentor posted in #checkins:\n  Daily post for 2026-03-02" in text
     assert "the last message has" in text  # a wrong number is explained, not a crash
+
+
+async def test_advance_runs_the_scheduler_at_every_due_moment_and_shows_the_day(sim, tmp_path):
+    await configure_server(sim)
+    sim.clock.set(datetime(2026, 3, 8, 1, 25, tzinfo=UTC))  # Sunday 01:25 UTC
+    output: list[str] = []
+    playground = Playground(sim, tmp_path, scripted(["advance 1d"]), output.append)
+    await playground.run()
+    text = "\n".join(output)
+    # Sunday's 09:00 daily challenge is posted at 09:00, not skipped by jumping to Monday.
+    assert "[Sun 09:00] Mentor posted in #challenges:" in text, text
+    assert "Daily challenge of 2026-03-08" in text
+    assert "Server time is now Monday 2026-03-09 01:25 UTC." in text
+    assert len(sim.messages(sim.guild.channel("challenges"))) == 1

@@ -631,6 +631,25 @@ async def test_closed_dms_remind_in_the_thread(sim: Any) -> None:
     sim.take_problems()
 
 
+async def test_a_reminder_in_the_thread_goes_when_the_owner_erases_their_data(sim: Any) -> None:
+    """It quotes the owner's title: erasure deletes it like the request's own post (#12)."""
+    channel = await configure(sim)
+    rita, alice = sim.member("rita", roles=["reviewer"]), sim.member("alice")
+    sim.close_dms(rita)
+    await submit(sim, alice, title="Alice's secret startup idea")
+    await sim.click(rita, post_of(sim, channel), label="Claim")
+    await sim.advance(hours=73)
+    thread = int(sim.threads(channel)[0]["id"])
+    (reminder,) = [m for m in sim.messages(thread) if "reminder" in m.content]
+    assert "secret startup" in reminder.content
+    asked = await sim.slash(alice, "privacy delete")
+    await sim.click(alice, asked.message, label="Erase my data")
+    await sim.run_scheduler()
+    assert reminder.id not in [m.id for m in sim.messages(thread)]
+    assert not [m for m in sim.messages(thread) if "secret startup" in m.content]
+    sim.take_problems()
+
+
 async def test_unclaimed_request_expires(sim: Any) -> None:
     channel = await configure(sim)
     alice = sim.member("alice")

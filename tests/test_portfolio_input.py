@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import DomainError, StartupError
+from bot.services.links import check_link
 from bot.services.portfolio.drafts import (
     DESCRIPTION_MAX,
     clean_text,
@@ -15,7 +16,6 @@ from bot.services.portfolio.drafts import (
     request_draft,
     review_draft,
 )
-from bot.services.portfolio.links import check_link
 from bot.services.portfolio.rubric import CRITERIA_KEYS, RUBRIC_PATH, default_rubric, load_rubric
 from bot.wiring import validate_content
 

@@ -80,16 +80,6 @@ async def test_reviewer_reminder_is_claimed_exactly_once(
     assert await svc.reminders_due(clock.now()) == []
 
 
-async def test_released_reminder_is_tried_again(svc: PortfolioService, clock: FixedClock) -> None:
-    request = await submit(svc)
-    await svc.claim(GUILD, request.id, reviewer(RITA))
-    clock.advance(hours=73)
-    reminder = await svc.claim_reminder((await svc.reminders_due(clock.now()))[0], clock.now())
-    assert reminder is not None
-    await svc.release_reminder(request.id)
-    assert [r.id for r in await svc.reminders_due(clock.now())] == [request.id]
-
-
 async def test_a_transfer_restarts_the_reminder_clock(
     svc: PortfolioService, clock: FixedClock
 ) -> None:

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from bot.services.guild_settings import ChannelKind
-from bot.simulator import payloads
-from bot.simulator.harness import SimHarness
-from bot.simulator.invocations import InvalidInvocation
+from simulator import payloads
+from simulator.harness import SimHarness
+from simulator.invocations import InvalidInvocation
 from tests.fakes_ops import FakeNotesSource, FakeQA
 
 
@@ -205,6 +205,63 @@ async def test_the_scheduler_purges_old_questions(sim: SimHarness) -> None:
     assert qa.asked_at == [now - timedelta(days=5)]
     await sim.advance(days=86)
     assert qa.asked_at == []
+
+
+async def test_a_server_that_removed_the_bot_while_it_was_offline_is_noticed_at_start_up(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    old = sim.server.add_community_guild("Old study group")
+    await sim.restart_bot()  # the bot is in both servers
+    notes.add(old.id, sim.member("alice").id, "old server data")
+    await sim.services.guild_settings.set_channel(old.id, ChannelKind.CHALLENGE, 42)
+    sim.services.fake_notes = notes  # type: ignore[attr-defined]
+
+    await sim.stop_bot()
+    sim.server.state.guilds.pop(old.id)  # removed while the bot was down: no GUILD_DELETE
+    sim.clock.advance(days=1)
+    await sim.start_bot()
+    sim.services.fake_notes = notes  # type: ignore[attr-defined]
+    await wait_until(lambda: sim.bot.is_ready())
+    await wait_until_departed(sim, old.id)
+    assert await sim.services.privacy.departed_at(old.id) == sim.clock.now()
+    assert await sim.services.privacy.departed_at(sim.guild.id) is None  # still in this one
+
+    await sim.advance(days=sim.settings.guild_data_grace_days - 1)
+    assert notes.notes and (await sim.services.guild_settings.get(old.id)).challenge_channel_id
+    await sim.advance(days=1, minutes=1)
+    assert notes.notes == []
+    assert (await sim.services.guild_settings.get(old.id)).challenge_channel_id is None
+
+
+async def test_a_server_that_returns_within_the_grace_period_keeps_its_data(
+    sim: SimHarness, notes: FakeNotesSource
+) -> None:
+    old = sim.server.add_community_guild("Old study group")
+    await sim.restart_bot()
+    notes.add(old.id, sim.member("alice").id, "old server data")
+    await sim.stop_bot()
+    sim.server.state.guilds.pop(old.id)
+    await sim.start_bot()
+    sim.services.fake_notes = notes  # type: ignore[attr-defined]
+    await wait_until_departed(sim, old.id)
+
+    await sim.stop_bot()
+    sim.server.state.guilds[old.id] = old  # added back while the bot was down
+    sim.clock.advance(days=10)
+    await sim.start_bot()
+    sim.services.fake_notes = notes  # type: ignore[attr-defined]
+    await wait_until(lambda: sim.bot.get_guild(old.id) is not None)
+    await sim.advance(days=60)
+    assert len(notes.notes) == 1
+    assert await sim.services.privacy.departed_at(old.id) is None
+
+
+async def wait_until_departed(sim: SimHarness, guild_id: int, within: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while await sim.services.privacy.departed_at(guild_id) is None:
+        assert loop.time() < deadline, "the departure was never noticed"
+        await asyncio.sleep(0.01)
 
 
 async def test_erasure_deletes_the_bots_posts_that_quote_the_member(sim) -> None:

@@ -225,3 +225,19 @@ async def test_qa_logs_past_retention_are_purged_hourly(
     clock.advance(minutes=31)
     assert await services.privacy.purge_qa_logs(clock.now()) == 0
     assert len(qa.cutoffs) == 2
+
+
+async def test_known_servers_missing_at_start_up_begin_their_grace_period(
+    services: Services, clock: FixedClock
+) -> None:
+    privacy = services.privacy
+    on_other_shard = (1 << 22) * 3 + 1  # (id >> 22) % 2 == 1
+    await privacy.guild_present([GUILD_A, GUILD_B, on_other_shard])
+    clock.advance(hours=5)
+    gone = await privacy.reconcile_guilds([GUILD_B], owned=lambda g: (g >> 22) % 2 == 0)
+    assert gone == [GUILD_A]  # the other shard's server is not this process's to judge
+    assert await privacy.departed_at(GUILD_A) == clock.now()
+    assert await privacy.departed_at(on_other_shard) is None
+    clock.advance(days=1)
+    assert await privacy.reconcile_guilds([GUILD_A, GUILD_B]) == [on_other_shard]
+    assert await privacy.departed_at(GUILD_A) is None  # back within its grace period

@@ -17,9 +17,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.simulator import Simulator
-from bot.simulator.process import BotProcess
-from bot.simulator.state import SimGuild
+from simulator import Simulator
+from simulator.process import BotProcess
+from simulator.state import SimGuild
 from tests.sim_wire import answer, send_slash
 
 API_KEY = "sk-ops-test-4f1c2a9e7b"

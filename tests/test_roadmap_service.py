@@ -707,8 +707,8 @@ async def test_concurrent_checkins_share_transactions_and_fail_alone(services: S
     assert (
         await services.db.fetch_value("SELECT count(*) FROM roadmap_milestones") == stored
     )  # each accepted check-in ticked its milestone; the refused ones nothing
-    # The first one alone, then the rest together (the second for member 999 after them).
-    assert checkins.writer.batches <= 3
+    if services.db.max_writers == 1:  # SQLite: the first alone, then the rest together
+        assert checkins.writer.batches <= 3  # (the second check-in of member 999 after them)
     assert (await services.roadmap.maintenance.recompute(G, fix=False)).differences == ()
 
 

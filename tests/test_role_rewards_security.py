@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.simulator.state import ADMINISTRATOR, MANAGE_MESSAGES, MANAGE_ROLES
+from simulator.state import ADMINISTRATOR, MANAGE_MESSAGES, MANAGE_ROLES
 
 BAN_MEMBERS = 1 << 2
 MEMBER_ROLE = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
@@ -128,3 +128,26 @@ async def test_changing_a_mapping_never_takes_away_a_role_the_bot_did_not_grant(
     assert builders.id in sim.member_roles(alice) and builders.id in sim.member_roles(bob)
     assert verified.id in sim.member_roles(alice)  # the admin's grant stays
     assert verified.id not in sim.member_roles(bob)  # the bot's own grant is taken back
+
+
+async def test_a_role_notice_that_discord_fails_is_sent_later_and_once(sim):
+    """The notice goes through the delivery helper: a server error is retried after a
+    back-off (before, the notice was lost), and it is never sent twice."""
+    owner, alice = sim.owner, sim.member("alice")
+    qa = sim.guild.channel("qa")
+    await sim.slash(owner, "config channel", kind="qa", channel=qa)
+    learners = await sim.add_role("Learners", position=10)
+    await sim.slash(owner, "roadmap role", kind="phase", level=1, role=learners.id)
+    await enrol(sim, alice)
+    await sim.update_role(learners, permissions=ADMINISTRATOR)
+    sim.fail_next("POST", "/channels/{channel_id}/messages", status=503)
+    await tick(sim, 2026, 3, 2, 11, 0)  # suspended at the audit; Discord fails the notice
+    assert "suspended=True" in await stored_mappings(sim)
+    assert sim.messages(qa) == []
+    await tick(sim, 2026, 3, 2, 11, 2)  # after the back-off
+    (notice,) = sim.messages(qa)
+    assert f"<@&{learners.id}>" in notice.content and "Administrator" in notice.content
+    assert "suspended" in notice.content
+    for minute in range(3, 10):
+        await tick(sim, 2026, 3, 2, 11, minute)
+    assert len(sim.messages(qa)) == 1

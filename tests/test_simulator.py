@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from bot.simulator.harness import UnansweredInteraction
-from bot.simulator.invocations import InvalidInvocation
+from simulator.harness import UnansweredInteraction
+from simulator.invocations import InvalidInvocation
 from tests.probe_cog import ProbeCog
 
 
@@ -302,3 +302,44 @@ async def test_a_deleted_thread_is_gone_for_the_bot_too(sim, probe):
     assert sim.bot.get_guild(sim.guild.id).get_thread(thread_id) is None
     status, body = await sim.api("POST", f"/channels/{thread_id}/messages", {"content": "x"})
     assert (status, body["code"]) == (404, 10003)
+
+
+async def test_a_repeated_nonce_returns_the_first_message_as_discord_does(sim):
+    channel = sim.guild.channel("general")
+    path = f"/channels/{channel}/messages"
+    body = {"content": "once", "nonce": "daily-2026-03-02", "enforce_nonce": True}
+    status, first = await sim.api("POST", path, body)
+    assert status == 200 and first["nonce"] == "daily-2026-03-02"
+    status, again = await sim.api("POST", path, dict(body, content="twice"))
+    assert status == 200 and again["id"] == first["id"] and again["content"] == "once"
+    assert [m.content for m in sim.messages(channel)] == ["once"]
+    assert sim.server.state.nonce_replays == 1
+    status, fetched = await sim.api("GET", path)
+    assert "nonce" not in fetched[0]  # Discord only echoes it on creation
+
+    status, _ = await sim.api("POST", path, dict(body, enforce_nonce=False))
+    assert status == 200 and len(sim.messages(channel)) == 2  # not enforced: a new message
+
+    sim.server.state.time_offset += 600  # the window ("a few minutes") has passed
+    status, later = await sim.api("POST", path, body)
+    assert status == 200 and later["id"] != first["id"] and len(sim.messages(channel)) == 3
+
+    sim.server.state.messages[int(later["id"])].deleted = True
+    status, gone = await sim.api("POST", path, body)
+    assert status == 404 and gone["code"] == 10008
+
+    status, refused = await sim.api("POST", path, dict(body, nonce="x" * 26))
+    assert status == 400 and "nonce" in refused["errors"]
+    sim.take_problems()
+
+
+async def test_a_5xx_after_the_write_leaves_the_message_and_discord_py_resends_the_nonce(
+    sim, probe
+):
+    mod, rita = sim.member("mo", moderator=True), sim.member("rita")
+    sim.fail_next("POST", "/channels/{channel_id}/messages", status=502, after_commit=True)
+    await sim.slash(mod, "probe post", member=rita)
+    statuses = [s for m, t, s in sim.server.calls if t == "/channels/{channel_id}/messages"]
+    assert statuses[:2] == [502, 200]  # discord.py retried the same payload...
+    assert len(sim.messages(sim.guild.channel("challenges"))) == 1  # ...and its nonce held
+    assert sim.server.state.nonce_replays == 1

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.simulator.state import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT
+from simulator.state import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT
 
 
 async def post(sim, payload: dict[str, Any]) -> tuple[int, Any]:
@@ -31,9 +31,13 @@ async def respond(sim, item, kind: int, data: dict[str, Any]) -> tuple[int, Any]
     return await sim.api("POST", path, {"type": kind, "data": data}, token=False)
 
 
+# The HTTP status Discord answers with each error code these tests expect.
+STATUS_OF_CODE = {50035: 400, 50006: 400, 40060: 400, 10062: 404, 50027: 401}
+
+
 def refused(sim, status: int, body: Any, code: int = 50035) -> Any:
     """Assert Discord's error answer; return its `errors` tree. Clears the recorded problem."""
-    assert status == (400 if code in (50035, 50006, 40060) else status)
+    assert status == STATUS_OF_CODE[code]
     assert body["code"] == code
     [problem] = sim.take_problems()
     assert problem.body == body

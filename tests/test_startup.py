@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from bot.app import extension_names
-from bot.simulator import Simulator
-from bot.simulator.process import BotProcess
+from simulator import Simulator
+from simulator.process import BotProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +71,24 @@ async def test_run_with_a_bad_token_exits_2_with_one_line(tmp_path, server):
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: Discord rejected DISCORD_TOKEN")
     assert server.gateway.identifies == 0
+
+
+def test_the_bot_loads_no_simulator_code():
+    """`python -m bot run` imports the composition root and every extension, never the
+    simulator (only the playground, the tests and the benchmarks use it)."""
+    script = (
+        "import importlib, sys\n"
+        "import bot.__main__\n"
+        "from bot.app import extension_names\n"
+        "for name in extension_names():\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if 'simulator' in m.split('.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_every_extension_is_found():

@@ -1,13 +1,15 @@
 """What one capability's service offers another, as plain data and protocols.
 
 The Q&A service reads a member's roadmap context and the challenges open right now; the
-privacy service exports and erases a member's data across every capability. Each side
-depends only on these shapes, not on the other's module.
+privacy service exports and erases a member's data across every capability, and purges
+logs past their retention. Each side depends only on these shapes, not on the other's
+module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -56,3 +58,11 @@ class MemberDataSource(Protocol):
     async def delete_member(self, user_id: int) -> int: ...
 
     async def delete_guild(self, guild_id: int) -> int: ...
+
+
+@runtime_checkable
+class LogRetention(Protocol):
+    """A service keeping logs (the Q&A questions) only for a while: the privacy service has
+    it delete those older than the retention period; it returns how many rows went."""
+
+    async def purge_older_than(self, cutoff: datetime) -> int: ...

@@ -20,7 +20,8 @@ from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import DomainError
-from bot.services.contracts import MemberDataSource
+from bot.services.contracts import LogRetention, MemberDataSource
+from bot.services.scheduled_posts import ScheduledPosts
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ EXPORT_NOTE = (
 QA_PURGE_EVERY = timedelta(hours=1)
 
 # Core tables keyed by guild_id that no MemberDataSource owns (names fixed here, not input).
-CORE_GUILD_TABLES = ("guild_settings", "scheduled_posts")
+CORE_GUILD_TABLES = ("guild_settings", "scheduled_posts", "known_guilds")
 
 
 def member_data_sources(services: object) -> list[MemberDataSource]:
@@ -107,9 +108,15 @@ class GuildPurge:
 
 class PrivacyService:
     def __init__(
-        self, db: Database, clock: Clock, settings: Settings, services: Callable[[], object]
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        services: Callable[[], object],
+        posts: ScheduledPosts,
     ) -> None:
         self.db = db
+        self.posts = posts
         self.clock = clock
         self.settings = settings
         self._services = services
@@ -181,16 +188,47 @@ class PrivacyService:
         )
 
     async def guild_present(self, guild_ids: list[int]) -> list[int]:
-        """The bot is in these servers: cancel their pending erasure; return those cancelled."""
+        """The bot is in these servers: remember them and cancel their pending erasure;
+        return those cancelled."""
         rows = await self.db.fetch_all("SELECT guild_id FROM guild_departures")
         departed = {row["guild_id"] for row in rows}
         back = sorted(departed.intersection(guild_ids))
-        if back:
-            await self.db.executemany(
-                "DELETE FROM guild_departures WHERE guild_id = ?", [(g,) for g in back]
+        now = to_db_time(self.clock.now())
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO known_guilds (guild_id, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET seen_at = excluded.seen_at",
+                [(g, now) for g in guild_ids],
             )
+            if back:
+                await conn.executemany(
+                    "DELETE FROM guild_departures WHERE guild_id = ?", [(g,) for g in back]
+                )
+        if back:
             log.info("Cancelled the pending erasure of %d server(s) the bot is back in", len(back))
         return back
+
+    async def reconcile_guilds(
+        self, present: list[int], owned: Callable[[int], bool] = lambda _: True
+    ) -> list[int]:
+        """At start-up: the bot is in `present`. A known server missing from it (and `owned`:
+        on this process's shards) removed the bot while it was offline, so its grace period
+        starts now, as for a live removal. Returns those servers."""
+        rows = await self.db.fetch_all("SELECT guild_id FROM known_guilds")
+        here = set(present)
+        gone = sorted(row["guild_id"] for row in rows if row["guild_id"] not in here)
+        gone = [guild_id for guild_id in gone if owned(guild_id)]
+        for guild_id in gone:
+            await self.guild_left(guild_id)
+        if gone:
+            log.info(
+                "%d server(s) removed the bot while it was offline; their data is erased in "
+                "%d day(s) unless Mentor is added back",
+                len(gone),
+                self.settings.guild_data_grace_days,
+            )
+        await self.guild_present(present)
+        return gone
 
     async def departed_at(self, guild_id: int) -> datetime | None:
         text = await self.db.fetch_value(
@@ -236,18 +274,17 @@ class PrivacyService:
         """Drop Q&A logs older than QA_LOG_RETENTION_DAYS, and the keys of posts to members
         past their time, at most once per QA_PURGE_EVERY.
 
-        None when it did not run (no Q&A service, or it ran recently); else rows removed.
+        None when it did not run (no service keeps such logs, or it ran recently); else the
+        rows removed.
         """
-        services = self._services()
-        purge = getattr(getattr(services, "qa", None), "purge_older_than", None)
-        if purge is None:
+        logs = [v for v in vars(self._services()).values() if isinstance(v, LogRetention)]
+        if not logs:
             return None
         if self._last_qa_purge is not None and now - self._last_qa_purge < QA_PURGE_EVERY:
             return None
-        posts = getattr(services, "scheduled_posts", None)
-        if posts is not None:
-            await posts.expire_member_keys(now)
-        removed = await purge(now - timedelta(days=self.settings.qa_log_retention_days))
+        await self.posts.expire_member_keys(now)
+        cutoff = now - timedelta(days=self.settings.qa_log_retention_days)
+        removed = sum([await log_source.purge_older_than(cutoff) for log_source in logs])
         self._last_qa_purge = now
         if removed:
             log.info("Purged %d Q&A log entries past their retention period", removed)

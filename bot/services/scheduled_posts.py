@@ -1,5 +1,11 @@
 """Exactly-once bookkeeping for scheduled posts, keyed by (guild, kind, period).
 
+A post is claimed before it is sent and marked sent (or skipped) after. A claim is a lease:
+it holds the post for `LEASE`, so a process that dies between its claim and its mark leaves
+a post that is claimed again once the lease has run out, never one that is skipped. A try
+that is not the first may have reached Discord before it failed or died, so the sender looks
+for the post first (see `Claim.retry` and bot/delivery.py).
+
 Most posts belong to a server (a daily challenge, a digest). Posts to one member are keyed
 by a period that starts with their id: `<user_id>:<day>`, or `<from>:<to>:<day>` for a
 buddy request's ping. Those keys are personal data: exported, erased with the member, and
@@ -8,11 +14,14 @@ deleted after MEMBER_KEY_DAYS, when no restart can need them any more.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, to_db_time
 from bot.db import Database
+from bot.discord_limits import NONCE
 
 REMIND_KIND = "roadmap:remind"
 NUDGE_KIND = "roadmap:nudge"
@@ -22,6 +31,8 @@ MEMBER_KEY_DAYS = 7
 
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
+# Longer than any one send may take (discord.py waits out 429s and retries 5xx within it).
+LEASE = timedelta(minutes=5)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -33,12 +44,39 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
-class ScheduledPosts:
-    """Claim a post before sending it; mark it sent after, or release it if sending failed.
+@dataclass(frozen=True)
+class PostKey:
+    guild_id: int
+    kind: str
+    period: str
 
-    A claim is an `INSERT` on the primary key (guild, kind, period), so two ticks, two
-    processes or a restart can never both win the same post. A released post can be
-    claimed again once its back-off has passed.
+    def nonce(self, target: int = 0) -> str:
+        """The same text on every try of this post to the same target: Discord refuses a
+        second message with the same nonce for a few minutes (`enforce_nonce`)."""
+        text = f"{self.guild_id}:{self.kind}:{self.period}:{target}"
+        return hashlib.sha256(text.encode()).hexdigest()[:NONCE]
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: PostKey
+    attempt: int  # 1 for the first try
+
+    @property
+    def retry(self) -> bool:
+        """An earlier try may have reached Discord (it failed, timed out or its process died)."""
+        return self.attempt > 1
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class ScheduledPosts:
+    """Claim a post before sending it; mark it sent or skipped after, or release it to retry.
+
+    A claim is an `INSERT` on the primary key (guild, kind, period), or an `UPDATE` of a row
+    whose lease or back-off has run out, so two ticks, two processes or a restart can never
+    both hold the same post.
     """
 
     privacy_section = "scheduled_posts"
@@ -47,60 +85,69 @@ class ScheduledPosts:
         self.db = db
         self.clock = clock
 
-    async def claim(self, guild_id: int, kind: str, period: str) -> bool:
-        """True when this caller now owns the post and must send it."""
-        now = to_db_time(self.clock.now())
-        changed = await self.db.execute(
-            "INSERT INTO scheduled_posts AS p (guild_id, kind, period, status, claimed_at) "
-            "VALUES (?, ?, ?, 'claimed', ?) "
-            "ON CONFLICT (guild_id, kind, period) DO UPDATE SET claimed_at = excluded.claimed_at,"
-            " retry_at = NULL WHERE p.status = 'claimed' AND p.retry_at IS NOT NULL"
-            " AND p.retry_at <= excluded.claimed_at",
-            (guild_id, kind, period, now),
-        )
-        return changed == 1
+    async def claim(self, guild_id: int, kind: str, period: str) -> Claim | None:
+        """The claim when this caller now owns the post and must send it; else None."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            row = await tx.fetch_one(
+                "INSERT INTO scheduled_posts AS p "
+                "(guild_id, kind, period, status, claimed_at, attempts, retry_at) "
+                "VALUES (?, ?, ?, 'claimed', ?, 1, ?) "
+                "ON CONFLICT (guild_id, kind, period) DO UPDATE SET "
+                "claimed_at = excluded.claimed_at, retry_at = excluded.retry_at, "
+                "attempts = p.attempts + 1 "
+                "WHERE p.status = 'claimed' AND p.retry_at <= ? "
+                "RETURNING attempts",
+                (guild_id, kind, period, now, now + LEASE, now),
+            )
+        if row is None:
+            return None
+        return Claim(PostKey(guild_id, kind, period), row[0])
 
     async def mark_sent(
         self, guild_id: int, kind: str, period: str, message_id: int | None = None
     ) -> None:
         await self.db.execute(
-            "UPDATE scheduled_posts SET status = 'sent', message_id = ?, sent_at = ? "
-            "WHERE guild_id = ? AND kind = ? AND period = ?",
+            "UPDATE scheduled_posts SET status = 'sent', message_id = ?, sent_at = ?, "
+            "retry_at = NULL WHERE guild_id = ? AND kind = ? AND period = ?",
             (message_id, to_db_time(self.clock.now()), guild_id, kind, period),
+        )
+
+    async def mark_skipped(self, guild_id: int, kind: str, period: str, reason: str) -> None:
+        """Done without a message: Discord refused it for good (or there is nowhere to post)."""
+        await self.db.execute(
+            "UPDATE scheduled_posts SET status = 'sent', message_id = NULL, sent_at = ?, "
+            "retry_at = NULL, skip_reason = ? WHERE guild_id = ? AND kind = ? AND period = ?",
+            (to_db_time(self.clock.now()), reason[:200], guild_id, kind, period),
         )
 
     async def release(self, guild_id: int, kind: str, period: str) -> None:
         """Give a claimed post back (sending failed): a later tick tries again after a back-off."""
-        row = await self.db.fetch_one(
-            "SELECT attempts FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ? "
-            "AND status = 'claimed'",
-            (guild_id, kind, period),
-        )
-        if row is None:
-            return
-        attempts = row["attempts"] + 1
-        await self.db.execute(
-            "UPDATE scheduled_posts SET attempts = ?, retry_at = ? "
-            "WHERE guild_id = ? AND kind = ? AND period = ? AND status = 'claimed'",
-            (
-                attempts,
-                to_db_time(self.clock.now() + retry_delay(attempts)),
-                guild_id,
-                kind,
-                period,
-            ),
-        )
+        async with self.db.transaction() as conn:
+            row = await conn.fetch_one(
+                "SELECT attempts FROM scheduled_posts WHERE guild_id = ? AND kind = ? "
+                "AND period = ? AND status = 'claimed'",
+                (guild_id, kind, period),
+            )
+            if row is None:
+                return
+            await conn.execute(
+                "UPDATE scheduled_posts SET retry_at = ? "
+                "WHERE guild_id = ? AND kind = ? AND period = ? AND status = 'claimed'",
+                (to_db_time(self.clock.now() + retry_delay(row[0])), guild_id, kind, period),
+            )
 
     async def is_open(self, guild_id: int, kind: str, period: str) -> bool:
-        """True when nobody holds the post: never claimed, or given back and due a retry."""
+        """True when nobody holds the post: never claimed, or its lease or back-off is over."""
         held = await self.db.fetch_value(
             "SELECT 1 FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ? "
-            "AND (status = 'sent' OR retry_at IS NULL OR retry_at > ?)",
+            "AND (status = 'sent' OR retry_at > ?)",
             (guild_id, kind, period, to_db_time(self.clock.now())),
         )
         return held is None
 
     async def was_sent(self, guild_id: int, kind: str, period: str) -> bool:
+        """Done: sent, or skipped for good."""
         status = await self.db.fetch_value(
             "SELECT status FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND period = ?",
             (guild_id, kind, period),

@@ -1,4 +1,6 @@
-"""Base classes for views and modals that report their errors like commands do."""
+"""Base classes for views and buttons that report their errors like commands do.
+
+Forms (modals) are in bot/ui/forms.py."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 import discord
 
+from bot.shutdown import accepting
 from bot.ui.errors import report_error
 from bot.ui.replies import reply
 
@@ -25,7 +28,7 @@ class MentorView(discord.ui.View):
         self.message: discord.Message | discord.InteractionMessage | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not getattr(interaction.client, "accepting_interactions", True):
+        if not accepting(interaction.client):
             await interaction.response.send_message(SHUTTING_DOWN, ephemeral=True)
             return False
         if self.owner_id is not None and interaction.user.id != self.owner_id:
@@ -56,7 +59,7 @@ class ReportsErrors:
     begun the press is refused like a new command."""
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        if not getattr(interaction.client, "accepting_interactions", True):
+        if not accepting(interaction.client):
             await reply(interaction, SHUTTING_DOWN)
             return
         try:
@@ -66,8 +69,3 @@ class ReportsErrors:
 
     async def handle(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
-
-
-class MentorModal(discord.ui.Modal):
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        await report_error(interaction, error)

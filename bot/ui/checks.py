@@ -30,11 +30,24 @@ def member_is_reviewer(member: discord.Member, settings: GuildSettings) -> bool:
     return role_id is not None and any(role.id == role_id for role in member.roles)
 
 
-async def settings_for(interaction: discord.Interaction) -> GuildSettings:
-    bot: MentorBot = interaction.client  # type: ignore[assignment]
+def guild_id_of(interaction: discord.Interaction) -> int:
+    """The server an interaction happened in; NoPrivateMessage in a DM."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
-    return await bot.services.guild_settings.get(interaction.guild_id)
+    return interaction.guild_id
+
+
+async def settings_for(interaction: discord.Interaction) -> GuildSettings:
+    """The settings of the server an interaction happened in."""
+    bot: MentorBot = interaction.client  # type: ignore[assignment]
+    return await bot.services.guild_settings.get(guild_id_of(interaction))
+
+
+async def is_moderator(interaction: discord.Interaction) -> bool:
+    """Whether the member who interacted is a moderator of this server."""
+    if not isinstance(interaction.user, discord.Member):
+        return False
+    return member_is_moderator(interaction.user, await settings_for(interaction))
 
 
 async def ensure_moderator(interaction: discord.Interaction) -> GuildSettings:

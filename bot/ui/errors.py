@@ -8,7 +8,7 @@ import secrets
 import discord
 from discord import app_commands
 
-from bot.errors import DomainError, RateLimited
+from bot.errors import DomainError
 from bot.ui.replies import reply
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,14 @@ def new_ref() -> str:
     return secrets.token_hex(3).upper()
 
 
+def domain_text(error: DomainError) -> str:
+    """A domain error's message, the members it names mentioned (they are not pinged:
+    replies allow no mentions)."""
+    if not error.members:
+        return error.message
+    return error.message.format(*(f"<@{member}>" for member in error.members))
+
+
 def describe(error: Exception) -> str | None:
     """The member-facing sentence for an expected error, or None for a bug."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
@@ -35,10 +43,8 @@ def describe(error: Exception) -> str | None:
         if inner is not None and inner is not error:
             return describe(inner)
         return None
-    if isinstance(error, RateLimited):
-        return error.message
     if isinstance(error, DomainError):
-        return error.message
+        return domain_text(error)
     if isinstance(error, NotModerator | NotReviewer):
         return str(error)
     if isinstance(error, app_commands.MissingPermissions):
@@ -58,29 +64,35 @@ def describe(error: Exception) -> str | None:
     return None
 
 
-async def report_error(interaction: discord.Interaction, error: Exception) -> None:
-    """Reply ephemerally: the reason for an expected error, a reference for a bug.
+def explain(interaction: discord.Interaction, error: Exception) -> str:
+    """The member-facing sentence for `error`: its reason, or a reference for a bug (logged
+    with the traceback under that reference).
 
     The outcome ("refused" or "error") and the reference are left in `interaction.extras`
     for the tree's one log line per command, so the member's ref matches that line.
     """
     message = describe(error)
     interaction.extras["outcome"] = "refused" if message is not None else "error"
-    if message is None:
-        ref = interaction.extras.setdefault("ref", new_ref())
-        name = interaction.command.qualified_name if interaction.command else interaction.type.name
-        log.error(
-            "Unexpected error (ref %s) in %s by user %s in guild %s",
-            ref,
-            name,
-            interaction.user.id,
-            interaction.guild_id,
-            exc_info=error,
-        )
-        message = f"Something went wrong (ref {ref}). The moderators can find it in the logs."
-    else:
+    if message is not None:
         # The kind of refusal only: its message may quote what the member typed.
         log.debug("Refused %s (%s)", interaction.id, type(error).__name__)
+        return message
+    ref = interaction.extras.setdefault("ref", new_ref())
+    name = interaction.command.qualified_name if interaction.command else interaction.type.name
+    log.error(
+        "Unexpected error (ref %s) in %s by user %s in guild %s",
+        ref,
+        name,
+        interaction.user.id,
+        interaction.guild_id,
+        exc_info=error,
+    )
+    return f"Something went wrong (ref {ref}). The moderators can find it in the logs."
+
+
+async def report_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Reply ephemerally: the reason for an expected error, a reference for a bug."""
+    message = explain(interaction, error)
     try:
         await reply(interaction, message)
     except discord.HTTPException:

@@ -8,12 +8,13 @@ from typing import Any, TypeVar
 
 import discord
 
+from bot.discord_limits import MESSAGE
+
 NO_PINGS = discord.AllowedMentions.none()
 # Discord drops an interaction not acknowledged within 3 s; work still running after this
 # long (a write waiting for a database lock another program holds) is deferred first.
 DEFER_AFTER_SECONDS = 1.5
 T = TypeVar("T")
-MESSAGE_LIMIT = 2000
 
 
 def ping_only(user_id: int) -> discord.AllowedMentions:
@@ -42,7 +43,7 @@ async def reply(
     """
     kwargs.setdefault("allowed_mentions", NO_PINGS)
     if content is not None:
-        content = clip(content, MESSAGE_LIMIT)
+        content = clip(content, MESSAGE)
     if interaction.response.is_done():
         message = await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
         return message.id

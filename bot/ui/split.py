@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 
-MESSAGE_LIMIT = 2000
+from bot.discord_limits import MESSAGE
+
 FENCE = re.compile(r"^[ \t]*(```|~~~)(.*)$", re.MULTILINE)
 CLOSE_RESERVE = 4  # "\n```"
 MAX_LANGUAGE = 20
 
 
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+def split_message(text: str, limit: int = MESSAGE) -> list[str]:
     """Pieces of `text`, each at most `limit` characters, in order."""
     if limit < 40:
         raise ValueError("limit too small to split sensibly")

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from bot.discord_limits import EMBED_DESCRIPTION, EMBED_FOOTER, EMBED_TITLE, FIELD_VALUE
 from bot.markdown import clip_escaped, inline
 from bot.services.challenges.model import (
     PHASE_LABELS,
@@ -23,7 +24,6 @@ from bot.services.challenges.model import (
 from bot.services.challenges.weekly import top_three
 from bot.ui.replies import clip
 
-TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_LIMIT = 256, 4096, 1024
 LETTERS = "ABCDE"
 DIFFICULTY_MARK = {"easy": "Easy", "medium": "Medium", "hard": "Hard"}
 MEDALS = {1: "1st", 2: "2nd", 3: "3rd"}
@@ -52,17 +52,30 @@ def challenge_meta(challenge: Challenge) -> str:
     )
 
 
+def daily_marker(day: str) -> str:
+    """Words only the daily post of `day` has: how a retry finds it (bot/delivery.py)."""
+    return f"Daily challenge of {day}"
+
+
+def weekly_marker(weekly_id: int) -> str:
+    return f"Weekly challenge #{weekly_id}"
+
+
+def results_marker(weekly_id: int) -> str:
+    return f"Results of weekly challenge #{weekly_id}"
+
+
 def daily_embed(post: DailyPost, closes_at: datetime | None = None) -> discord.Embed:
     challenge = post.challenge
     closes_at = closes_at or post.closes_at
     embed = discord.Embed(
-        title=clip(f"Daily challenge · {challenge.title}", TITLE_LIMIT),
-        description=clip(challenge.prompt, DESCRIPTION_LIMIT - 1200),
+        title=clip(f"Daily challenge · {challenge.title}", EMBED_TITLE),
+        description=clip(challenge.prompt, EMBED_DESCRIPTION - 1200),
         colour=COLOUR,
     )
     if challenge.is_quiz:
         embed.add_field(
-            name="Options", value=clip(option_lines(challenge), FIELD_LIMIT), inline=False
+            name="Options", value=clip(option_lines(challenge), FIELD_VALUE), inline=False
         )
         how = "Pick an option below: one answer each. Hint costs points. Spoilers in the thread."
         embed.add_field(
@@ -74,29 +87,33 @@ def daily_embed(post: DailyPost, closes_at: datetime | None = None) -> discord.E
         how = "This is a task: answer with `/challenge submit` (a link and notes)."
     if closes_at is not None:
         how += f"\nOpen until {stamp(closes_at)}."
-    embed.add_field(name="How to answer", value=clip(how, FIELD_LIMIT), inline=False)
-    embed.set_footer(text=clip(f"{post.day} · {challenge_meta(challenge)}", 2048))
+    embed.add_field(name="How to answer", value=clip(how, FIELD_VALUE), inline=False)
+    embed.set_footer(
+        text=clip(f"{daily_marker(post.day)} · {challenge_meta(challenge)}", EMBED_FOOTER)
+    )
     return embed
 
 
 def practice_embed(challenge: Challenge) -> discord.Embed:
     embed = discord.Embed(
-        title=clip(f"Practice · {challenge.title}", TITLE_LIMIT),
-        description=clip(challenge.prompt, DESCRIPTION_LIMIT - 1200),
+        title=clip(f"Practice · {challenge.title}", EMBED_TITLE),
+        description=clip(challenge.prompt, EMBED_DESCRIPTION - 1200),
         colour=discord.Colour.blurple(),
     )
-    embed.add_field(name="Options", value=clip(option_lines(challenge), FIELD_LIMIT), inline=False)
-    embed.set_footer(text=clip(f"No points: just practice · {challenge_meta(challenge)}", 2048))
+    embed.add_field(name="Options", value=clip(option_lines(challenge), FIELD_VALUE), inline=False)
+    embed.set_footer(
+        text=clip(f"No points: just practice · {challenge_meta(challenge)}", EMBED_FOOTER)
+    )
     return embed
 
 
 def weekly_embed(weekly: Weekly) -> discord.Embed:
     embed = discord.Embed(
-        title=clip(f"Weekly challenge · {weekly.title}", TITLE_LIMIT),
+        title=clip(f"Weekly challenge · {weekly.title}", EMBED_TITLE),
         description=clip(weekly.brief, 2000),
         colour=discord.Colour.purple(),
     )
-    embed.add_field(name="Rules", value=clip(weekly.rules, FIELD_LIMIT), inline=False)
+    embed.add_field(name="Rules", value=clip(weekly.rules, FIELD_VALUE), inline=False)
     embed.add_field(
         name="Deadline",
         value=f"{stamp(weekly.deadline, 'F')} ({stamp(weekly.deadline, 'R')})",
@@ -109,15 +126,16 @@ def weekly_embed(weekly: Weekly) -> discord.Embed:
         "cancelled": "This challenge was cancelled by the moderators.",
     }[weekly.status]
     embed.add_field(name="Status", value=status, inline=False)
-    embed.set_footer(text=f"Weekly challenge #{weekly.id}")
+    embed.set_footer(text=weekly_marker(weekly.id))
     return embed
 
 
 def results_embed(results: WeeklyResults) -> discord.Embed:
     weekly = results.weekly
     embed = discord.Embed(
-        title=clip(f"Results · {weekly.title}", TITLE_LIMIT), colour=discord.Colour.purple()
+        title=clip(f"Results · {weekly.title}", EMBED_TITLE), colour=discord.Colour.purple()
     )
+    embed.set_footer(text=results_marker(weekly.id))
     if not results.accepted:
         embed.description = (
             f"Submissions are closed. {results.submissions} submitted; none was accepted."
@@ -131,10 +149,10 @@ def results_embed(results: WeeklyResults) -> discord.Embed:
         f"Submissions are closed: {results.submissions} submitted, "
         f"{len(results.accepted)} accepted. Well done, everyone!"
     )
-    embed.add_field(name="Top three", value=clip(podium, FIELD_LIMIT), inline=False)
+    embed.add_field(name="Top three", value=clip(podium, FIELD_VALUE), inline=False)
     embed.add_field(
         name="Accepted submissions",
-        value=member_lines(results.accepted, FIELD_LIMIT),
+        value=member_lines(results.accepted, FIELD_VALUE),
         inline=False,
     )
     return embed
@@ -183,7 +201,7 @@ def month_top_embed(month: str, standings: tuple[Standing, ...]) -> discord.Embe
 
 
 def stats_embed(stats: MemberStats, name: str) -> discord.Embed:
-    embed = discord.Embed(title=clip(f"Challenge stats · {name}", TITLE_LIMIT), colour=COLOUR)
+    embed = discord.Embed(title=clip(f"Challenge stats · {name}", EMBED_TITLE), colour=COLOUR)
     embed.add_field(name="Points", value=f"{stats.total} all time", inline=True)
     embed.add_field(name="This month", value=str(stats.month), inline=True)
     embed.add_field(name="This week", value=str(stats.week), inline=True)
@@ -199,7 +217,7 @@ def stats_embed(stats: MemberStats, name: str) -> discord.Embed:
     )
     solved = "\n".join(f"{topic_label(t)}: {n}" for t, n in stats.solved_by_topic)
     embed.add_field(
-        name="Solved by topic", value=clip(solved or "nothing yet", FIELD_LIMIT), inline=False
+        name="Solved by topic", value=clip(solved or "nothing yet", FIELD_VALUE), inline=False
     )
     return embed
 
@@ -230,16 +248,16 @@ def bank_pages(entries: list[BankEntry], page_size: int, filters: str) -> list[d
 
 def submission_embed(submission: Submission, title: str, index: int, total: int) -> discord.Embed:
     embed = discord.Embed(
-        title=clip(f"Submission #{submission.id} · {title}", TITLE_LIMIT),
+        title=clip(f"Submission #{submission.id} · {title}", EMBED_TITLE),
         colour=discord.Colour.teal(),
     )
     embed.add_field(name="Member", value=f"<@{submission.user_id}>", inline=True)
     embed.add_field(name="Status", value=submission.status, inline=True)
     if submission.points is not None:
         embed.add_field(name="Points", value=str(submission.points), inline=True)
-    link = clip_escaped(submission.link, FIELD_LIMIT) if submission.link else "none"
+    link = clip_escaped(submission.link, FIELD_VALUE) if submission.link else "none"
     notes = (
-        clip_escaped(submission.notes, FIELD_LIMIT, one_line=False) if submission.notes else None
+        clip_escaped(submission.notes, FIELD_VALUE, one_line=False) if submission.notes else None
     )
     embed.add_field(name="Link", value=link, inline=False)
     embed.add_field(name="Notes", value=notes or "none", inline=False)

@@ -1,55 +1,34 @@
-"""What happens when a member presses a button on a request or sends one of its forms.
-
-Each action: work out who is acting, make ONE service call, show the new state on the
-post, and answer the member. Used by the persistent buttons and the slash commands alike.
+"""What the buttons on a request's post do (claim, unclaim, review, withdraw, rate), and
+the withdrawal's confirmation. Each action: work out who is acting, make ONE service call,
+show the new state on the post, and answer the member. `/portfolio withdraw` uses it too.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
-
 import discord
-from discord import app_commands
 
+from bot.app import MentorBot
 from bot.markdown import clip_escaped
-from bot.services.portfolio.drafts import RequestDraft, ResubmitDraft, ReviewDraft
-from bot.services.portfolio.models import Actor, Request, Status
-from bot.ui.checks import member_is_moderator, member_is_reviewer, settings_for
-from bot.ui.confirm import ConfirmView
-from bot.ui.replies import ping_only, reply
-from cogs.portfolio._embeds import duration, jump_url, review_embed
-from cogs.portfolio._modals import RateModal, ReviewModal
+from bot.services.portfolio.models import Request
+from bot.ui.confirm import Confirmation, confirm_view
+from bot.ui.replies import reply
+from cogs.portfolio._embeds import duration
+from cogs.portfolio._forms import RateModal, ReviewModal
 from cogs.portfolio._publisher import Publisher
+from cogs.portfolio._sent import actor
 
-if TYPE_CHECKING:
-    from bot.app import MentorBot
-
-log = logging.getLogger(__name__)
-
-
-def link_or_number(request: Request) -> str:
-    link = jump_url(request)
-    return f"[#{request.id}]({link})" if link else f"#{request.id}"
+WITHDRAW = "portfolio-withdraw"
 
 
 class Actions:
+    """The cog's; its buttons find it as their `PostActions` (cogs/portfolio/_views.py)."""
+
     def __init__(self, bot: MentorBot, publisher: Publisher) -> None:
         self.bot = bot
         self.publisher = publisher
+        self.confirmation = Confirmation(WITHDRAW, self.withdraw)
         self.portfolio = bot.services.portfolio
         self.rubric = bot.services.portfolio.rubric
-
-    async def actor(self, interaction: discord.Interaction) -> Actor:
-        settings = await settings_for(interaction)
-        member = interaction.user
-        if not isinstance(member, discord.Member):
-            raise app_commands.NoPrivateMessage()
-        return Actor(
-            member.id,
-            is_reviewer=member_is_reviewer(member, settings),
-            is_moderator=member_is_moderator(member, settings),
-        )
 
     async def run(self, action: str, interaction: discord.Interaction, request_id: int) -> None:
         handler = {
@@ -78,8 +57,8 @@ class Actions:
     # --- Buttons ----------------------------------------------------------------
 
     async def claim(self, interaction: discord.Interaction, request_id: int) -> None:
-        actor = await self.actor(interaction)
-        moved = await self.portfolio.claim(interaction.guild_id, request_id, actor)
+        actor_ = await actor(interaction)
+        moved = await self.portfolio.claim(interaction.guild_id, request_id, actor_)
         await self.show(interaction, moved.request)
         days = duration(self.portfolio.rules.return_after)
         await reply(
@@ -90,30 +69,27 @@ class Actions:
         )
 
     async def unclaim(self, interaction: discord.Interaction, request_id: int) -> None:
-        actor = await self.actor(interaction)
-        moved = await self.portfolio.unclaim(interaction.guild_id, request_id, actor)
+        actor_ = await actor(interaction)
+        moved = await self.portfolio.unclaim(interaction.guild_id, request_id, actor_)
         await self.show(interaction, moved.request)
         await reply(interaction, f"Request #{request_id} is back in the queue.")
 
     async def open_review(self, interaction: discord.Interaction, request_id: int) -> None:
-        actor = await self.actor(interaction)
-        request = await self.portfolio.ensure_can_review(interaction.guild_id, request_id, actor)
-        await interaction.response.send_modal(ReviewModal(self, request))
+        actor_ = await actor(interaction)
+        request = await self.portfolio.ensure_can_review(interaction.guild_id, request_id, actor_)
+        await ReviewModal(self.rubric.score_order, request).send_to(interaction)
 
     async def open_rating(self, interaction: discord.Interaction, request_id: int) -> None:
-        actor = await self.actor(interaction)
-        await self.portfolio.ensure_can_rate(interaction.guild_id, request_id, actor)
+        actor_ = await actor(interaction)
+        await self.portfolio.ensure_can_rate(interaction.guild_id, request_id, actor_)
         request = await self.portfolio.get(interaction.guild_id, request_id)
-        await interaction.response.send_modal(RateModal(self, request))
+        await RateModal(request).send_to(interaction)
 
     async def ask_withdraw(self, interaction: discord.Interaction, request_id: int) -> None:
-        actor = await self.actor(interaction)
-        request = await self.portfolio.ensure_can_withdraw(interaction.guild_id, request_id, actor)
+        actor_ = await actor(interaction)
+        request = await self.portfolio.ensure_can_withdraw(interaction.guild_id, request_id, actor_)
 
-        async def confirmed(confirm: discord.Interaction) -> None:
-            await self.withdraw(confirm, request_id)
-
-        view = ConfirmView(actor.user_id, "Withdraw", confirmed)
+        view = confirm_view(WITHDRAW, actor_.user_id, "Withdraw", request_id)
         await reply(
             interaction,
             f"Withdraw request #{request.id} ({clip_escaped(request.title, 300)})? Reviewers "
@@ -122,9 +98,12 @@ class Actions:
             view=view,
         )
 
-    async def withdraw(self, interaction: discord.Interaction, request_id: int) -> None:
-        actor = await self.actor(interaction)
-        moved = await self.portfolio.withdraw(interaction.guild_id, request_id, actor)
+    async def withdraw(self, interaction: discord.Interaction, request_id: int | None) -> None:
+        """The owner confirmed the withdrawal (see `ask_withdraw`)."""
+        if request_id is None:
+            raise ValueError("a withdrawal needs its request")
+        actor_ = await actor(interaction)
+        moved = await self.portfolio.withdraw(interaction.guild_id, request_id, actor_)
         await interaction.response.edit_message(
             content=f"Request #{request_id} is withdrawn.", view=None
         )
@@ -135,96 +114,3 @@ class Actions:
                 content=f"Request #{request_id} that you claimed was withdrawn by its owner; "
                 "no review is needed any more.",
             )
-
-    # --- Forms ------------------------------------------------------------------
-
-    async def finish_submit(self, interaction: discord.Interaction, draft: RequestDraft) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        request = await self.portfolio.submit(interaction.guild_id, interaction.user.id, draft)
-        await self._publish_or_discard(interaction, request)
-
-    async def finish_resubmit(
-        self, interaction: discord.Interaction, previous: Request, draft: ResubmitDraft
-    ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        request = await self.portfolio.resubmit(
-            interaction.guild_id, interaction.user.id, previous.id, draft
-        )
-        await self._publish_or_discard(interaction, request)
-
-    async def _publish_or_discard(self, interaction: discord.Interaction, request: Request) -> None:
-        try:
-            posted = await self.publisher.publish(request)
-        except BaseException:
-            await self.portfolio.discard_unposted(request.guild_id, request.id)
-            raise
-        queue = await self.portfolio.queue(posted.guild_id)
-        position = next((e.position for e in queue.entries if e.request.id == posted.id), None)
-        where = f" It is number {position} in the queue." if position else ""
-        if posted.credit_reviews:
-            where += " It moved up because you reviewed others' projects recently."
-        await reply(
-            interaction,
-            f"Your request {link_or_number(posted)} is posted.{where} A reviewer will claim "
-            "it; you'll get a DM when the review is in.",
-        )
-
-    async def finish_review(
-        self, interaction: discord.Interaction, request_id: int, draft: ReviewDraft
-    ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        actor = await self.actor(interaction)
-        outcome = await self.portfolio.submit_review(interaction.guild_id, request_id, actor, draft)
-        request, review = outcome.request, outcome.review
-        await self.publisher.refresh(request)
-        posted = await self.publisher.post_review(request, review)
-        told = await self.publisher.dm_quietly(
-            request.owner_id,
-            content=f"Your portfolio project got a review: request {link_or_number(request)}. "
-            "Rate how helpful it was with the button under the review.",
-            embed=review_embed(request, review, self.rubric),
-        )
-        if not told and posted is not None:
-            await self.publisher.in_thread(
-                request,
-                content=f"<@{request.owner_id}> your review is in (I couldn't DM you).",
-                allowed_mentions=ping_only(request.owner_id),
-            )
-        if posted is None:
-            reached = (
-                "the owner got it by DM." if told else "the owner can read it with /portfolio view."
-            )
-            where = (
-                f"The request's thread is gone, so the review is saved but not posted; {reached}"
-            )
-        else:
-            where = "It is posted in the request's thread" + (
-                " and the owner got a DM." if told else "; the owner was mentioned there."
-            )
-        await reply(interaction, f"Thank you! Your review of #{request_id} is saved. {where}")
-
-    async def finish_rating(
-        self,
-        interaction: discord.Interaction,
-        request_id: int,
-        helpful: int,
-        comment: str | None,
-    ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        actor = await self.actor(interaction)
-        outcome = await self.portfolio.rate(
-            interaction.guild_id, request_id, actor, helpful, comment
-        )
-        await self.publisher.refresh(outcome.request)
-        await self.publisher.refresh_review(outcome.request, outcome.review)
-        await self.publisher.dm_quietly(
-            outcome.review.reviewer_id,
-            content=f"The owner of request #{request_id} rated your review {helpful}/5 "
-            "for helpfulness. Thank you for reviewing!",
-        )
-        follow_up = (
-            " When you have worked on it, /portfolio resubmit opens the next round."
-            if outcome.request.status is Status.REVIEWED
-            else ""
-        )
-        await reply(interaction, f"Thanks: you rated the review {helpful}/5.{follow_up}")

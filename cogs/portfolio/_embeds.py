@@ -12,6 +12,13 @@ from datetime import datetime, timedelta
 
 import discord
 
+from bot.discord_limits import (
+    EMBED_DESCRIPTION,
+    EMBED_TITLE,
+    EMBEDS_TOTAL,
+    FIELD_VALUE,
+    THREAD_NAME,
+)
 from bot.markdown import clip_escaped
 from bot.services.portfolio.models import (
     History,
@@ -25,8 +32,6 @@ from bot.services.portfolio.models import (
 from bot.services.portfolio.rubric import Archetype, Rubric
 from bot.ui.replies import clip
 
-EMBED_TOTAL = 6000
-FIELD = 1024
 STATUS_COLOURS = {
     Status.OPEN: discord.Colour.green(),
     Status.CLAIMED: discord.Colour.gold(),
@@ -83,11 +88,11 @@ def status_line(request: Request) -> str:
 
 def post_title(request: Request) -> str:
     suffix = f" (round {request.round})" if request.round > 1 else ""
-    return clip(request.title, 256 - len(suffix)) + suffix
+    return clip(request.title, EMBED_TITLE - len(suffix)) + suffix
 
 
 def thread_name(request: Request) -> str:
-    return clip(f"#{request.id} {request.title}", 100)
+    return clip(f"#{request.id} {request.title}", THREAD_NAME)
 
 
 def scores_block(review: Review, rubric: Rubric) -> str:
@@ -104,8 +109,10 @@ def stars(score: int) -> str:
 
 
 def links_block(request: Request) -> str:
-    repo = clip_escaped(request.repo_url, FIELD // 2)
-    demo = clip_escaped(request.demo_url, FIELD // 2 - 20) if request.demo_url else "none given"
+    repo = clip_escaped(request.repo_url, FIELD_VALUE // 2)
+    demo = (
+        clip_escaped(request.demo_url, FIELD_VALUE // 2 - 20) if request.demo_url else "none given"
+    )
     return f"Repository: {repo}\nDemo: {demo}"
 
 
@@ -120,7 +127,7 @@ def request_embed(
     embed = discord.Embed(
         title=post_title(request),
         url=request.repo_url,
-        description=clip_escaped(request.description, 4096, one_line=False),
+        description=clip_escaped(request.description, EMBED_DESCRIPTION, one_line=False),
         colour=STATUS_COLOURS[request.status],
         timestamp=request.created_at,
     )
@@ -131,7 +138,7 @@ def request_embed(
     embed.add_field(name="Links", value=links_block(request), inline=False)
     embed.add_field(
         name="Feedback wanted",
-        value=clip_escaped(request.feedback_wanted, FIELD, one_line=False),
+        value=clip_escaped(request.feedback_wanted, FIELD_VALUE, one_line=False),
         inline=False,
     )
     embed.add_field(
@@ -160,7 +167,7 @@ def _add_history(embed: discord.Embed, request: Request, history: History, rubri
     if request.change_note:
         embed.add_field(
             name=f"What changed since round {request.round - 1}",
-            value=clip_escaped(request.change_note, FIELD, one_line=False),
+            value=clip_escaped(request.change_note, FIELD_VALUE, one_line=False),
             inline=False,
         )
     earlier = [r for r in history.rounds if r.request.id != request.id]
@@ -175,7 +182,9 @@ def _add_history(embed: discord.Embed, request: Request, history: History, rubri
         else:
             lines.append(f"{head}: {STATUS_NAMES[past.request.status].lower()}")
     if lines:
-        embed.add_field(name="Earlier rounds", value=clip("\n".join(lines), FIELD), inline=False)
+        embed.add_field(
+            name="Earlier rounds", value=clip("\n".join(lines), FIELD_VALUE), inline=False
+        )
     trend_lines = []
     for criterion in rubric.criteria:
         scores = history.trend(criterion.key)
@@ -184,30 +193,32 @@ def _add_history(embed: discord.Embed, request: Request, history: History, rubri
     if trend_lines:
         averages = " → ".join(f"{a:.1f}" for a in history.averages())
         trend_lines.append(f"Average: {averages}")
-        embed.add_field(name="Score trend", value=clip("\n".join(trend_lines), FIELD))
+        embed.add_field(name="Score trend", value=clip("\n".join(trend_lines), FIELD_VALUE))
 
 
 def review_embed(request: Request, review: Review, rubric: Rubric) -> discord.Embed:
     """A review as posted in the request's thread (and sent to the owner)."""
     embed = discord.Embed(
-        title=clip(f"Review of #{request.id}: {request.title}", 256),
+        title=clip(f"Review of #{request.id}: {request.title}", EMBED_TITLE),
         description=f"By {user(review.reviewer_id)}\n\n{scores_block(review, rubric)}",
         colour=discord.Colour.blurple(),
         timestamp=review.created_at,
     )
     embed.add_field(
-        name="Strengths", value=clip_escaped(review.strengths, FIELD, one_line=False), inline=False
+        name="Strengths",
+        value=clip_escaped(review.strengths, FIELD_VALUE, one_line=False),
+        inline=False,
     )
     embed.add_field(
         name="What to improve",
-        value=clip_escaped(review.improvements, FIELD, one_line=False),
+        value=clip_escaped(review.improvements, FIELD_VALUE, one_line=False),
         inline=False,
     )
     if review.helpful is not None:
         rating = f"The owner rated this review {review.helpful}/5 for helpfulness."
         if review.rating_comment:
-            rating += "\n" + clip_escaped(review.rating_comment, FIELD - 100, one_line=False)
-        embed.add_field(name="Owner's rating", value=clip(rating, FIELD), inline=False)
+            rating += "\n" + clip_escaped(review.rating_comment, FIELD_VALUE - 100, one_line=False)
+        embed.add_field(name="Owner's rating", value=clip(rating, FIELD_VALUE), inline=False)
     embed.set_footer(text=f"Request #{request.id} · round {request.round}")
     return fit(embed)
 
@@ -259,7 +270,7 @@ def queue_embed(page: QueuePage, rubric: Rubric) -> discord.Embed:
             f"{head}\n{_archetype(rubric, request.archetype).name} · by {user(request.owner_id)}"
             f" · waiting {duration(entry.waiting)}\nWhy here: {'; '.join(entry.reasons)}"
         )
-    embed.description = clip("\n\n".join(blocks), 4096)
+    embed.description = clip("\n\n".join(blocks), EMBED_DESCRIPTION)
     embed.set_footer(
         text=f"Page {page.page} of {page.pages} · {page.total} open · oldest first, "
         "moved up for members who review others"
@@ -281,7 +292,7 @@ def mine_embed(page: RequestPage, rubric: Rubric) -> discord.Embed:
         if link:
             head += f" ([post]({link}))"
         blocks.append(f"{head}\n{status_line(request)} · asked {when(request.created_at)}")
-    embed.description = clip("\n\n".join(blocks), 4096)
+    embed.description = clip("\n\n".join(blocks), EMBED_DESCRIPTION)
     embed.set_footer(
         text=f"Page {page.page} of {page.pages} · {page.total} requests · "
         "/portfolio resubmit starts a new round of a reviewed project"
@@ -316,7 +327,7 @@ def stats_embed(stats: PortfolioStats) -> discord.Embed:
                 f"{user(r.reviewer_id)}: {r.reviews} review{plural}, {rating}, "
                 f"last {when(r.last_review_at)}"
             )
-        embed.add_field(name="Reviewers", value=clip("\n".join(lines), FIELD), inline=False)
+        embed.add_field(name="Reviewers", value=clip("\n".join(lines), FIELD_VALUE), inline=False)
     else:
         embed.add_field(name="Reviewers", value="Nobody has reviewed a project yet.", inline=False)
     return embed
@@ -330,7 +341,7 @@ def view_embeds(
     if review is None:
         return [first]
     second = review_embed(request, review, rubric)
-    excess = len(first) + len(second) - EMBED_TOTAL
+    excess = len(first) + len(second) - EMBEDS_TOTAL
     if excess > 0 and first.description:
         first.description = clip(first.description, max(1, len(first.description) - excess))
     return [first, second]
@@ -352,7 +363,7 @@ def nudge_embed(
         lines.append(f"…and {total - len(requests)} more in /portfolio queue.")
     return discord.Embed(
         title="Portfolio requests waiting for a reviewer",
-        description=clip("\n".join(lines), 4096),
+        description=clip("\n".join(lines), EMBED_DESCRIPTION),
         colour=discord.Colour.orange(),
     )
 
@@ -370,7 +381,7 @@ def jump_url(request: Request) -> str | None:
 
 def fit(embed: discord.Embed) -> discord.Embed:
     """Trim the description if the whole embed would pass Discord's 6,000 characters."""
-    excess = len(embed) - EMBED_TOTAL
+    excess = len(embed) - EMBEDS_TOTAL
     if excess > 0 and embed.description:
         embed.description = clip(embed.description, max(1, len(embed.description) - excess))
     return embed

@@ -1,7 +1,8 @@
 """Scheduled portfolio work: nudges, reminders, claims that ran out, expiry, stale posts.
 
-Each job asks the service what is due and claims it before sending, so a second tick or a
-restart never sends the same notice twice; after downtime the bot catches up once.
+Each job asks the service what is due; nudges and reminders go through the one delivery
+helper (bot/delivery.py), so a second tick or a restart never sends the same notice twice
+and a crash never loses one; after downtime the bot catches up once.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.errors import DomainError
+from bot.clock import to_db_time
+from bot.delivery import ChannelPost, Destination, DirectMessage, ForumPost, Outcome
 from bot.markdown import clip_escaped
 from bot.scheduler import Job
 from bot.services.guild_settings import GuildSettings
-from bot.services.portfolio.models import Reminder, Request, Transition
+from bot.services.portfolio.models import Request, Transition
+from bot.services.scheduled_posts import PostKey
 from bot.ui.replies import ping_only
 from cogs.portfolio._embeds import duration, jump_url, nudge_embed
 from cogs.portfolio._publisher import Publisher
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NUDGE_KIND = "portfolio:unclaimed"
+REMIND_KIND = "portfolio:remind"
 
 
 def where(request: Request) -> str:
@@ -91,67 +95,80 @@ class PortfolioJobs:
         )
 
     async def remind_reviewers(self, now: datetime) -> None:
-        for due in await self.portfolio.reminders_due(now):
-            reminder = await self.portfolio.claim_reminder(due, now)
-            if reminder is not None:
-                await self._isolated(reminder.request, self._remind(reminder, now))
+        for request in await self.portfolio.reminders_due(now):
+            await self._isolated(request, self._remind(request, now))
 
-    async def _remind(self, reminder: Reminder, now: datetime) -> None:
-        request = reminder.request
-        left = duration(self.portfolio.rules.return_after - self.portfolio.rules.remind_after)
-        text = (
-            f"you claimed {where(request)}, {clip_escaped(request.title, 160)}, "
-            f"{duration(now - request.claimed_at) if request.claimed_at else 'a while'} ago. "
-            "Press Submit review on its post when you're ready, or Unclaim so someone else "
-            f"can take it. It returns to the queue in {left}."
-        )
-        try:
-            sent = await self.publisher.dm(reminder.reviewer_id, content=f"Reminder: {text}")
-            if not sent:
-                sent = (
-                    await self.publisher.in_thread(
-                        request,
-                        content=f"<@{reminder.reviewer_id}> reminder: {text}",
-                        allowed_mentions=ping_only(reminder.reviewer_id),
-                    )
-                    is not None
-                )
-        except discord.HTTPException:
-            log.warning("Reminder for request %s failed; will retry", request.id)
-            await self.portfolio.release_reminder(request.id)
+    async def _remind(self, request: Request, now: datetime) -> None:
+        """Remind the reviewer by DM, or (DMs closed) with a mention in the request's thread."""
+        if request.reviewer_id is None or request.claimed_at is None:
             return
-        if not sent:
+        reviewer_id, claimed_at = request.reviewer_id, request.claimed_at
+        left = duration(self.portfolio.rules.return_after - self.portfolio.rules.remind_after)
+        marker = (
+            f"on {claimed_at:%A} {claimed_at.day} {claimed_at:%B} you claimed request #{request.id}"
+        )
+        text = (
+            f"on {claimed_at:%A} {claimed_at.day} {claimed_at:%B} you claimed {where(request)}, "
+            f"{clip_escaped(request.title, 160)}, {duration(now - claimed_at)} ago. Press Submit "
+            "review on its post when you're ready, or Unclaim so someone else can take it. It "
+            f"returns to the queue in {left}."
+        )
+
+        async def build() -> list[Destination]:
+            found: list[Destination] = [
+                DirectMessage(marker, {"content": f"Reminder: {text}"}, user_id=reviewer_id)
+            ]
+            if request.thread_id is not None:
+                message = {
+                    "content": f"<@{reviewer_id}> reminder: {text}",
+                    "allowed_mentions": ping_only(reviewer_id),
+                }
+                found.append(
+                    ChannelPost(
+                        marker, message, guild_id=request.guild_id, channel=request.thread_id
+                    )
+                )
+            return found
+
+        async def after(message: discord.Message, index: int) -> None:
+            if index == 1:  # in the request's thread: it quotes the owner's title
+                await self.services.member_posts.record(
+                    request.guild_id, request.owner_id, message.channel.id, message.id, "reminder"
+                )
+            await self.portfolio.claim_reminder(request, now)
+
+        key = PostKey(request.guild_id, REMIND_KIND, f"{request.id}:{to_db_time(claimed_at)}")
+        sent = await self.bot.delivery.deliver(key, build, after, what="a reviewer reminder")
+        if sent.outcome is Outcome.SKIPPED:
             log.info("No way to remind the reviewer of request %s", request.id)
+            await self.portfolio.claim_reminder(request, now)
 
     async def nudge_reviewers(self, now: datetime) -> None:
         """Raise unclaimed requests in the review channel, at most once a day per server."""
-        rules = self.portfolio.rules
         for guild_id, requests in (await self.portfolio.unclaimed_due(now)).items():
             settings = await self.services.guild_settings.get(guild_id)
             if settings.review_channel_id is None:
                 continue
-            day = now.astimezone(settings.zone).date().isoformat()
-            if not await self.services.scheduled_posts.claim(guild_id, NUDGE_KIND, day):
-                continue
-            listed = requests[: rules.nudge_max_listed]
-            try:
-                message = await self.send_nudge(settings, listed, len(requests), now)
-            except (DomainError, discord.NotFound, discord.Forbidden):
-                # The channel is gone or closed to the bot: skip today, try again tomorrow.
-                log.warning("Review channel of guild %s unusable for the nudge", guild_id)
-                await self.services.scheduled_posts.mark_sent(guild_id, NUDGE_KIND, day)
-                continue
-            except discord.HTTPException:
-                log.warning("Nudge for guild %s failed; will retry", guild_id, exc_info=True)
-                await self.services.scheduled_posts.release(guild_id, NUDGE_KIND, day)
-                continue
-            await self.portfolio.mark_nudged([r.id for r in listed], now)
-            await self.services.scheduled_posts.mark_sent(guild_id, NUDGE_KIND, day, message.id)
+            await self._nudge(settings, requests, now)
 
-    async def send_nudge(
-        self, settings: GuildSettings, requests: list[Request], count: int, now: datetime
-    ) -> discord.Message:
-        channel = await self.publisher.review_channel(settings)
+    async def _nudge(self, settings: GuildSettings, requests: list[Request], now: datetime) -> None:
+        day = now.astimezone(settings.zone).date().isoformat()
+        listed = requests[: self.portfolio.rules.nudge_max_listed]
+
+        async def build() -> list[Destination]:
+            return [self.nudge_destination(settings, listed, len(requests), now, day)]
+
+        async def after(message: discord.Message, index: int) -> None:
+            await self.portfolio.mark_nudged([r.id for r in listed], now)
+
+        key = PostKey(settings.guild_id, NUDGE_KIND, day)
+        await self.bot.delivery.deliver(key, build, after, what="the review queue nudge")
+
+    def nudge_destination(
+        self, settings: GuildSettings, requests: list[Request], count: int, now: datetime, day: str
+    ) -> Destination:
+        """The nudge: a message in a text channel, a new post in a forum."""
+        assert settings.review_channel_id is not None
         hours = duration(self.portfolio.rules.nudge_after)
         what = f"{count} review request{'s' if count != 1 else ''}"
         role_id = settings.reviewer_role_id
@@ -163,16 +180,16 @@ class PortfolioJobs:
         else:
             content = f"Reviewers: {what} waited more than {hours} without a reviewer."
             mentions = discord.AllowedMentions.none()
+        marker = f"Waiting for a reviewer ({day})"
         embed = nudge_embed(requests, count, now, self.portfolio.rubric)
+        embed.set_footer(text=marker)
+        message = {"content": content, "embed": embed, "allowed_mentions": mentions}
+        channel = self.bot.get_channel(settings.review_channel_id)
         if isinstance(channel, discord.ForumChannel):
-            created = await channel.create_thread(
-                name=f"Waiting for a reviewer ({now.date().isoformat()})",
-                content=content,
-                embed=embed,
-                allowed_mentions=mentions,
-            )
-            return created.message
-        return await channel.send(content, embed=embed, allowed_mentions=mentions)
+            return ForumPost(marker, message, forum=channel)
+        return ChannelPost(
+            marker, message, guild_id=settings.guild_id, channel=settings.review_channel_id
+        )
 
     async def sync_posts(self, now: datetime) -> None:
         """Posts whose last edit failed are edited again until they show the current state."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.discord_limits import ARCHIVE_AFTER_WEEK
 from bot.errors import DomainError
 from bot.services.guild_settings import GuildSettings
 from bot.services.portfolio.models import PostLocation, Request, Review, Status
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WEEK_MINUTES = 10080
 CLOSED = (Status.WITHDRAWN, Status.EXPIRED)
 NO_CHANNEL = (
     "No review channel is set for this server yet: a moderator can choose one with "
@@ -90,7 +90,7 @@ class Publisher:
                     name=name,
                     embed=embed,
                     applied_tags=self._tags(channel, request),
-                    auto_archive_duration=WEEK_MINUTES,
+                    auto_archive_duration=ARCHIVE_AFTER_WEEK,
                     **extra,
                 )
                 location = PostLocation(
@@ -119,7 +119,9 @@ class Publisher:
 
     async def _open_thread(self, message: discord.Message, name: str) -> int | None:
         try:
-            thread = await message.create_thread(name=name, auto_archive_duration=WEEK_MINUTES)
+            thread = await message.create_thread(
+                name=name, auto_archive_duration=ARCHIVE_AFTER_WEEK
+            )
         except discord.HTTPException:
             log.warning("Could not open a thread under review post %s", message.id, exc_info=True)
             return None

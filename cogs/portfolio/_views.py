@@ -1,18 +1,17 @@
-"""Buttons: the persistent ones on each request's post, and short-lived helper views."""
+"""The buttons on a request's post. They are DynamicItems (`portfolio:claim:42`), so they
+work after a restart; what pressing one does is the cog's `Actions` (shared as
+`PostActions`)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 
+from bot.app import bot_of
 from bot.services.portfolio.models import Request, Status
-from bot.ui.base import MentorView, ReportsErrors
-
-if TYPE_CHECKING:
-    from cogs.portfolio import PortfolioCog
+from bot.ui.base import ReportsErrors
 
 BUTTONS = {
     "claim": ("Claim", discord.ButtonStyle.success),
@@ -24,7 +23,12 @@ BUTTONS = {
 TEMPLATE = re.compile(
     r"^portfolio:(?P<action>claim|review|unclaim|withdraw|rate):(?P<id>[0-9]{1,19})$"
 )
-COG_NAME = "PortfolioCog"
+
+
+class PostActions(Protocol):
+    async def run(self, action: str, interaction: discord.Interaction, request_id: int) -> None:
+        """Claim, unclaim, review, withdraw or rate request `request_id`."""
+        ...
 
 
 class RequestButton(ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
@@ -47,10 +51,8 @@ class RequestButton(ReportsErrors, discord.ui.DynamicItem[discord.ui.Button], te
         return cls(match["action"], int(match["id"]))
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        cog: PortfolioCog | None = interaction.client.get_cog(COG_NAME)  # type: ignore[attr-defined]
-        if cog is None:
-            raise RuntimeError("the portfolio cog is not loaded")
-        await cog.actions.run(self.action, interaction, self.request_id)
+        actions = bot_of(interaction).shared.get(PostActions)
+        await actions.run(self.action, interaction, self.request_id)
 
 
 def post_buttons(request: Request, *, rated: bool) -> list[str]:
@@ -78,34 +80,3 @@ def rate_view(request_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RequestButton("rate", request_id))
     return view
-
-
-ModalFactory = Callable[[], discord.ui.Modal]
-
-
-class ChecklistView(MentorView):
-    """The self-check before the form: both buttons open it; the choice is recorded."""
-
-    def __init__(self, owner_id: int, open_form: Callable[[str], discord.ui.Modal]) -> None:
-        super().__init__(owner_id=owner_id, timeout=900)
-        self.open_form = open_form
-
-    @discord.ui.button(label="Everything is ready", style=discord.ButtonStyle.success)
-    async def ready(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(self.open_form("complete"))
-
-    @discord.ui.button(label="Submit anyway", style=discord.ButtonStyle.secondary)
-    async def anyway(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(self.open_form("skipped"))
-
-
-class RetryView(MentorView):
-    """Offered when a form was refused: reopens it with what the member typed."""
-
-    def __init__(self, owner_id: int, reopen: ModalFactory) -> None:
-        super().__init__(owner_id=owner_id, timeout=900)
-        self.reopen = reopen
-
-    @discord.ui.button(label="Edit and send again", style=discord.ButtonStyle.primary)
-    async def again(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_modal(self.reopen())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.app import MentorBot
-from cogs.qa._ask import AskCog
-from cogs.qa._kb import KbCog, QAAdminCog
+from cogs.qa._ask_cog import AskCog
+from cogs.qa._kb_cog import KbCog, QAAdminCog
 
 
 async def setup(bot: MentorBot) -> None:

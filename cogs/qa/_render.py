@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.discord_limits import EMBED_AUTHOR, EMBED_DESCRIPTION, EMBED_TITLE, FIELD_VALUE
 from bot.markdown import clip_escaped, defang, inline
 from bot.services.qa.kb import DocumentInfo
 from bot.services.qa.models import (
@@ -20,8 +21,6 @@ from bot.ui.split import split_message
 
 CURSOR = " ▌"
 STOPPED = "*— stopped —*"
-EMBED_DESCRIPTION = 4096
-EMBED_FIELD = 1024
 MODE_LABELS = {
     AnswerMode.LLM: "AI answer grounded in the knowledge base: check the sources.",
     AnswerMode.CACHED: "Answered from cache: this question was asked earlier today.",
@@ -61,10 +60,11 @@ def escalation_embed(escalation: Escalation, asker: discord.abc.User) -> discord
         description=clip_escaped(escalation.question, EMBED_DESCRIPTION, one_line=False),
         colour=discord.Colour.orange(),
     )
-    embed.set_author(name=clip(asker.display_name, 256))
+    embed.set_author(name=clip(asker.display_name, EMBED_AUTHOR))
     if escalation.answer:
         embed.add_field(
-            name="Mentor bot's answer so far", value=clip(defang(escalation.answer), EMBED_FIELD)
+            name="Mentor bot's answer so far",
+            value=clip(defang(escalation.answer), FIELD_VALUE),
         )
     embed.set_footer(
         text="Answer in the thread. A moderator can save a good reply to the knowledge base: "
@@ -109,7 +109,7 @@ def _fit_lines(lines: list[str], limit: int) -> str:
 def document_embed(
     document: DocumentInfo, sections: list[str], section: str | None, text: str | None
 ) -> discord.Embed:
-    embed = discord.Embed(title=clip(document.title, 256), colour=discord.Colour.blurple())
+    embed = discord.Embed(title=clip(document.title, EMBED_TITLE), colour=discord.Colour.blurple())
     source = {"shipped": "shipped with Mentor", "server": "this server", "promoted": "promoted"}
     if section is not None and text is not None:
         embed.description = clip(f"**{inline(section)}**\n\n{text}", EMBED_DESCRIPTION)

@@ -17,13 +17,14 @@ from typing import Any
 import discord
 
 from bot.clock import Clock
+from bot.discord_limits import INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK
 from bot.ui.replies import NO_PINGS
 
 log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 TOKEN_MARGIN = timedelta(seconds=30)
-EXPIRED_TOKEN_CODES = {10015, 50027}  # Unknown Webhook, Invalid Webhook Token
+EXPIRED_TOKEN_CODES = {UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN}
 
 Editor = Callable[..., Awaitable[Any]]
 

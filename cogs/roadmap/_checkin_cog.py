@@ -39,12 +39,12 @@ class CheckinCog(commands.Cog):
         guild_id, user_id = interaction.guild_id or 0, interaction.user.id
         if edit:
             record = await self.roadmap.checkins.todays(guild_id, user_id)
-            await interaction.response.send_modal(EditForm(self.text_max, record))
+            await EditForm(self.text_max, record).send_to(interaction)
         elif note is not None:
             await send_checkin(interaction, did=note, minutes=minutes)
         else:
             milestones = await self.roadmap.checkins.open_milestones(guild_id, user_id)
-            await interaction.response.send_modal(CheckinForm(self.text_max, milestones))
+            await CheckinForm(self.text_max, milestones).send_to(interaction)
 
     @app_commands.command(name="streak", description="Your streak, freezes and a 26-week heatmap")
     @app_commands.describe(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.discord_limits import EMBED_DESCRIPTION, EMBED_FOOTER, EMBED_TITLE, FIELD_VALUE
 from bot.markdown import clip_escaped, inline
 from bot.services.roadmap.digest import Digest
 from bot.services.roadmap.leaderboard import BOARD_LABELS, PERIOD_LABELS, Board, LeaderboardPage
@@ -20,7 +21,6 @@ from bot.services.roadmap.streaks import Outcome
 from bot.ui.replies import clip
 
 COLOUR = discord.Colour.green()
-TITLE_MAX, DESCRIPTION_MAX, FIELD_MAX = 256, 4096, 1024
 SHOWN_TEXT = 300  # how much of a member's own check-in text is echoed back
 
 
@@ -57,8 +57,8 @@ def roadmap_embed(view: MemberView) -> discord.Embed:
     if view.paused_since:
         description += f"\n⏸️ Paused since {view.paused_since.isoformat()}"
     embed = discord.Embed(
-        title=clip(f"Roadmap: {view.track.name}", TITLE_MAX),
-        description=clip(description, DESCRIPTION_MAX),
+        title=clip(f"Roadmap: {view.track.name}", EMBED_TITLE),
+        description=clip(description, EMBED_DESCRIPTION),
         colour=COLOUR,
     )
     for phase_progress in view.progress:
@@ -67,7 +67,7 @@ def roadmap_embed(view: MemberView) -> discord.Embed:
             name=clip(
                 f"{marker}{phase_progress.number}. {phase_progress.name} "
                 f"(months {phase_progress.first_month}-{phase_progress.last_month})",
-                TITLE_MAX,
+                EMBED_TITLE,
             ),
             value=f"{bar(phase_progress.done, phase_progress.total)} "
             f"{phase_progress.done}/{phase_progress.total}",
@@ -76,7 +76,7 @@ def roadmap_embed(view: MemberView) -> discord.Embed:
     if view.done_recently:
         embed.add_field(
             name="Done recently",
-            value=clip("\n".join(f"✅ {inline(m.title)}" for m in view.done_recently), FIELD_MAX),
+            value=clip("\n".join(f"✅ {inline(m.title)}" for m in view.done_recently), FIELD_VALUE),
             inline=False,
         )
     if view.next_up:
@@ -84,7 +84,7 @@ def roadmap_embed(view: MemberView) -> discord.Embed:
             name="Next up",
             value=clip(
                 "\n".join(f"• **{inline(m.title)}** ({inline(m.skill)})" for m in view.next_up),
-                FIELD_MAX,
+                FIELD_VALUE,
             ),
             inline=False,
         )
@@ -94,11 +94,11 @@ def roadmap_embed(view: MemberView) -> discord.Embed:
             shown.append(f"… and {len(view.archived) - 5} more")
         embed.add_field(
             name="Archived: from an earlier version of the roadmap",
-            value=clip("\n".join(shown), FIELD_MAX),
+            value=clip("\n".join(shown), FIELD_VALUE),
             inline=False,
         )
     footer = f"{streak_plain(view.streak)} · Started {view.start_date} · {view.timezone}"
-    embed.set_footer(text=clip(footer, 2048))
+    embed.set_footer(text=clip(footer, EMBED_FOOTER))
     return embed
 
 
@@ -141,7 +141,7 @@ def checkin_embed(result: CheckinResult, user_id: int, did: str) -> discord.Embe
         lines.append(f"🎉 New phase: **{inline(result.phase_entered)}**")
     embed = discord.Embed(
         title="Check-in",
-        description=clip("\n".join(lines), DESCRIPTION_MAX),
+        description=clip("\n".join(lines), EMBED_DESCRIPTION),
         colour=COLOUR,
     )
     embed.add_field(
@@ -163,7 +163,7 @@ def streak_embed(view: StreakView, with_image: bool) -> discord.Embed:
         f"{view.minutes_total // 60} h {view.minutes_total % 60} min logged"
     )
     embed = discord.Embed(
-        title="Streak", description=clip("\n".join(lines), DESCRIPTION_MAX), colour=COLOUR
+        title="Streak", description=clip("\n".join(lines), EMBED_DESCRIPTION), colour=COLOUR
     )
     if with_image:
         embed.set_image(url="attachment://heatmap.png")
@@ -215,7 +215,7 @@ def why_embed(why: StreakWhy) -> discord.Embed:
         )
     embed = discord.Embed(
         title="Why your streak is what it is",
-        description=clip("\n".join(lines), DESCRIPTION_MAX),
+        description=clip("\n".join(lines), EMBED_DESCRIPTION),
         colour=COLOUR,
     )
     embed.set_footer(text=f"{streak_plain(summary)} · days in {why.view.timezone}")
@@ -240,7 +240,7 @@ def leaderboard_embed(page: LeaderboardPage) -> discord.Embed:
     title = f"{BOARD_LABELS[page.board]} · {PERIOD_LABELS[page.period]}"
     embed = discord.Embed(
         title=title,
-        description=clip("\n".join(lines) or "Nobody on this board yet.", DESCRIPTION_MAX),
+        description=clip("\n".join(lines) or "Nobody on this board yet.", EMBED_DESCRIPTION),
         colour=COLOUR,
     )
     more = " · more on the next page" if page.has_next else ""
@@ -263,7 +263,8 @@ def digest_embed(digest: Digest, with_image: bool) -> discord.Embed:
         embed.add_field(
             name="Longest streaks",
             value=clip(
-                "\n".join(f"🔥 <@{u}> · {days(s)}" for u, s in digest.top_streaks), FIELD_MAX
+                "\n".join(f"🔥 <@{u}> · {days(s)}" for u, s in digest.top_streaks),
+                FIELD_VALUE,
             ),
             inline=False,
         )
@@ -272,7 +273,7 @@ def digest_embed(digest: Digest, with_image: bool) -> discord.Embed:
         text = "\n".join(f"🎉 <@{u}> → {name}" for u, name in digest.phase_entries)
         if more > 0:
             text += f"\n... and {more} more"
-        embed.add_field(name="New phases", value=clip(text, FIELD_MAX), inline=False)
+        embed.add_field(name="New phases", value=clip(text, FIELD_VALUE), inline=False)
     if with_image:
         embed.set_image(url="attachment://week.png")
     embed.set_footer(text="Check in with /checkin · see the boards with /leaderboard")

@@ -1,12 +1,8 @@
 """Scheduled roadmap work: reminders, buddy nudges, the weekly digest and role sync.
 
-At load, before any job runs, members of servers whose roadmap content changed since the
-last start are reconciled with it (`RoadmapCatalog.sync_members`): nothing they ticked is
-lost, and phases and roles follow the new content.
-
-Each job asks its service what is due (indexed queries), claims the post under its
-(server, kind, period) key, sends it, and records the outcome. A restart neither loses nor
-repeats anything: the claim is in the database.
+Each job asks its service what is due (indexed queries) and hands each post to the one
+delivery helper (bot/delivery.py) under its (server, kind, period) key: a restart neither
+loses nor repeats anything.
 """
 
 from __future__ import annotations
@@ -17,303 +13,249 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import discord
-from discord.ext import commands
 
 from bot.app import MentorBot
-from bot.services.roadmap.digest import DIGEST_KIND
+from bot.delivery import ChannelPost, Destination, DirectMessage, Outcome
+from bot.discord_limits import UNKNOWN_MEMBER
+from bot.scheduler import Job
+from bot.services.roadmap.digest import DIGEST_KIND, DigestDue
 from bot.services.roadmap.reminders import NudgeDue, ReminderDue
-from bot.services.roadmap.roles import RoleChange
-from bot.services.scheduled_posts import NUDGE_KIND, REMIND_KIND
+from bot.services.roadmap.role_sync import MemberGone, RoleRefused
+from bot.services.roadmap.roles import NOTICE_KIND as ROLE_NOTICE_KIND
+from bot.services.roadmap.roles import RoleNotice
+from bot.services.scheduled_posts import NUDGE_KIND, REMIND_KIND, PostKey
 from bot.ui.reward_roles import dangerous_permissions
 from cogs.roadmap._charts import week_chart_png
 from cogs.roadmap._embeds import days, digest_embed
 
 log = logging.getLogger(__name__)
 
-DMS_CLOSED = 50007
-UNKNOWN_MEMBER, UNKNOWN_ROLE = 10007, 10011
-JOBS = ("reminders", "nudges", "digest", "roles")
+
+def day_label(day: date) -> str:
+    """Monday 2 March: part of a reminder's words, so a retry can tell it from yesterday's."""
+    return f"{day:%A} {day.day} {day:%B}"
 
 
-class Undelivered(Exception):
-    """Neither the DM nor the channel fallback could be sent."""
+def dm(user_id: int, marker: str, text: str) -> DirectMessage:
+    return DirectMessage(
+        marker,
+        {"content": text, "allowed_mentions": discord.AllowedMentions.none()},
+        user_id=user_id,
+    )
 
 
-class RoadmapJobs(commands.Cog):
+def mention(guild_id: int, channel_id: int, user_id: int, marker: str, text: str) -> ChannelPost:
+    """The fallback for closed DMs: the same words, pinging the member, in a channel."""
+    pings = discord.AllowedMentions(users=[discord.Object(user_id)], roles=False, everyone=False)
+    return ChannelPost(
+        marker,
+        {"content": f"<@{user_id}> {text}", "allowed_mentions": pings},
+        guild_id=guild_id,
+        channel=channel_id,
+    )
+
+
+def key_tuple(key: PostKey) -> tuple[int, str, str]:
+    return key.guild_id, key.kind, key.period
+
+
+class DiscordRoles:
+    """Roles on Discord for the role sync (bot/services/roadmap/role_sync.py): what the
+    bot's cache knows, and Discord's answers turned into the sync's terms."""
+
+    def __init__(self, bot: MentorBot) -> None:
+        self.bot = bot
+
+    def ready(self, guild_id: int) -> bool:
+        return self.bot.get_guild(guild_id) is not None
+
+    def dangerous_now(self, guild_id: int, role_ids: set[int]) -> set[int]:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return set()
+        roles = (guild.get_role(role_id) for role_id in role_ids)
+        return {role.id for role in roles if role is not None and dangerous_permissions(role)}
+
+    async def is_dangerous(self, guild_id: int, role_id: int) -> bool:
+        """Judged on the role as Discord has it now: the cache, or the API if it lacks it."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return False
+        role = guild.get_role(role_id)
+        if role is None:
+            roles = await guild.fetch_roles()
+            role = next((r for r in roles if r.id == role_id), None)
+        return role is not None and bool(dangerous_permissions(role))
+
+    async def member_roles(self, guild_id: int, user_id: int) -> set[int]:
+        try:
+            data = await self.bot.http.get_member(guild_id, user_id)
+        except discord.NotFound:
+            raise MemberGone from None
+        return {int(r) for r in data.get("roles", [])}
+
+    async def add(self, guild_id: int, user_id: int, role_id: int) -> None:
+        await self._call(self.bot.http.add_role, guild_id, user_id, role_id)
+
+    async def remove(self, guild_id: int, user_id: int, role_id: int) -> None:
+        await self._call(self.bot.http.remove_role, guild_id, user_id, role_id)
+
+    async def _call(
+        self, call: Callable[..., Awaitable[None]], guild_id: int, user_id: int, role_id: int
+    ) -> None:
+        try:
+            await call(guild_id, user_id, role_id, reason="Roadmap")
+        except discord.NotFound as exc:
+            raise (MemberGone if exc.code == UNKNOWN_MEMBER else RoleRefused) from None
+        except discord.Forbidden:
+            raise RoleRefused from None
+
+
+class RoadmapJobs:
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
         self.services = bot.services
         self.roadmap = bot.services.roadmap
         self.posts = bot.services.scheduled_posts
         self.batch = bot.services.settings.roadmap_job_batch
-        # The day each server's role mappings were last checked by this process: so they
-        # are checked at start-up and then once a day.
-        self._audited: dict[int, date] = {}
+        self.discord_roles = DiscordRoles(bot)
 
-    async def cog_load(self) -> None:
-        await self.roadmap.catalog.sync_members()
-        scheduler = self.services.scheduler
-        scheduler.add_job("roadmap:reminders", self.reminders)
-        scheduler.add_job("roadmap:nudges", self.nudges)
-        scheduler.add_job("roadmap:digest", self.digest)
-        scheduler.add_job("roadmap:roles", self.roles)
-
-    async def cog_unload(self) -> None:
-        for name in JOBS:
-            self.services.scheduler.remove_job(f"roadmap:{name}")
-
-    # --- Delivery ----------------------------------------------------------------------
-
-    async def _dm(self, user_id: int, content: str) -> bool:
-        """True when the DM went out; False when the member's DMs are closed."""
-        try:
-            channel = await self.bot.create_dm(discord.Object(user_id))
-            await channel.send(content, allowed_mentions=discord.AllowedMentions.none())
-        except discord.Forbidden as exc:
-            if exc.code == DMS_CLOSED or exc.status == 403:
-                return False
-            raise
-        return True
-
-    async def _mention(
-        self, guild_id: int, channel_id: int | None, user_id: int, content: str
-    ) -> None:
-        """The fallback: the same words, with a ping, in the server's check-in channel."""
-        if channel_id is None:
-            raise Undelivered("no check-in channel configured")
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-        try:
-            await channel.send(
-                f"<@{user_id}> {content}",
-                allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
-            )
-        except (discord.Forbidden, discord.NotFound) as exc:
-            raise Undelivered(str(exc)) from None
+    def jobs(self) -> dict[str, Job]:
+        """In the order they run within one tick."""
+        return {
+            "roadmap:reminders": self.reminders,
+            "roadmap:nudges": self.nudges,
+            "roadmap:digest": self.digest,
+            "roadmap:roles": self.roles,
+        }
 
     # --- Reminders ---------------------------------------------------------------------
 
     async def reminders(self, now: datetime) -> None:
         for reminder in await self.roadmap.reminders.due(now, self.batch):
-            key = (reminder.guild_id, REMIND_KIND, reminder.period)
-            if not await self.posts.claim(*key):
-                if await self.posts.was_sent(*key):  # sent before a restart: move on
-                    await self.roadmap.reminders.skip(reminder)
-                continue  # a failed try backing off: a later tick retries it
             await self._send_reminder(reminder)
 
     async def _send_reminder(self, reminder: ReminderDue) -> None:
+        """A DM, or (DMs closed) the same words with a mention in the check-in channel."""
+        marker = f"Time for today's check-in ({day_label(reminder.day)})"
         streak = f" Your streak is {days(reminder.streak)}." if reminder.streak else ""
-        text = f"Time for today's check-in: /checkin takes a minute.{streak}"
-        key = (reminder.guild_id, REMIND_KIND, reminder.period)
-        try:
-            delivered = await self._dm(reminder.user_id, text)
-            if not delivered:
+        text = f"{marker}: /checkin takes a minute.{streak}"
+
+        async def build() -> list[Destination]:
+            found = [dm(reminder.user_id, marker, text)]
+            if reminder.checkin_channel_id is not None:
+                fallback = text
                 if reminder.last_try:
-                    text += (
+                    fallback += (
                         " Your DMs have been closed for a while, so reminders are now off: "
                         "/remind on after opening them."
                     )
-                await self._mention(
-                    reminder.guild_id, reminder.checkin_channel_id, reminder.user_id, text
+                found.append(
+                    mention(
+                        reminder.guild_id,
+                        reminder.checkin_channel_id,
+                        reminder.user_id,
+                        marker,
+                        fallback,
+                    )
                 )
-        except Undelivered:
+            return found
+
+        async def after(message: discord.Message, index: int) -> None:
+            await self.roadmap.reminders.finish(reminder, delivered_by_dm=index == 0)
+
+        key = PostKey(reminder.guild_id, REMIND_KIND, reminder.period)
+        sent = await self.bot.delivery.deliver(key, build, after, what="a check-in reminder")
+        if sent.outcome is Outcome.SKIPPED:
             log.info("Reminder for user %s undelivered", reminder.user_id)
-            await self.posts.mark_sent(*key)  # nothing more to try for this day
             await self.roadmap.reminders.finish(reminder, delivered_by_dm=False)
-            return
-        except discord.HTTPException:
-            log.warning("Reminder for user %s failed; retrying", reminder.user_id, exc_info=True)
-            await self.posts.release(*key)
-            return
-        await self.posts.mark_sent(*key)
-        await self.roadmap.reminders.finish(reminder, delivered_by_dm=delivered)
+        elif sent.outcome is Outcome.HELD and await self.posts.was_sent(*key_tuple(key)):
+            await self.roadmap.reminders.skip(reminder)  # done before a restart: move on
 
     # --- Nudges ------------------------------------------------------------------------
 
     async def nudges(self, now: datetime) -> None:
         for nudge in await self.roadmap.reminders.due_nudges(now, self.batch):
-            key = (nudge.guild_id, NUDGE_KIND, nudge.period)
-            if not await self.posts.claim(*key):
-                if await self.posts.was_sent(*key):
-                    await self.roadmap.reminders.finish_nudge(nudge)
-                continue
             await self._send_nudge(nudge)
 
     async def _send_nudge(self, nudge: NudgeDue) -> None:
-        text = (
-            f"Your buddy <@{nudge.user_id}> hasn't checked in for two days. "
-            "A friendly message might help them back on track."
-        )
-        key = (nudge.guild_id, NUDGE_KIND, nudge.period)
-        try:
-            if not await self._dm(nudge.buddy_id, text):
-                await self._mention(nudge.guild_id, nudge.checkin_channel_id, nudge.buddy_id, text)
-        except Undelivered:
-            log.info("Buddy nudge to user %s undelivered", nudge.buddy_id)
-        except discord.HTTPException:
-            log.warning("Buddy nudge to %s failed; retrying", nudge.buddy_id, exc_info=True)
-            await self.posts.release(*key)
-            return
-        await self.posts.mark_sent(*key)
-        await self.roadmap.reminders.finish_nudge(nudge)
+        last = day_label(nudge.last_day) if nudge.last_day else "none yet"
+        marker = f"<@{nudge.user_id}> hasn't checked in for two days (last check-in: {last})"
+        text = f"Your buddy {marker}. A friendly message might help them back on track."
+
+        async def build() -> list[Destination]:
+            found = [dm(nudge.buddy_id, marker, text)]
+            if nudge.checkin_channel_id is not None:
+                found.append(
+                    mention(nudge.guild_id, nudge.checkin_channel_id, nudge.buddy_id, marker, text)
+                )
+            return found
+
+        async def after(message: discord.Message, index: int) -> None:
+            await self.roadmap.reminders.finish_nudge(nudge)
+
+        key = PostKey(nudge.guild_id, NUDGE_KIND, nudge.period)
+        sent = await self.bot.delivery.deliver(key, build, after, what="a buddy nudge")
+        if sent.outcome is Outcome.SKIPPED or (
+            sent.outcome is Outcome.HELD and await self.posts.was_sent(*key_tuple(key))
+        ):
+            await self.roadmap.reminders.finish_nudge(nudge)
 
     # --- Weekly digest -------------------------------------------------------------------
 
     async def digest(self, now: datetime) -> None:
         for due in await self.roadmap.digest.due(now):
-            if not await self.posts.claim(due.guild_id, DIGEST_KIND, due.period):
-                continue
-            try:
-                digest = await self.roadmap.digest.build(due.guild_id, due.week_start)
-                png = week_chart_png(digest.per_day)
-                channel = self.bot.get_partial_messageable(due.channel_id, guild_id=due.guild_id)
-                message = await channel.send(
-                    embed=digest_embed(digest, with_image=True),
-                    file=discord.File(io.BytesIO(png), filename="week.png"),
-                    allowed_mentions=discord.AllowedMentions.none(),
+            await self._post_digest(due)
+
+    async def _post_digest(self, due: DigestDue) -> None:
+        async def build() -> list[Destination]:
+            digest = await self.roadmap.digest.build(due.guild_id, due.week_start)
+            png = week_chart_png(digest.per_day)
+            embed = digest_embed(digest, with_image=True)
+            message = {
+                "embed": embed,
+                "file": discord.File(io.BytesIO(png), filename="week.png"),
+                "allowed_mentions": discord.AllowedMentions.none(),
+            }
+            return [
+                ChannelPost(
+                    embed.title or "", message, guild_id=due.guild_id, channel=due.channel_id
                 )
-            except (discord.Forbidden, discord.NotFound):
-                log.warning("Digest for server %s cannot be posted; skipped", due.guild_id)
-                await self.posts.mark_sent(due.guild_id, DIGEST_KIND, due.period)
-                continue
-            except Exception:
-                await self.posts.release(due.guild_id, DIGEST_KIND, due.period)
-                raise
-            await self.posts.mark_sent(due.guild_id, DIGEST_KIND, due.period, message.id)
+            ]
+
+        key = PostKey(due.guild_id, DIGEST_KIND, due.period)
+        await self.bot.delivery.deliver(key, build, what="the weekly digest")
 
     # --- Roles ---------------------------------------------------------------------------
 
     async def roles(self, now: datetime) -> None:
-        await self._audit_mappings(now)
-        refused: set[int] = set()  # roles Discord refused during this tick: not tried again
-        for change in await self.roadmap.roles.due_changes(now, self.batch):
-            await self._apply_roles(change, refused)
+        await self.roadmap.role_sync.run(now, self.discord_roles)
+        await self._announce_stopped_roles()
 
-    async def _audit_mappings(self, now: datetime) -> None:
-        """At start-up and once a day: suspend mappings whose role became dangerous."""
-        day = now.date()
-        for guild_id, mappings in (await self.roadmap.roles.mapped_guilds()).items():
-            if self._audited.get(guild_id) == day:
-                continue
-            guild = self.bot.get_guild(guild_id)
-            if guild is None:
-                continue  # not available yet: checked at a later tick
-            for role_id in {m.role_id for m in mappings}:
-                role = guild.get_role(role_id)
-                if role is not None and dangerous_permissions(role):
-                    await self._suspend(guild_id, role)
-            self._audited[guild_id] = day
+    async def _announce_stopped_roles(self) -> None:
+        """Tell the moderators about each role stopped or suspended, once, through the
+        delivery helper (a failure is tried again at a later tick)."""
+        for notice in await self.roadmap.roles.notices_due():
+            marker, text = self._role_notice(notice)
+            key = PostKey(notice.guild_id, ROLE_NOTICE_KIND, notice.period)
+            await self.bot.delivery.to_moderators(key, marker, text)
 
-    async def _role_now(self, guild_id: int, role_id: int) -> discord.Role | None:
-        """The role as Discord has it now: the cache, or the API if the cache lacks it."""
-        guild = self.bot.get_guild(guild_id)
-        if guild is None:
-            return None
-        role = guild.get_role(role_id)
-        if role is None:
-            roles = await guild.fetch_roles()
-            role = next((r for r in roles if r.id == role_id), None)
-        return role
-
-    async def _member_roles(self, change: RoleChange) -> set[int] | None:
-        """The member's roles now (None: they left the server)."""
-        try:
-            data = await self.bot.http.get_member(change.guild_id, change.user_id)
-        except discord.NotFound:
-            return None
-        return {int(r) for r in data.get("roles", [])}
-
-    async def _apply_roles(self, change: RoleChange, refused: set[int]) -> None:
-        if change.add and self.bot.get_guild(change.guild_id) is None:
-            return  # its roles can't be checked yet: the change waits for a later tick
-        failed: set[int] = set()
-        http = self.bot.http
-        held = await self._member_roles(change) if change.add else set()
-        if held is None:
-            await self.roadmap.roles.forget_member(change.guild_id, change.user_id)
-            return
-        already_held = {r for r in change.add if r in held}
-        for role_id in change.add:
-            if role_id in refused:
-                failed.add(role_id)
-                continue
-            if role_id in already_held:
-                continue  # given by someone else: recorded as held, never taken away
-            role = await self._role_now(change.guild_id, role_id)
-            if role is not None and dangerous_permissions(role):
-                failed.add(role_id)
-                await self._suspend(change.guild_id, role)
-                continue
-            if not await self._role_call(http.add_role, change, role_id, failed, refused):
-                return
-        for role_id in change.remove:
-            if role_id in refused:
-                continue
-            if not await self._role_call(http.remove_role, change, role_id, failed, refused):
-                return
-        await self.roadmap.roles.applied(change, failed, already_held)
-
-    async def _role_call(
-        self,
-        call: Callable[..., Awaitable[None]],
-        change: RoleChange,
-        role_id: int,
-        failed: set[int],
-        refused: set[int],
-    ) -> bool:
-        """Give or take one role; False when the member is gone (nothing more to do)."""
-        try:
-            await call(change.guild_id, change.user_id, role_id, reason="Roadmap")
-        except discord.NotFound as exc:
-            if exc.code == UNKNOWN_MEMBER:
-                await self.roadmap.roles.forget_member(change.guild_id, change.user_id)
-                return False
-            failed.add(role_id)
-            refused.add(role_id)
-            await self._refused(change.guild_id, role_id)
-        except discord.Forbidden:
-            failed.add(role_id)
-            refused.add(role_id)
-            await self._refused(change.guild_id, role_id)
-        return True
-
-    async def _tell_moderators(self, guild_id: int, text: str) -> None:
-        settings = await self.services.guild_settings.get(guild_id)
-        channel_id = settings.qa_channel_id or settings.checkin_channel_id
-        if channel_id is None:
-            return
-        moderators = settings.moderator_role_id
-        prefix = f"<@&{moderators}> " if moderators else "Moderators: "
-        pings = discord.AllowedMentions(
-            roles=[discord.Object(moderators)] if moderators else False, users=False
-        )
-        try:
-            channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-            await channel.send(prefix + text, allowed_mentions=pings)
-        except discord.HTTPException:
-            log.warning("Could not tell the moderators of server %s about a role", guild_id)
-
-    async def _suspend(self, guild_id: int, role: discord.Role) -> None:
-        """Stop using a role that became dangerous, and tell the moderators once."""
-        if not await self.roadmap.roles.suspend(guild_id, role.id):
-            return
-        log.warning("Server %s: reward role %s became dangerous; suspended", guild_id, role.id)
-        await self._tell_moderators(
-            guild_id,
-            f"the reward role <@&{role.id}> now has {', '.join(dangerous_permissions(role))}, "
-            "so I've suspended it: I won't give it to anyone, nor take it from those who "
-            "have it. Remove those permissions and map it again with /roadmap role, or map "
-            "another role.",
-        )
-
-    async def _refused(self, guild_id: int, role_id: int) -> None:
-        """Stop using a role Discord refuses, and tell the moderators once."""
-        if not await self.roadmap.roles.refused(guild_id, role_id):
-            return
-        log.warning("Server %s refused role %s to the roadmap", guild_id, role_id)
-        await self._tell_moderators(
-            guild_id,
-            f"I couldn't give or take the role <@&{role_id}>. I need the Manage Roles "
-            "permission, and my own role must be above it. I've stopped using it until you "
-            "map it again with /roadmap role.",
+    def _role_notice(self, notice: RoleNotice) -> tuple[str, str]:
+        role = f"<@&{notice.role_id}>"
+        when = day_label(notice.since.date())
+        if notice.why == "suspended":
+            guild = self.bot.get_guild(notice.guild_id)
+            found = guild.get_role(notice.role_id) if guild else None
+            permissions = ", ".join(dangerous_permissions(found)) if found else ""
+            marker = f"On {when} I suspended the reward role {role}"
+            return marker, (
+                f"{marker}: it now has {permissions or 'permissions no reward may give'}, so "
+                "I won't give it to anyone, nor take it from those who have it. Remove those "
+                "permissions and map it again with /roadmap role, or map another role."
+            )
+        marker = f"On {when} I stopped using the reward role {role}"
+        return marker, (
+            f"{marker}: Discord refused to give or take it. I need the Manage Roles "
+            "permission, and my own role must be above it. Map it again with /roadmap role "
+            "once that is fixed."
         )

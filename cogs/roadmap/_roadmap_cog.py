@@ -7,16 +7,26 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MentorBot
+from bot.discord_limits import CHOICE_NAME, CHOICES
 from bot.errors import DomainError
 from bot.markdown import inline
+from bot.parts import Parts
 from bot.services.roadmap.catalog import ImportMode
 from bot.services.roadmap.roles import RoleKind, RoleMapping
 from bot.timezones import search_timezones
 from bot.ui.checks import moderator_only
+from bot.ui.confirm import confirm_view
 from bot.ui.replies import clip, reply
 from bot.ui.reward_roles import check_reward_mapping
 from cogs.roadmap._embeds import milestone_text, roadmap_embed
-from cogs.roadmap._views import LeaveConfirm
+from cogs.roadmap._jobs import RoadmapJobs
+from cogs.roadmap._views import (
+    FORMS,
+    LEAVE,
+    LEAVE_CONFIRMATION,
+    BlockerButton,
+    LeaderboardButton,
+)
 
 IMPORT_MODES = [
     app_commands.Choice(name="Replace the built-in roadmap", value=ImportMode.REPLACE.value),
@@ -47,7 +57,22 @@ class RoadmapCog(
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
         self.roadmap = bot.services.roadmap
+        self.parts = Parts(
+            components=(BlockerButton, LeaderboardButton),
+            forms=FORMS,
+            confirmations=(LEAVE_CONFIRMATION,),
+            jobs=RoadmapJobs(bot).jobs(),
+        )
         super().__init__()
+
+    async def cog_load(self) -> None:
+        # Members of servers whose roadmap content changed since the last start follow it
+        # before any job runs: nothing they ticked is lost, phases and roles follow.
+        await self.roadmap.catalog.sync_members()
+        self.bot.add_parts(self.parts)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_parts(self.parts)
 
     @app_commands.command(name="start", description="Enrol on a track of the roadmap")
     @app_commands.describe(
@@ -81,10 +106,10 @@ class RoadmapCog(
         roadmap = await self.roadmap.catalog.get(interaction.guild_id or 0)
         needle = current.lower()
         return [
-            app_commands.Choice(name=clip(f"{t.name}: {t.summary}", 100), value=t.key)
+            app_commands.Choice(name=clip(f"{t.name}: {t.summary}", CHOICE_NAME), value=t.key)
             for t in roadmap.tracks
             if needle in t.key or needle in t.name.lower()
-        ][:25]
+        ][:CHOICES]
 
     @start.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -152,13 +177,11 @@ class RoadmapCog(
     @app_commands.command(name="leave", description="Leave the roadmap (asks first)")
     async def leave(self, interaction: discord.Interaction) -> None:
         await self.roadmap.members.view(interaction.guild_id, interaction.user.id)
-        view = LeaveConfirm(interaction.user.id)
         await reply(
             interaction,
             "Leaving deletes your check-ins, streaks and milestones in this server. Sure?",
-            view=view,
+            view=confirm_view(LEAVE, interaction.user.id, "Leave the roadmap"),
         )
-        view.message = await interaction.original_response()
 
     @app_commands.command(name="import", description="Moderators: use this server's own roadmap")
     @app_commands.describe(

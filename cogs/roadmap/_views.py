@@ -5,34 +5,28 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
+from bot.app import bot_of
+from bot.discord_limits import EMBED_DESCRIPTION, FIELD_VALUE, OPTION_TEXT, SELECT_OPTIONS
 from bot.errors import DomainError
 from bot.markdown import clip_escaped
 from bot.services.roadmap.checkins import CheckinRecord
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.leaderboard import Board, Period
-from bot.ui.base import MentorModal, MentorView
-from bot.ui.errors import report_error
+from bot.ui.asking import Asker
+from bot.ui.base import ReportsErrors
+from bot.ui.confirm import Confirmation
+from bot.ui.forms import Answers, Form
 from bot.ui.replies import NO_PINGS, clip, in_time, reply
 from cogs.roadmap._embeds import checkin_embed, leaderboard_embed
 
-if TYPE_CHECKING:
-    from bot.app import MentorBot
-
 log = logging.getLogger(__name__)
 
-TEXT_MAX = 4000
-LABEL_MAX, OPTION_MAX = 45, 100
-ASK_COG, ASK_METHOD = "Ask", "ask_from_button"
 BOARDS = {b.value for b in Board}
 PERIODS = {p.value for p in Period}
-
-
-def _bot(interaction: discord.Interaction) -> MentorBot:
-    return interaction.client  # type: ignore[return-value]
 
 
 def _text_input(
@@ -54,24 +48,61 @@ def _text_input(
     )
 
 
-class CheckinForm(MentorModal):
+CHECKIN_LABELS = {
+    "did": "What did you do?",
+    "minutes": "Minutes spent",
+    "blockers": "Anything blocking you?",
+    "next": "Your next step",
+    "milestone": "Milestone done (optional)",
+}
+
+
+def _checkin_fields(form: Form, text_max: int, record: CheckinRecord | None = None) -> None:
+    """The four text fields of a check-in, filled in from `record` when editing one."""
+    did = _text_input(
+        "did", paragraph=True, required=True, max_length=text_max, default=record and record.did
+    )
+    minutes = _text_input(
+        "minutes",
+        paragraph=False,
+        required=False,
+        max_length=10,
+        default=str(record.minutes) if record else None,
+        placeholder=None if record else "45, or 1h30",
+    )
+    blockers = _text_input(
+        "blockers",
+        paragraph=True,
+        required=False,
+        max_length=text_max,
+        default=record and record.blockers,
+    )
+    next_step = _text_input(
+        "next",
+        paragraph=True,
+        required=False,
+        max_length=text_max,
+        default=record and record.next_step,
+    )
+    for key, component in (
+        ("did", did),
+        ("minutes", minutes),
+        ("blockers", blockers),
+        ("next", next_step),
+    ):
+        form.add_item(discord.ui.Label(text=CHECKIN_LABELS[key], component=component))
+
+
+class CheckinForm(Form, template=r"roadmap:checkin-form"):
     """What I did, minutes, blockers, next step, and (optionally) a milestone done."""
 
+    labels = CHECKIN_LABELS
+
     def __init__(self, text_max: int, milestones: list[Milestone]) -> None:
-        super().__init__(title="Check in", custom_id="roadmap:checkin-form", timeout=900)
-        self.did = _text_input("did", paragraph=True, required=True, max_length=text_max)
-        self.minutes = _text_input(
-            "minutes", paragraph=False, required=False, max_length=10, placeholder="45, or 1h30"
-        )
-        self.blockers = _text_input("blockers", paragraph=True, required=False, max_length=text_max)
-        self.next_step = _text_input("next", paragraph=True, required=False, max_length=text_max)
-        self.add_item(discord.ui.Label(text="What did you do?", component=self.did))
-        self.add_item(discord.ui.Label(text="Minutes spent", component=self.minutes))
-        self.add_item(discord.ui.Label(text="Anything blocking you?", component=self.blockers))
-        self.add_item(discord.ui.Label(text="Your next step", component=self.next_step))
-        self.milestone: discord.ui.Select[Any] | None = None
+        super().__init__(title="Check in", custom_id="roadmap:checkin-form", timeout=None)
+        _checkin_fields(self, text_max)
         if milestones:
-            self.milestone = discord.ui.Select(
+            select: discord.ui.Select[Any] = discord.ui.Select(
                 custom_id="milestone",
                 placeholder="Did you finish a milestone?",
                 min_values=0,
@@ -79,70 +110,69 @@ class CheckinForm(MentorModal):
                 required=False,
                 options=[
                     discord.SelectOption(
-                        label=clip(m.title, OPTION_MAX),
+                        label=clip(m.title, OPTION_TEXT),
                         value=m.key,
-                        description=clip(f"Phase {m.phase} · {m.skill}", OPTION_MAX),
+                        description=clip(f"Phase {m.phase} · {m.skill}", OPTION_TEXT),
                     )
-                    for m in milestones[:25]
+                    for m in milestones[:SELECT_OPTIONS]
                 ],
             )
             self.add_item(
                 discord.ui.Label(
-                    text="Milestone done (optional)",
+                    text=CHECKIN_LABELS["milestone"],
                     description="Open milestones of your track, current phase first",
-                    component=self.milestone,
+                    component=select,
                 )
             )
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        milestone = self.milestone.values[0] if self.milestone and self.milestone.values else None
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        milestones = answers.choices("milestone")
         await send_checkin(
             interaction,
-            did=self.did.value,
-            minutes=self.minutes.value,
-            blockers=self.blockers.value,
-            next_step=self.next_step.value,
-            milestone=milestone,
+            did=answers.text("did"),
+            minutes=answers.text("minutes"),
+            blockers=answers.text("blockers"),
+            next_step=answers.text("next"),
+            milestone=milestones[0] if milestones else None,
         )
 
 
-class EditForm(MentorModal):
+class EditForm(Form, template=r"roadmap:checkin-edit:(?P<id>[0-9]{1,19})"):
     """Today's check-in, filled in, to correct."""
 
-    def __init__(self, text_max: int, record: CheckinRecord) -> None:
-        super().__init__(title="Edit today's check-in", timeout=900)
-        self.record = record
-        self.did = _text_input(
-            "did", paragraph=True, required=True, max_length=text_max, default=record.did
-        )
-        self.minutes = _text_input(
-            "minutes", paragraph=False, required=False, max_length=10, default=str(record.minutes)
-        )
-        self.blockers = _text_input(
-            "blockers", paragraph=True, required=False, max_length=text_max, default=record.blockers
-        )
-        self.next_step = _text_input(
-            "next", paragraph=True, required=False, max_length=text_max, default=record.next_step
-        )
-        self.add_item(discord.ui.Label(text="What did you do?", component=self.did))
-        self.add_item(discord.ui.Label(text="Minutes spent", component=self.minutes))
-        self.add_item(discord.ui.Label(text="Anything blocking you?", component=self.blockers))
-        self.add_item(discord.ui.Label(text="Your next step", component=self.next_step))
+    labels = CHECKIN_LABELS
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        record = await _bot(interaction).services.roadmap.checkins.edit(
+    def __init__(self, text_max: int, record: CheckinRecord) -> None:
+        super().__init__(
+            title="Edit today's check-in",
+            custom_id=f"roadmap:checkin-edit:{record.id}",
+            timeout=None,
+        )
+        _checkin_fields(self, text_max, record)
+
+    @classmethod
+    async def submit(
+        cls, interaction: discord.Interaction, match: re.Match[str], answers: Answers
+    ) -> None:
+        record = await bot_of(interaction).services.roadmap.checkins.edit(
             interaction.guild_id or 0,
             interaction.user.id,
-            self.record.id,
-            self.did.value,
-            self.minutes.value,
-            self.blockers.value,
-            self.next_step.value,
+            int(match["id"]),
+            answers.text("did"),
+            answers.text("minutes"),
+            answers.text("blockers"),
+            answers.text("next"),
         )
         await reply(
             interaction,
             f"Updated your check-in for {record.day.isoformat()} ({record.minutes} min).",
         )
+
+
+FORMS: tuple[type[Form], ...] = (CheckinForm, EditForm)
 
 
 async def send_checkin(
@@ -160,7 +190,7 @@ async def send_checkin(
     acknowledged in time and answered once it is written."""
     result = await in_time(
         interaction,
-        _bot(interaction).services.roadmap.checkins.checkin(
+        bot_of(interaction).services.roadmap.checkins.checkin(
             interaction.guild_id or 0,
             interaction.user.id,
             did,
@@ -182,12 +212,13 @@ async def send_checkin(
     message_id = await reply(interaction, ephemeral=False, **kwargs)
     if message_id is not None and interaction.channel_id is not None:
         # Remembered so that erasing the member deletes the post quoting them.
-        posts = _bot(interaction).services.member_posts
+        posts = bot_of(interaction).services.member_posts
         guild_id, channel_id = interaction.guild_id or 0, interaction.channel_id
         await posts.record(guild_id, interaction.user.id, channel_id, message_id, "checkin")
 
 
 class BlockerButton(
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"roadmap:blocker:(?P<action>ask|mentors):(?P<user>\d+):(?P<checkin>\d+)",
 ):
@@ -215,32 +246,28 @@ class BlockerButton(
     ) -> BlockerButton:
         return cls(int(match["user"]), int(match["checkin"]), match["action"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            if interaction.user.id != self.user_id:
-                await reply(interaction, "Only the member who checked in can pass this on.")
-                return
-            if self.action == "ask":
-                await self._ask(interaction)
-            else:
-                await self._tell_mentors(interaction)
-        except Exception as error:
-            await report_error(interaction, error)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        if interaction.user.id != self.user_id:
+            await reply(interaction, "Only the member who checked in can pass this on.")
+            return
+        if self.action == "ask":
+            await self._ask(interaction)
+        else:
+            await self._tell_mentors(interaction)
 
     async def _ask(self, interaction: discord.Interaction) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         record = await bot.services.roadmap.checkins.blocker(
             interaction.guild_id or 0, self.user_id, self.checkin_id
         )
-        ask = bot.get_cog(ASK_COG)
-        handler = getattr(ask, ASK_METHOD, None)
-        if handler is None:
+        asker = bot.shared.find(Asker)
+        if asker is None:
             await reply(interaction, "/ask is not available on this server yet.")
             return
-        await handler(interaction, question=record.blockers or "")
+        await asker.ask_privately(interaction, record.blockers or "")
 
     async def _tell_mentors(self, interaction: discord.Interaction) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         guild_id = interaction.guild_id or 0
         checkins = bot.services.roadmap.checkins
         record = await checkins.blocker(guild_id, self.user_id, self.checkin_id)
@@ -257,16 +284,18 @@ class BlockerButton(
             return
         embed = discord.Embed(
             title="A member is blocked",
-            description=clip_escaped(record.blockers or "", 4096, one_line=False),
+            description=clip_escaped(record.blockers or "", EMBED_DESCRIPTION, one_line=False),
             colour=discord.Colour.orange(),
         )
         embed.add_field(
-            name="Working on", value=clip_escaped(record.did, 1024, one_line=False), inline=False
+            name="Working on",
+            value=clip_escaped(record.did, FIELD_VALUE, one_line=False),
+            inline=False,
         )
         if record.next_step:
             embed.add_field(
                 name="Next step",
-                value=clip_escaped(record.next_step, 1024, one_line=False),
+                value=clip_escaped(record.next_step, FIELD_VALUE, one_line=False),
                 inline=False,
             )
         embed.set_footer(text=f"From a check-in on {record.day.isoformat()}")
@@ -285,6 +314,7 @@ class BlockerButton(
 
 
 class LeaderboardButton(
+    ReportsErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"roadmap:lb:(?P<board>[a-z]+):(?P<period>[a-z]+):(?P<page>\d{1,6}):(?P<dir>prev|next)",
 ):
@@ -311,19 +341,16 @@ class LeaderboardButton(
     ) -> LeaderboardButton:
         return cls(match["board"], match["period"], int(match["page"]), match["dir"], False)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            if self.board not in BOARDS or self.period not in PERIODS:
-                raise DomainError("That leaderboard no longer exists.")
-            page = await _bot(interaction).services.roadmap.leaderboard.page(
-                interaction.guild_id or 0, self.board, self.period, self.page
-            )
-            await interaction.response.edit_message(
-                embed=leaderboard_embed(page),
-                view=leaderboard_view(page.board, page.period, page.page, page.has_next),
-            )
-        except Exception as error:
-            await report_error(interaction, error)
+    async def handle(self, interaction: discord.Interaction) -> None:
+        if self.board not in BOARDS or self.period not in PERIODS:
+            raise DomainError("That leaderboard no longer exists.")
+        page = await bot_of(interaction).services.roadmap.leaderboard.page(
+            interaction.guild_id or 0, self.board, self.period, self.page
+        )
+        await interaction.response.edit_message(
+            embed=leaderboard_embed(page),
+            view=leaderboard_view(page.board, page.period, page.page, page.has_next),
+        )
 
 
 def leaderboard_view(board: str, period: str, page: int, has_next: bool) -> discord.ui.View | None:
@@ -335,29 +362,19 @@ def leaderboard_view(board: str, period: str, page: int, has_next: bool) -> disc
     return view
 
 
-class LeaveConfirm(MentorView):
-    """Leaving deletes a member's roadmap data here, so it asks first."""
+LEAVE = "roadmap-leave"
 
-    def __init__(self, owner_id: int) -> None:
-        super().__init__(owner_id=owner_id, timeout=120)
 
-    @discord.ui.button(label="Leave the roadmap", style=discord.ButtonStyle.danger)
-    async def confirm(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        await _bot(interaction).services.roadmap.members.leave(
-            interaction.guild_id or 0, interaction.user.id
-        )
-        self.stop()
-        await interaction.response.edit_message(
-            content="You left the roadmap; your check-ins and streaks here are deleted. "
-            "/roadmap start whenever you want to begin again.",
-            view=None,
-        )
+async def leave_confirmed(interaction: discord.Interaction, _: int | None) -> None:
+    """The member confirmed /roadmap leave: their roadmap data here is deleted."""
+    await bot_of(interaction).services.roadmap.members.leave(
+        interaction.guild_id or 0, interaction.user.id
+    )
+    await interaction.response.edit_message(
+        content="You left the roadmap; your check-ins and streaks here are deleted. "
+        "/roadmap start whenever you want to begin again.",
+        view=None,
+    )
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(
-        self, interaction: discord.Interaction, button: discord.ui.Button[Any]
-    ) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing changed.", view=None)
+
+LEAVE_CONFIRMATION = Confirmation(LEAVE, leave_confirmed)

@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.simulator import payloads
-from bot.simulator.harness import Reply, SimHarness
-from bot.simulator.state import APPLICATION_COMMAND, SimMessage, SimUser
+from simulator import payloads
+from simulator.harness import Reply, SimHarness
+from simulator.state import APPLICATION_COMMAND, SimMessage, SimUser
 
 MESSAGE_COMMAND = 3
 

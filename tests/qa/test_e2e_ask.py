@@ -7,9 +7,11 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import MentorBot
 from bot.services.guild_settings import ChannelKind
-from bot.simulator.harness import SimHarness
-from bot.simulator.invocations import InvalidInvocation
+from bot.ui.asking import Asker
+from simulator.harness import SimHarness
+from simulator.invocations import InvalidInvocation
 from tests.qa.sim_support import (
     button_ids,
     buttons,
@@ -268,9 +270,10 @@ async def test_moderator_reports(sim: SimHarness) -> None:
 
 
 class BlockerCog(commands.Cog):
-    """Stands in for the roadmap's "Ask Mentor" blocker button."""
+    """Stands in for another capability's "Ask Mentor" button: it asks the `Asker` the Q&A
+    capability shares."""
 
-    def __init__(self, bot: commands.Bot, question: str) -> None:
+    def __init__(self, bot: MentorBot, question: str) -> None:
         self.bot = bot
         self.question = question
 
@@ -280,7 +283,7 @@ class BlockerCog(commands.Cog):
         button: discord.ui.Button = discord.ui.Button(label="Ask Mentor", custom_id="test:ask")
 
         async def ask(clicked: discord.Interaction) -> None:
-            await self.bot.get_cog("Ask").ask_from_button(clicked, self.question)
+            await self.bot.shared.get(Asker).ask_privately(clicked, self.question)
 
         button.callback = ask  # type: ignore[method-assign]
         view.add_item(button)

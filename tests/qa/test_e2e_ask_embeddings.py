@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.simulator.harness import SimHarness
+from simulator.harness import SimHarness
 from tests.qa.fake_llm import FakeLLM
 from tests.qa.sim_support import wait_until
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.services.guild_settings import ChannelKind
-from bot.simulator.harness import SimHarness
+from simulator.harness import SimHarness
 from tests.qa.fake_llm import FakeLLM, Reply
 from tests.qa.sim_support import button_ids, message_bodies, sent_payloads, wait_until
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.simulator.harness import SimHarness
+from simulator.harness import SimHarness
 from tests.markdown_render import live_links
 from tests.qa.fake_llm import FakeLLM, Reply
 from tests.qa.sim_support import message_command

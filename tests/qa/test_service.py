@@ -15,9 +15,10 @@ from bot.metrics import Metrics
 from bot.services.contracts import MemberContext, MemberDataSource, OpenChallenge
 from bot.services.qa import QAService
 from bot.services.qa.answers import NOT_COVERED, QUOTA_NOTE
-from bot.services.qa.llm import FailureKind, LLMFailure
+from bot.services.qa.llm import FailureKind
 from bot.services.qa.models import Answer, AnswerMode, Plan
 from bot.services.qa.prompt import REFUSAL, SYSTEM_PROMPT
+from bot.services.qa.service import NotAnswered
 from tests.qa.conftest import ALICE, BOB, CHANNEL, GUILD, OTHER_GUILD, FakeChallenges, FakeRoadmap
 from tests.qa.fake_llm import FakeLLM, Reply
 
@@ -33,21 +34,9 @@ CONTEXT = MemberContext(
 async def ask(
     qa: QAService, question: str, user: int = ALICE, channel: int = CHANNEL, public: bool = True
 ) -> Answer:
-    """One question start to finish, as the cog runs it (`/ask` answers in public by default)."""
+    """One question start to finish, as the cog asks it (`/ask` answers in public by default)."""
     ticket = await qa.reserve(GUILD, user, channel, question, public=public)
-    plan = await qa.prepare(ticket)
-    if not plan.streams:
-        return await qa.deliver(plan)
-    stream = qa.open_stream(plan)
-    try:
-        async for _ in stream:
-            pass
-        return await qa.complete(plan, stream)
-    except LLMFailure as failure:
-        fallback = await qa.fail(plan, failure)
-        if fallback is None:
-            raise
-        return fallback
+    return await qa.answer(ticket)
 
 
 async def row(qa: QAService, question_id: int) -> dict:
@@ -92,7 +81,7 @@ async def test_failed_answers_do_not_count_against_the_rate_limit(
 ) -> None:
     fake_llm.default = Reply(error="server")
     for _ in range(6):
-        with pytest.raises(LLMFailure):
+        with pytest.raises(NotAnswered):
             await ask(qa_llm, "What should I learn first?")
     statuses = await qa_llm.db.fetch_all("SELECT status, prompt_tokens FROM qa_questions")
     assert {(r[0], r[1]) for r in statuses} == {("failed", 0)}
@@ -311,9 +300,9 @@ async def test_llm_errors_are_honest_and_not_charged(
     qa_llm: QAService, fake_llm: FakeLLM, error: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_llm.queue(Reply(error=error))  # type: ignore[arg-type]
-    with pytest.raises(LLMFailure) as caught:
+    with pytest.raises(NotAnswered) as caught:
         await ask(qa_llm, "What is a transformer?")
-    assert caught.value.kind is not FailureKind.QUOTA
+    assert caught.value.failure.kind is not FailureKind.QUOTA
     stored = await qa_llm.db.fetch_one("SELECT * FROM qa_questions")
     assert stored["status"] == "failed"
     assert stored["prompt_tokens"] + stored["completion_tokens"] == 0
@@ -331,7 +320,7 @@ async def test_llm_calls_tokens_and_errors_reach_the_metrics(
     )
     await ask(qa_llm, "What is a transformer?")
     fake_llm.queue(Reply(error="server"))
-    with pytest.raises(LLMFailure):
+    with pytest.raises(NotAnswered):
         await ask(qa_llm, "What is attention?")
     body = qa_llm.metrics.render().decode()
     assert "mentor_llm_requests_total 2.0" in body
@@ -341,7 +330,7 @@ async def test_llm_calls_tokens_and_errors_reach_the_metrics(
 
 async def test_empty_model_answer_is_a_failure(qa_llm: QAService, fake_llm: FakeLLM) -> None:
     fake_llm.queue(Reply(text="", chunks=[]))
-    with pytest.raises(LLMFailure):
+    with pytest.raises(NotAnswered):
         await ask(qa_llm, "What is a CNN?")
     assert (await qa_llm.db.fetch_one("SELECT status FROM qa_questions"))[0] == "failed"
 
@@ -427,12 +416,15 @@ async def test_stopped_answer_is_kept_charged_and_not_cached(
 ) -> None:
     fake_llm.queue(Reply(text="one two three four five", chunk_delay=0.02))
     ticket = await qa_llm.reserve(GUILD, ALICE, CHANNEL, "What is RAG?")
-    plan = await qa_llm.prepare(ticket)
-    stream = qa_llm.open_stream(plan)
-    async for _ in stream:
-        stream.stop()
-    answer = await qa_llm.complete(plan, stream)
+
+    async def stop_at_once(shown: str) -> None:
+        with pytest.raises(PermissionDenied):  # only the asker, or a moderator
+            qa_llm.stop(ticket.question_id, BOB, moderator=False)
+        assert qa_llm.stop(ticket.question_id, ALICE, moderator=False)
+
+    answer = await qa_llm.answer(ticket, stop_at_once)
     assert answer.stopped and answer.text == "one"
+    assert not qa_llm.stop(ticket.question_id, ALICE, moderator=False)  # finished
     stored = await row(qa_llm, answer.question_id)
     assert stored["status"] == "stopped" and stored["prompt_tokens"] > 0
     assert (await ask(qa_llm, "What is RAG?", user=BOB)).mode is AnswerMode.LLM
@@ -561,7 +553,7 @@ async def test_follow_up_whose_start_is_gone_says_so(qa: QAService, clock: Fixed
 
 async def test_thread_needs_an_answered_question(qa_llm: QAService, fake_llm: FakeLLM) -> None:
     fake_llm.queue(Reply(error="server"))
-    with pytest.raises(LLMFailure):
+    with pytest.raises(NotAnswered):
         await ask(qa_llm, "What is RAG?")
     failed_id = await qa_llm.db.fetch_value("SELECT id FROM qa_questions")
     with pytest.raises(DomainError, match="no answer"):
@@ -647,7 +639,7 @@ async def test_usage_report(qa_llm: QAService, fake_llm: FakeLLM, clock: FixedCl
     await ask(qa_llm, "What is RAG?", user=BOB)  # cached: free
     await ask(qa_llm, "What is MLOps?", user=BOB)
     fake_llm.queue(Reply(error="server"))
-    with pytest.raises(LLMFailure):
+    with pytest.raises(NotAnswered):
         await ask(qa_llm, "What is Docker?")
     await qa_llm.feedback.vote(first.question_id, GUILD, BOB, up=True)
     report = await qa_llm.reports.usage(GUILD)

@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import Callable
 from typing import Any
 
+from bot.discord_limits import BUTTON_LABEL
 from bot.errors import DomainError
 from bot.services.challenges.model import TOPIC_LABELS, Challenge, Difficulty, Kind, Phase
 
@@ -19,7 +20,7 @@ TOO_DEEP = "the file is nested too deeply to be a challenge bank (lists in lists
 
 TITLE_MAX = 100
 PROMPT_MAX = 1500
-OPTION_MAX = 76  # a button label is "A. " plus the option: 80 at most
+OPTION_MAX = BUTTON_LABEL - len("A. ")  # an option becomes a button label "A. <option>"
 EXPLANATION_MAX = 1000
 HINT_MAX = 300
 TAGS_MAX = 5

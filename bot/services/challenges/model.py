@@ -218,6 +218,14 @@ class Weekly:
 
 
 @dataclass(frozen=True)
+class WeeklyStart:
+    """A weekly challenge whose start has come: as it shows once posted, and where it goes."""
+
+    weekly: Weekly
+    channel_id: int
+
+
+@dataclass(frozen=True)
 class Standing:
     rank: int
     user_id: int

@@ -9,14 +9,15 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.errors import DomainError
 from bot.services.challenges.bank import ChallengeBank
 from bot.services.challenges.daily import DailyService
-from bot.services.challenges.model import Challenge, MonthTop
+from bot.services.challenges.model import Challenge, MonthTop, Phase, phase_for_month
 from bot.services.challenges.points import PointsService
 from bot.services.challenges.submissions import SubmissionService
 from bot.services.challenges.timeutil import previous_month
 from bot.services.challenges.weekly import WeeklyService
-from bot.services.contracts import OpenChallenge
+from bot.services.contracts import MemberContextSource, OpenChallenge
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.scheduled_posts import ScheduledPosts
 
@@ -63,8 +64,11 @@ class ChallengeService:
         scheduled_posts: ScheduledPosts,
         shipped: tuple[Challenge, ...],
         rng: random.Random | None = None,
+        *,
+        member_context: MemberContextSource | None = None,
     ) -> None:
         self.db = db
+        self.member_context = member_context
         self.clock = clock
         self.settings = settings
         self.guild_settings = guild_settings
@@ -76,6 +80,25 @@ class ChallengeService:
         self.weekly = WeeklyService(db, clock, settings, guild_settings)
         self.submissions = SubmissionService(db, clock, settings, self.daily, self.weekly)
         self.points = PointsService(db, clock, guild_settings)
+
+    async def practice(
+        self, guild_id: int, user_id: int, phase: str | None = None, topic: str | None = None
+    ) -> Challenge:
+        """A practice quiz; without a phase, from the member's roadmap phase (foundations
+        when they follow no roadmap)."""
+        return await self.daily.practice(
+            guild_id, phase or await self._member_phase(guild_id, user_id), topic
+        )
+
+    async def _member_phase(self, guild_id: int, user_id: int) -> str:
+        if self.member_context is not None:
+            try:
+                context = await self.member_context.member_context(guild_id, user_id)
+            except DomainError:
+                context = None
+            if context is not None:
+                return phase_for_month(context.month).value
+        return Phase.FOUNDATIONS.value
 
     # --- Contracts ------------------------------------------------------------------
 

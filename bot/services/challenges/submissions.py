@@ -8,10 +8,10 @@ from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.markdown import inline
 from bot.services.challenges.daily import DailyService
-from bot.services.challenges.links import clean_link
 from bot.services.challenges.model import ReviewOutcome, Submission, SubmitResult
 from bot.services.challenges.points import award
 from bot.services.challenges.weekly import WeeklyService
+from bot.services.links import check_link
 
 NOTES_MAX = 1000
 COMMENT_MAX = 300
@@ -104,7 +104,7 @@ class SubmissionService:
         self, guild_id: int, user_id: int, kind: str, ref: str, link: str, notes: str
     ) -> SubmitResult:
         """Create or edit the member's one submission; refused once closed or reviewed."""
-        link = clean_link(link) if (link or "").strip() else ""
+        link = check_link(link, label="Link") if (link or "").strip() else ""
         notes = (notes or "").strip()
         if not link and not notes:
             raise DomainError("Give a link (http or https) or a few lines of notes.")

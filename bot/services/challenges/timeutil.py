@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import DomainError
+from bot.timezones import local_midnight
 
 LOCAL_DATETIME = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})\s*$")
 
 
 def local_now(now: datetime, zone: ZoneInfo) -> datetime:
     return now.astimezone(zone)
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The UTC instant at which `day` starts in `zone`."""
-    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
 
 
 def week_start(now: datetime, zone: ZoneInfo) -> datetime:

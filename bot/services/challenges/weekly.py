@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, from_db_time, to_db_time
@@ -9,10 +11,18 @@ from bot.config import Settings
 from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.markdown import inline
-from bot.services.challenges.model import Override, Standing, Weekly, WeeklyResults
+from bot.services.challenges.model import (
+    Override,
+    Standing,
+    Weekly,
+    WeeklyResults,
+    WeeklyStart,
+)
 from bot.services.challenges.points import rank
 from bot.services.challenges.timeutil import format_local, parse_local_datetime
 from bot.services.guild_settings import GuildSettingsService
+
+log = logging.getLogger(__name__)
 
 START_KIND = "challenge:weekly-start"
 RESULTS_KIND = "challenge:weekly-results"
@@ -164,6 +174,17 @@ class WeeklyService:
         return weekly_from_row(row)
 
     # --- Scheduled work ---------------------------------------------------------
+
+    async def start(self, weekly: Weekly) -> WeeklyStart | None:
+        """What posting `weekly` takes now: None unless it is still scheduled, its start has
+        come and the server has a challenge channel."""
+        if weekly.status != "scheduled" or weekly.starts_at > self.clock.now():
+            return None
+        gs = await self.guild_settings.get(weekly.guild_id)
+        if gs.challenge_channel_id is None:
+            log.warning("Weekly %s: guild %s has no challenge channel", weekly.id, weekly.guild_id)
+            return None
+        return WeeklyStart(replace(weekly, status="open"), gs.challenge_channel_id)
 
     async def due_starts(self, now: datetime) -> list[Weekly]:
         rows = await self.db.fetch_all(

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.discord_limits import THREAD_NAME
 from bot.errors import DomainError
-from bot.services.portfolio.links import check_link
+from bot.services.links import check_link
 from bot.services.portfolio.rubric import Rubric
 
-TITLE_MIN, TITLE_MAX = 3, 100
+TITLE_MIN, TITLE_MAX = 3, THREAD_NAME
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 1000
 FEEDBACK_MAX = 500
 CHANGE_NOTE_MIN, CHANGE_NOTE_MAX = 10, 500

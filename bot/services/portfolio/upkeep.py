@@ -1,8 +1,8 @@
 """What the scheduler asks: nudges, reminders, claims that ran out, expiry, stale posts.
 
-Each kind of notice is claimed in the database before it is sent (a conditional UPDATE
-that only one caller can win), so a second tick, a restart or a late catch-up never sends
-the same notice twice.
+Returns and expiries are state changes that only one caller can win (a conditional
+UPDATE). Nudges and reviewer reminders are sent once through the scheduled-post helper
+(bot/delivery.py), which records them here after sending.
 """
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ class Upkeep(PortfolioBase):
         return [Request.from_row(row) for row in rows]
 
     async def claim_reminder(self, request: Request, now: datetime) -> Reminder | None:
-        """Win the right to remind this claim's reviewer; None when it was already done."""
+        """Record that this claim's reviewer was reminded; None when it was already done.
+
+        The message itself goes out once through the scheduled-post helper (its key is the
+        request and the claim's time), which calls this after sending.
+        """
         changed = await self.db.execute(
             "UPDATE portfolio_requests SET reminded_at = ? WHERE id = ? AND status = 'claimed' "
             "AND reviewer_id = ? AND claimed_at = ? AND reminded_at IS NULL",
@@ -65,13 +69,6 @@ class Upkeep(PortfolioBase):
         if changed != 1 or request.reviewer_id is None:
             return None
         return Reminder(request, request.reviewer_id)
-
-    async def release_reminder(self, request_id: int) -> None:
-        """Sending failed for a passing reason: let a later tick try again."""
-        await self.db.execute(
-            "UPDATE portfolio_requests SET reminded_at = NULL WHERE id = ? AND status = 'claimed'",
-            (request_id,),
-        )
 
     async def return_stale_claims(self, now: datetime) -> list[Transition]:
         """Claims held past the limit without a review go back to the queue."""

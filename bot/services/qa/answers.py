@@ -13,7 +13,6 @@ from bot.services.qa.prompt import REFUSAL, leaks_instructions
 from bot.services.qa.query import Query, understand
 from bot.services.qa.retrieval import Passage
 
-EXCERPT_CHARS = 450
 LEAD_CHARS = 700  # the best passage, trimmed to the sentences that match the question
 MORE_HEADING = "**More in the knowledge base**"
 GAP = "…"

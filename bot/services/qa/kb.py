@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
-SOURCES = ("shipped", "server", "promoted")
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,20 @@
 """Q&A: questions in, grounded answers out, within limits the moderators control.
 
-A question goes `reserve` (checks and records it, fast, before the cog defers) ->
-`prepare` (retrieval, context, cache, spoilers: a `Plan`) -> either `open_stream` +
-`complete` (the model) or `deliver` (a ready answer). `fail` records an LLM failure
-without charging tokens; on an exhausted quota it answers from retrieval instead.
+A question goes `reserve` (checks and records it, fast, before the cog defers) -> `answer`,
+the one entry point the cog and the tests call: `prepare` (retrieval, context, cache,
+spoilers: a `Plan`) -> either the model, streamed (`open_stream`, then `complete`), or a
+ready answer (`deliver`). `fail` records an LLM failure without charging tokens; on an
+exhausted quota it answers from retrieval instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, astuple, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,7 +24,7 @@ from openai import AsyncOpenAI
 from bot.clock import Clock, to_db_time
 from bot.config import Settings
 from bot.db import Database
-from bot.errors import DomainError
+from bot.errors import DomainError, PermissionDenied
 from bot.markdown import plain_links, urls_in
 from bot.metrics import Metrics
 from bot.services.contracts import (
@@ -42,6 +45,7 @@ from bot.services.qa.prompt import Turn, build_messages, cited_numbers, trim_his
 from bot.services.qa.reports import QAReports
 from bot.services.qa.retrieval import Passage, Retrieval
 from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
+from bot.services.scheduled_posts import PostKey
 
 if TYPE_CHECKING:
     from bot.services.qa.vectors import VectorSearch
@@ -50,6 +54,19 @@ log = logging.getLogger(__name__)
 
 DISCORD_HOSTS = ("discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com")
 REFUSED_MESSAGE = "I can't help with that question here. Please ask about learning AI engineering."
+QUOTA_KIND = "qa:quota"  # the moderators' notice that the model's quota ran out
+
+# Called with the part of a streaming answer that may be shown so far.
+Progress = Callable[[str], Awaitable[None]]
+
+
+class NotAnswered(DomainError):
+    """The model failed (`failure`) and nothing could answer instead; the question is
+    recorded as failed and costs the member nothing."""
+
+    def __init__(self, failure: LLMFailure) -> None:
+        super().__init__(f"⚠️ {failure.message} Nothing was counted against your question budget.")
+        self.failure = failure
 
 
 class QAService:
@@ -87,6 +104,8 @@ class QAService:
         self.reports = QAReports(db, clock, settings, self.limits)
         self._privacy = QAPrivacy(db, clock, self.kb)
         self._quota_paused_until: datetime | None = None
+        # Answers streaming now: question id -> (stream, the asker's id).
+        self._running: dict[int, tuple[ChatStream, int]] = {}
 
     @property
     def llm_available(self) -> bool:
@@ -135,6 +154,73 @@ class QAService:
             )
             question_id = new_id
         return Ticket(question_id, guild_id, user_id, channel_id, text)
+
+    async def answer(self, ticket: Ticket, progress: Progress | None = None) -> Answer:
+        """Answer a reserved question, from the model (streamed: `progress` gets what may be
+        shown so far, at most once per QA_EDIT_INTERVAL_SECONDS) or ready-made.
+
+        A DomainError carries the reason fit for the member when the question is refused
+        after all (moderation) or the model failed with nothing to answer instead
+        (`NotAnswered`); the question is recorded as such. Any other error marks it failed,
+        so it counts against neither the rate limit nor the budget, and propagates.
+        """
+        try:
+            plan = await self.prepare(ticket)
+            if not plan.streams:
+                return await self.deliver(plan)
+            return await self._stream(plan, progress)
+        except NotAnswered:
+            raise
+        except DomainError as error:
+            await self.refuse(ticket, error.message)
+            raise
+        except Exception as error:
+            await self.abandon(ticket, type(error).__name__)
+            raise
+
+    async def _stream(self, plan: Plan, progress: Progress | None) -> Answer:
+        question_id = plan.ticket.question_id
+        stream = self.open_stream(plan)
+        self._running[question_id] = (stream, plan.ticket.user_id)
+        interval = self.settings.qa_edit_interval_seconds
+        loop = asyncio.get_running_loop()
+        last_shown = float("-inf")
+        try:
+            async with contextlib.aclosing(aiter(stream)) as deltas:
+                async for _ in deltas:
+                    if progress is not None and loop.time() - last_shown >= interval:
+                        last_shown = loop.time()
+                        await progress(self.display(plan, stream.text))
+            return await self.complete(plan, stream)
+        except LLMFailure as failure:
+            fallback = await self.fail(plan, failure)
+            if fallback is None:
+                raise NotAnswered(failure) from None
+            return fallback
+        finally:
+            self._running.pop(question_id, None)
+
+    def stop(self, question_id: int, user_id: int, *, moderator: bool) -> bool:
+        """Stop an answer while it streams: its asker or a moderator may. False when it has
+        finished already."""
+        running = self._running.get(question_id)
+        if running is None:
+            return False
+        stream, asker = running
+        if user_id != asker and not moderator:
+            raise PermissionDenied("Only the member who asked can stop this answer.")
+        stream.stop()
+        return True
+
+    def stop_all(self) -> None:
+        """Stop every answer streaming now (the cog is unloading)."""
+        for stream, _ in self._running.values():
+            stream.stop()
+
+    def quota_notice(self, guild_id: int) -> PostKey:
+        """The moderators hear once a day per server that the model's quota ran out: the key
+        of today's notice."""
+        return PostKey(guild_id, QUOTA_KIND, self.clock.now().date().isoformat())
 
     async def prepare(self, ticket: Ticket) -> Plan:
         """Decide how to answer: model, cache, excerpts or hints. May call the network."""

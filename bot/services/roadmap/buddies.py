@@ -63,7 +63,8 @@ class BuddyService:
             other = await load_member(tx, guild_id, to_user)
             if other is None:
                 raise DomainError(
-                    f"<@{to_user}> isn't on the roadmap yet; they can join with /roadmap start."
+                    "{} isn't on the roadmap yet; they can join with /roadmap start.",
+                    members=(to_user,),
                 )
             _ensure_free(asker, "You already have a buddy")
             _ensure_free(other, "That member already has a buddy")
@@ -112,14 +113,16 @@ class BuddyService:
             pending = [r[0] for r in rows]
             if from_user is not None:
                 if from_user not in pending:
-                    raise NotFound(f"<@{from_user}> has no buddy request waiting for you.")
+                    raise NotFound("{} has no buddy request waiting for you.", members=(from_user,))
                 chosen = from_user
             elif not pending:
                 raise NotFound("No buddy request is waiting for you.")
             elif len(pending) > 1:
-                names = ", ".join(f"<@{p}>" for p in pending[:10])
+                asked = tuple(pending[:10])
                 raise DomainError(
-                    f"Several members asked you ({names}): choose with /buddy accept member:."
+                    f"Several members asked you ({', '.join('{}' for _ in asked)}): choose "
+                    "with /buddy accept member:.",
+                    members=asked,
                 )
             else:
                 chosen = pending[0]
@@ -180,7 +183,7 @@ class BuddyService:
 
 def _ensure_free(member: MemberRecord, message: str) -> None:
     if member.buddy_id is not None:
-        raise DomainError(f"{message} (<@{member.buddy_id}>): /buddy end first.")
+        raise DomainError(f"{message} ({{}}): /buddy end first.", members=(member.buddy_id,))
 
 
 async def lock_pair(tx: Transaction, guild_id: int, first: int, second: int) -> None:

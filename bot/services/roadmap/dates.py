@@ -14,11 +14,6 @@ def local_date(when: datetime, zone: ZoneInfo) -> date:
     return when.astimezone(zone).date()
 
 
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The UTC instant a local day begins (zoneinfo resolves a skipped midnight forward)."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
 def at_local(day: date, clock_time: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock_time, tzinfo=zone).astimezone(UTC)
 

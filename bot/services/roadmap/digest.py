@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, from_db_time
 from bot.db import Database
 from bot.services.roadmap.catalog import RoadmapCatalog
-from bot.services.roadmap.dates import at_local, local_date, local_midnight, monday, week_key
+from bot.services.roadmap.dates import at_local, local_date, monday, week_key
 from bot.services.scheduled_posts import ScheduledPosts
-from bot.timezones import parse_time_of_day
+from bot.timezones import local_midnight, parse_time_of_day
 
 DIGEST_KIND = "roadmap:digest"
 TOP_STREAKS = 5

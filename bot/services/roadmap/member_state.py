@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 from bot.clock import from_db_time
 from bot.db import Database, Transaction
 from bot.errors import DomainError, NotFound
-from bot.services.roadmap.dates import DAY, at_local, local_date, local_midnight, parse_date
+from bot.services.roadmap.dates import DAY, at_local, local_date, parse_date
 from bot.services.roadmap.streaks import (
     Pauses,
     StreakState,
     breaks_at,
     standing,
 )
-from bot.timezones import parse_time_of_day
+from bot.timezones import local_midnight, parse_time_of_day
 
 STREAK_THRESHOLDS = (7, 30, 100)
 NUDGE_AFTER_MISSED_DAYS = 2

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from bot.clock import Clock
 from bot.db import Database, Transaction
+from bot.discord_limits import CHOICE_NAME, CHOICES
 from bot.errors import DomainError, NotFound
 from bot.services.contracts import MemberContext
 from bot.services.roadmap.catalog import RoadmapCatalog
@@ -44,7 +45,6 @@ from bot.services.roadmap.streaks import Pauses, StreakRules, standing
 from bot.timezones import parse_timezone
 
 EARLIEST_START = date(2020, 1, 1)
-CHOICE_LIMIT = 25
 
 
 def parse_start_date(text: str | None, today: date) -> date:
@@ -179,8 +179,8 @@ class MemberService:
         ]
         found.sort(key=lambda m: (m.key in done, m.phase))
         return [
-            (f"{'✓ ' if m.key in done else ''}P{m.phase} · {m.title}"[:100], m.key)
-            for m in found[:CHOICE_LIMIT]
+            (f"{'✓ ' if m.key in done else ''}P{m.phase} · {m.title}"[:CHOICE_NAME], m.key)
+            for m in found[:CHOICES]
         ]
 
     async def set_milestone(

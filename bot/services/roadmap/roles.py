@@ -31,6 +31,7 @@ from bot.services.roadmap.member_state import (
 from bot.services.scheduled_posts import ScheduledPosts
 
 RESYNC_KIND = "roadmap:roles"
+NOTICE_KIND = "notice:role"  # telling the moderators a mapped role was stopped or suspended
 SCAN_CHUNK = 500
 SCAN_COLUMNS = (
     "guild_id, user_id, phase, current_streak, alive_until, phase_role_id, streak_role_id, "
@@ -63,6 +64,22 @@ class RoleChange:
     remove: tuple[int, ...]  # only roles the bot granted itself
     held: tuple[int | None, int | None]  # what was recorded when the change was read
     granted: int  # PHASE_GRANTED | STREAK_GRANTED bits of `held`
+
+
+@dataclass(frozen=True)
+class RoleNotice:
+    """The moderators are to be told that the bot stopped using a mapped role: Discord
+    refused it (`why` = "refused") or it became dangerous ("suspended"), at `since`."""
+
+    guild_id: int
+    role_id: int
+    why: str
+    since: datetime
+
+    @property
+    def period(self) -> str:
+        """The notice's post key: a role stopped again later is told again."""
+        return f"{self.why}:{self.role_id}:{to_db_time(self.since)}"
 
 
 def _effective_streak(row: Row, now: datetime) -> int:
@@ -297,6 +314,24 @@ class RoleService:
         )
         self.role_maps.forget(guild_id)
         return changed > 0
+
+    async def notices_due(self) -> list[RoleNotice]:
+        """Roles stopped or suspended whose notice to the moderators is not done yet (it is
+        sent through the delivery helper, so a failure is tried again)."""
+        rows = await self.db.fetch_all(
+            "SELECT DISTINCT guild_id, role_id, 'refused' AS why, broken_at AS since"
+            " FROM roadmap_roles WHERE broken_at IS NOT NULL"
+            " UNION SELECT DISTINCT guild_id, role_id, 'suspended' AS why, suspended_at AS since"
+            " FROM roadmap_roles WHERE suspended_at IS NOT NULL"
+        )
+        due = []
+        for row in rows:
+            notice = RoleNotice(
+                row["guild_id"], row["role_id"], row["why"], from_db_time(row["since"])
+            )
+            if await self.posts.is_open(notice.guild_id, NOTICE_KIND, notice.period):
+                due.append(notice)
+        return due
 
     async def refused(self, guild_id: int, role_id: int) -> bool:
         """Discord refused to give or take `role_id`: stop using it. True the first time."""

@@ -18,6 +18,7 @@ from bot.services.roadmap.maintenance import MaintenanceService
 from bot.services.roadmap.member_state import RoleMaps
 from bot.services.roadmap.members import MemberService
 from bot.services.roadmap.reminders import ReminderService
+from bot.services.roadmap.role_sync import RoleSync
 from bot.services.roadmap.roles import RoleService
 from bot.services.roadmap.streaks import StreakRules
 from bot.services.scheduled_posts import ScheduledPosts
@@ -65,6 +66,7 @@ class RoadmapService:
         )
         self.digest = DigestService(db, clock, self.catalog, posts)
         self.roles = RoleService(db, clock, posts, self.role_maps)
+        self.role_sync = RoleSync(self.roles, settings.roadmap_job_batch)
         self.maintenance = MaintenanceService(db, clock, self.catalog, rules)
 
     async def member_context(self, guild_id: int, user_id: int) -> MemberContext | None:

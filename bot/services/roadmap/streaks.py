@@ -25,7 +25,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.services.roadmap.dates import DAY, WEEK, local_midnight, monday
+from bot.services.roadmap.dates import DAY, WEEK, monday
+from bot.timezones import local_midnight
 
 # A day is only missed when this much less than a whole day passed: covers DST jumps (up to
 # two hours, Antarctica/Troll) without letting a date-line crossing count as a missed day.
