@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.engine import bot_env
 from simulator import SimGuild, Simulator, SimUser
 from simulator.invocations import parse_typed_command, typed_value
 from simulator.process import BotProcess
@@ -125,7 +126,7 @@ async def main(args: argparse.Namespace) -> None:
     moderator = sim.add_member(guild, "moderator", moderator=True)
     members_and_mod = [*members, moderator]
     with tempfile.TemporaryDirectory() as folder:
-        bot = await BotProcess.start(sim, Path(folder))
+        bot = await BotProcess.start(sim, Path(folder), bot_env())
         try:
             await bot.wait_for_log("Connected as")
             driver = Driver(sim, guild, members_and_mod)

@@ -27,6 +27,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.engine import bench_target, bot_env, engine_name
 from bench.qa_eval import PARAPHRASES, QUESTIONS, load_cases
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -102,7 +103,7 @@ async def retrieval_benchmark(embeddings: bool = False) -> dict[str, float]:
     server = None
     client = None
     with tempfile.TemporaryDirectory() as folder:
-        db = await open_database(Path(folder) / "bench.db")
+        db = await open_database(bench_target(Path(folder), "bench.db"))
         try:
             vectors = None
             if embeddings:
@@ -194,6 +195,7 @@ async def overhead_benchmark() -> dict[str, float]:
         settings = Settings(
             _env_file=None,
             database_path=Path(folder) / "bench.db",
+            **bot_env_settings(),
             llm_base_url=llm.base_url,
             llm_max_retries=0,
             qa_rate_count=1000,
@@ -238,8 +240,14 @@ async def _first_edit(sim: SimHarness, before: int) -> float:
         await asyncio.sleep(0.0005)
 
 
+def bot_env_settings() -> dict[str, str]:
+    return {"database_url": url} if (url := bot_env().get("DATABASE_URL")) else {}
+
+
 def main() -> None:
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(
+        f"{engine_name()}: load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
     for embeddings, target in ((False, 10), (True, 25)):
         result = asyncio.run(retrieval_benchmark(embeddings))
         label = "hybrid retrieval (384-d vectors)" if embeddings else "full-text retrieval"

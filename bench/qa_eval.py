@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.engine import bench_target
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.db import open_database
@@ -111,7 +112,7 @@ async def evaluate(
     (the question is covered), as for the unanswerable questions."""
     cases = load_cases() if cases is None else cases
     with tempfile.TemporaryDirectory() as folder:
-        db = await open_database(Path(folder) / "eval.db")
+        db = await open_database(bench_target(Path(folder), "eval.db"))
         client = None
         defaults = Settings(_env_file=None)
         try:

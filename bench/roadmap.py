@@ -1,23 +1,25 @@
-"""Roadmap at scale: 50,000 members and 2,000,000 check-ins in one server.
+"""Roadmap at scale: 50,000 members and 2,000,000 check-ins in one server, on either engine.
 
-Seeds the database with a fast bulk insert (plain sqlite3, one transaction), then measures
-through the real services, on the real schema:
+Seeds the database in bulk (through the storage API, a transaction per batch), then
+measures through the real services, on the real schema:
 
-- check-in writes per second, sequential, each one committed (service call);
+- check-in writes per second, each one committed (service call): one after another, and
+  with 10 members checking in at once (the PostgreSQL pool's size);
 - /leaderboard and /streak queries, p50 and p99 (service calls, every board and period);
 - finding the members due for a reminder in one minute, p50 and p99;
 - rendering the 26-week heatmap PNG, p50 and p99.
 
-    python -m bench.roadmap                 # seeds a temporary database
+    python -m bench.roadmap                 # seeds a temporary SQLite database
     python -m bench.roadmap --db big.db     # seeds big.db once and reuses it afterwards
+    python -m bench.roadmap --database-url postgresql://...   # an empty PostgreSQL database
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -26,13 +28,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot.clock import FixedClock, to_db_time
+from bot.clock import FixedClock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import open_database
+from bot.db import Database, open_database
+from bot.db.url import PostgresTarget, SqliteTarget, parse_database_url
 from bot.services.roadmap.content import load_builtin
 from bot.services.roadmap.dates import period_keys
 from bot.services.roadmap.leaderboard import Board, Period
-from bot.services.roadmap.member_state import parse_db_time
 from bot.wiring import build_services
 from cogs.roadmap._charts import heatmap_png
 
@@ -40,6 +42,7 @@ GUILD = 1
 FIRST_USER = 10_000
 NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # a Thursday
 HISTORY_DAYS = 180
+CONCURRENCY = 10
 TARGETS = {
     "writes": 2000.0,
     "leaderboard": 10.0,
@@ -72,8 +75,11 @@ def streak_of(days: list[date]) -> tuple[int, int]:
     return current, best
 
 
-def seed(path: Path, members: int, checkins: int, seed_value: int = 7) -> None:
-    """Bulk-insert members, check-ins, milestones and period counters in one transaction."""
+SEED_BATCH = 20_000
+
+
+async def seed(db: Database, members: int, checkins: int, seed_value: int = 7) -> None:
+    """Bulk-insert members, check-ins, milestones and period counters, in batches."""
     rng = random.Random(seed_value)
     per_member = checkins // members
     roadmap = load_builtin()
@@ -133,31 +139,34 @@ def seed(path: Path, members: int, checkins: int, seed_value: int = 7) -> None:
                 to_db_time(NOW - timedelta(days=HISTORY_DAYS)),
             )
         )
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA synchronous = OFF")
-        conn.executemany(
+    statements = (
+        (
             "INSERT INTO roadmap_members (guild_id, user_id, track, start_date, current_streak, "
             "best_streak, last_date, last_at, run_start, checkins_total, checkin_days, "
             "milestones_done, phase, remind_time, remind_next_at, enrolled_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             member_rows,
-        )
-        conn.executemany(
+        ),
+        (
             "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, "
             "weekly_goal, minutes, did) VALUES (?, ?, ?, ?, ?, ?, ?)",
             checkin_rows,
-        )
-        conn.executemany(
+        ),
+        (
             "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on) "
             "VALUES (?, ?, ?, ?, ?)",
             milestone_rows,
-        )
-        conn.executemany(
+        ),
+        (
             "INSERT INTO roadmap_period_stats (guild_id, user_id, period, checkins, days, "
             "minutes, milestones, streak_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             period_rows,
-        )
-        conn.execute("ANALYZE")
+        ),
+    )
+    for sql, rows in statements:
+        for start in range(0, len(rows), SEED_BATCH):
+            await db.executemany(sql, rows[start : start + SEED_BATCH])
+    await db.execute("ANALYZE")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -181,36 +190,42 @@ def verdict(name: str, value: float, higher_is_better: bool = False) -> str:
     return "ok" if ok else "MISSED"
 
 
-def prepare(path: Path, members: int, checkins: int) -> None:
-    """Create and seed the database unless it already holds the data."""
-    if path.exists() and path.stat().st_size > 0:
-        return
-    asyncio.run(migrate(path))
-    started = time.perf_counter()
-    seed(path, members, checkins)
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # measure with an empty WAL
-    print(
-        f"seeded {members:,} members and {checkins:,} check-ins "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
+async def prepare(target: SqliteTarget | PostgresTarget, members: int, checkins: int) -> Database:
+    """Open and migrate the database; seed it unless it already holds the data."""
+    db = await open_database(target)
+    if await db.fetch_value("SELECT count(*) FROM roadmap_members") == 0:
+        started = time.perf_counter()
+        await seed(db, members, checkins)
+        print(
+            f"seeded {members:,} members and {checkins:,} check-ins "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+    return db
 
 
-async def migrate(path: Path) -> None:
-    db = await open_database(path)
-    await db.close()
+async def size_mb(db: Database) -> float:
+    if db.engine == "sqlite":
+        sql = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+    else:
+        sql = "SELECT pg_database_size(current_database())"
+    return await db.fetch_value(sql) / 1e6
 
 
-async def run(path: Path, size_mb: float, runs: int) -> None:
-    settings = Settings(_env_file=None, database_path=path)
-    db = await open_database(path)
+async def run(
+    target: SqliteTarget | PostgresTarget, members: int, checkins: int, runs: int
+) -> None:
+    db = await prepare(target, members, checkins)
+    if isinstance(target, PostgresTarget):
+        settings = Settings(_env_file=None, database_url=target.dsn)
+    else:
+        settings = Settings(_env_file=None, database_path=target.path)
     clock = FixedClock(NOW)
     services = build_services(settings, db, clock)
     roadmap = services.roadmap
     try:
         total = await db.fetch_value("SELECT count(*) FROM roadmap_checkins")
         people = await db.fetch_value("SELECT count(*) FROM roadmap_members")
-        print(f"database: {people:,} members, {total:,} check-ins, {size_mb:.0f} MB")
+        print(f"{db.engine}: {people:,} members, {total:,} check-ins, {await size_mb(db):.0f} MB")
         rng = random.Random(1)
         users = [FIRST_USER + rng.randrange(people) for _ in range(runs * 3)]
 
@@ -222,7 +237,22 @@ async def run(path: Path, size_mb: float, runs: int) -> None:
         rate = writes / (time.perf_counter() - started)
         print(
             f"check-in writes: {rate:,.0f}/s sequential, committed "
-            f"(target >= 2,000/s: {verdict('writes', rate, True)})"
+            f"(target >= {TARGETS['writes']:,.0f}/s: {verdict('writes', rate, True)})"
+        )
+        # Ten members at once (ten different members: one member's check-ins queue on
+        # their own lock), as many as the PostgreSQL pool has connections.
+        queue = [FIRST_USER + rng.randrange(people) for _ in range(runs * 3)]
+
+        async def worker(mine: list[int]) -> None:
+            for user in mine:
+                await roadmap.checkins.checkin(GUILD, user, "benchmark check-in", "30")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(queue[n::CONCURRENCY]) for n in range(CONCURRENCY)))
+        rate = len(queue) / (time.perf_counter() - started)
+        print(
+            f"check-in writes: {rate:,.0f}/s with {CONCURRENCY} at once, committed "
+            f"(target >= {TARGETS['writes']:,.0f}/s: {verdict('writes', rate, True)})"
         )
 
         boards = [(b, p) for b in Board for p in Period]
@@ -248,7 +278,7 @@ async def run(path: Path, size_mb: float, runs: int) -> None:
 
         # As the scheduler job does: each minute, find who is due, then record each sent.
         # (From the first reminder still scheduled, so a reused database measures the same.)
-        first = parse_db_time(
+        first = from_db_time(
             await db.fetch_value("SELECT min(remind_next_at) FROM roadmap_members")
         )
         found, samples = [], []
@@ -284,15 +314,23 @@ async def run(path: Path, size_mb: float, runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, help="database file to seed once and reuse")
+    parser.add_argument("--db", type=Path, help="SQLite file to seed once and reuse")
+    parser.add_argument(
+        "--database-url", help="postgresql://... (an empty database, seeded once) or sqlite:///"
+    )
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--checkins", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=1000, help="samples per query figure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        path = args.db or Path(folder) / "roadmap.db"
-        prepare(path, args.members, args.checkins)
-        asyncio.run(run(path, path.stat().st_size / 1e6, args.runs))
+        url = args.database_url or os.environ.get("BENCH_DATABASE_URL")
+        if url:
+            target = parse_database_url(url)
+        else:
+            target = SqliteTarget(args.db or Path(folder) / "roadmap.db")
+        if isinstance(target, PostgresTarget):
+            TARGETS["writes"] = 1500.0  # with a pool of 10
+        asyncio.run(run(target, args.members, args.checkins, args.runs))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,13 @@ grows with the data. Two moments are reported: the gateway READY (the simulator 
 after IDENTIFY) and on_ready (discord.py waits `guild_ready_timeout`, 2 s, for more
 servers before it fires).
 
+`--seed-checkins 2000000` seeds one server's members and check-ins through the storage API
+instead (bench/roadmap.py), on either engine: BENCH_DATABASE_URL names an empty PostgreSQL
+database to use instead of a scratch SQLite file.
+
     python -m bench.startup
-    python -m bench.startup --seed-sql seed_checkins.sql
+    python -m bench.startup --seed-sql bench/seed_roadmap.sql
+    BENCH_DATABASE_URL=postgresql://... python -m bench.startup --seed-checkins 2000000
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.engine import bench_target, bot_env, engine_name
+from bench.roadmap import seed as roadmap_seed
+from bench.roadmap import size_mb as roadmap_size_mb
 from bot.db import open_database
 from simulator import Simulator
 from simulator.process import BotProcess
@@ -40,17 +48,22 @@ def size_mb(path: Path) -> float:
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "mentor.db"
-        db = await open_database(database)
+        db = await open_database(bench_target(Path(folder), "mentor.db"))
+        if args.seed_checkins:
+            members = max(1, args.seed_checkins // 40)
+            await roadmap_seed(db, members, args.seed_checkins)
+        size = await roadmap_size_mb(db)
         await db.close()
         if args.seed_sql:
             seed(database, args.seed_sql)
-        print(f"database: {size_mb(database):.1f} MB")
+            size = size_mb(database)
+        print(f"{engine_name()} database: {size:.1f} MB")
         for run in range(1, args.runs + 1):
             sim = Simulator()
             await sim.start()
             sim.add_community_guild()
             started = time.perf_counter()
-            bot = await BotProcess.start(sim, Path(folder))
+            bot = await BotProcess.start(sim, Path(folder), bot_env())
             try:
                 await asyncio.wait_for(sim.gateway.ready.wait(), 60)
                 gateway_ready = time.perf_counter() - started
@@ -64,7 +77,13 @@ async def main(args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed-sql", type=Path, help="SQL run on the migrated database first")
+    parser.add_argument("--seed-sql", type=Path, help="SQL run on the migrated SQLite file first")
+    parser.add_argument(
+        "--seed-checkins",
+        type=int,
+        default=0,
+        help="check-ins of one server (40 per member) seeded first, on either engine",
+    )
     parser.add_argument("--runs", type=int, default=3)
     return parser.parse_args()
 

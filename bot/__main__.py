@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|migrate|check|sync|invite|backup|restore|export-member]`.
+"""Command line: `python -m bot [run|migrate|check|sync|invite|backup|restore|export-member|
+copy-data|playground]`.
 
 The composition root.
 """
@@ -20,7 +21,10 @@ import discord
 from bot.app import MentorBot
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, load_settings
-from bot.db import Database, load_migrations, open_database
+from bot.db import connect, load_migrations
+from bot.db.copy import copy_data as copy_tables
+from bot.db.copy import progress_bar
+from bot.db.url import BadDatabaseUrl, parse_database_url
 from bot.discord_endpoint import point_discord_at
 from bot.errors import StartupError
 from bot.health import HealthServer
@@ -34,9 +38,19 @@ from bot.permissions import (
 )
 from bot.private_files import write_new
 from bot.runlock import RunLock
-from bot.services.backups import backup_database, daily_backup_name, restore_database
+from bot.services.backups import (
+    PG_DUMP_ADVICE,
+    backup_database,
+    daily_backup_name,
+    restore_database,
+)
 from bot.services.command_sync import payload_hash
-from bot.wiring import build_llm_client, build_services, validate_content
+from bot.wiring import (
+    build_llm_client,
+    build_services,
+    open_configured_database,
+    validate_content,
+)
 
 log = logging.getLogger("bot")
 
@@ -83,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("user_id", type=int, help="the member's Discord user id")
     export.add_argument("path", type=Path, nargs="?", help="default: mentor-data-USER_ID.json")
+    copy = sub.add_parser(
+        "copy-data",
+        help="copy every table to another (empty) database, verified; the source is only read",
+    )
+    copy.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://... or sqlite:///path.db"
+    )
     return parser
 
 
@@ -97,7 +118,7 @@ async def create_bot(
     """
     if settings.discord_api_url is not None:
         point_discord_at(settings.discord_api_url)
-    db = await open_database(settings.database_path, settings.database_synchronous)
+    db = await open_configured_database(settings)
     services = build_services(settings, db, clock or SystemClock(), build_llm_client(settings))
     return MentorBot(
         services,
@@ -117,7 +138,9 @@ async def close_bot(bot: MentorBot) -> None:
 
 async def run(settings: Settings) -> None:
     token = settings.require_token()
-    with RunLock(settings.database_path, "the bot is running"):
+    # One process owns a SQLite file; PostgreSQL serves several (shard clusters).
+    lock = RunLock(settings.database_path, "the bot is running") if settings.on_sqlite else None
+    with lock or contextlib.nullcontext():
         bot = await create_bot(settings)
         try:
             await serve(bot, token)
@@ -182,9 +205,10 @@ async def serve(bot: MentorBot, token: str) -> None:
 
 
 async def migrate(settings: Settings) -> None:
-    db = await open_database(settings.database_path, settings.database_synchronous)
+    db = await open_configured_database(settings)
+    count = len(db.migrations())
     await db.close()
-    print(f"Database {settings.database_path} is up to date ({len(load_migrations())} migrations).")
+    print(f"Database {db.description} is up to date ({count} migrations).")
 
 
 async def check(settings: Settings) -> None:
@@ -194,17 +218,19 @@ async def check(settings: Settings) -> None:
     elif settings.llm_embedding_model:
         llm += "; LLM_EMBEDDING_MODEL is ignored without LLM_BASE_URL or LLM_API_KEY"
     print(f"Settings: OK (LLM {llm})")
-    migrations = load_migrations()
-    if settings.database_path.exists():
-        db = await Database.open(settings.database_path)
+    target = settings.database_target
+    engine = "sqlite" if settings.on_sqlite else "postgres"
+    migrations = load_migrations(engine)
+    if settings.on_sqlite and not settings.database_path.exists():
+        print(f"Database {settings.database_path}: not created yet (made on first run)")
+    else:
+        db = await connect(target, pool_size=1)
         try:
             pending = await db.pending_migrations(migrations)
         finally:
             await db.close()
         state = f"{len(pending)} migration(s) pending" if pending else "up to date"
-        print(f"Database {settings.database_path}: OK ({state})")
-    else:
-        print(f"Database {settings.database_path}: not created yet (made on first run)")
+        print(f"Database {db.description}: OK ({state})")
     print(f"Migrations: OK ({len(migrations)} files)")
     for line in validate_content():
         print(f"Content: {line}")
@@ -250,6 +276,8 @@ def invite(settings: Settings, client_id: int | None) -> None:
 
 
 def backup(settings: Settings, path: Path) -> None:
+    if not settings.on_sqlite:
+        raise StartupError(PG_DUMP_ADVICE)
     dest = path / daily_backup_name(SystemClock().now()) if path.is_dir() else path
     result = backup_database(settings.database_path, dest)
     print(
@@ -259,6 +287,8 @@ def backup(settings: Settings, path: Path) -> None:
 
 
 def restore(settings: Settings, path: Path) -> None:
+    if not settings.on_sqlite:
+        raise StartupError(PG_DUMP_ADVICE)
     with RunLock(settings.database_path, "a restore is in progress"):
         result = restore_database(path, settings.database_path, SystemClock().now())
     pending = result.check.pending_migrations
@@ -274,7 +304,7 @@ def restore(settings: Settings, path: Path) -> None:
 
 
 async def export_member(settings: Settings, user_id: int, path: Path | None) -> None:
-    db = await open_database(settings.database_path, settings.database_synchronous)
+    db = await open_configured_database(settings)
     try:
         services = build_services(settings, db, SystemClock())
         export = await services.privacy.export_member(user_id)
@@ -288,6 +318,31 @@ async def export_member(settings: Settings, user_id: int, path: Path | None) -> 
     except OSError as exc:
         raise StartupError(f"Cannot write {path} ({exc.strerror}).") from None
     print(f"Wrote everything stored about user {user_id} to {path}.")
+
+
+async def copy_data(settings: Settings, url: str) -> None:
+    try:
+        destination = parse_database_url(url)
+    except BadDatabaseUrl as exc:
+        raise StartupError(f"--to is not a database URL: {exc}.") from None
+    # A SQLite source must not change while it is copied: the bot is kept from starting.
+    lock = RunLock(settings.database_path, "a copy is in progress") if settings.on_sqlite else None
+    with lock or contextlib.nullcontext():
+        source = await connect(settings.database_target, pool_size=2)
+        try:
+            target = await connect(destination, pool_size=4)
+            try:
+                copies = await copy_tables(source, target, progress_bar())
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+    rows = sum(c.rows for c in copies)
+    print(
+        f"Copied {len(copies)} tables ({rows:,} rows) from {source.description} to "
+        f"{target.description}; every table's row count and checksum match. "
+        "Point DATABASE_URL at it and start the bot."
+    )
 
 
 async def playground(settings: Settings, out_dir: Path) -> None:
@@ -321,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             restore(settings, args.path)
         elif command == "export-member":
             asyncio.run(export_member(settings, args.user_id, args.path))
+        elif command == "copy-data":
+            asyncio.run(copy_data(settings, args.to))
         elif command == "playground":
             asyncio.run(playground(settings, args.dir))
     except StartupError as exc:

@@ -41,15 +41,17 @@ class FixedClock:
         return self._now
 
 
-DB_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
 def to_db_time(when: datetime) -> str:
-    """UTC text in SQLite's own `datetime()` format, so SQL can compare and do arithmetic."""
+    """The one conversion to database time: UTC text `YYYY-MM-DD HH:MM:SS` on both engines.
+
+    Text in this fixed format sorts in time order, so SQL compares instants as text the same
+    way on SQLite and PostgreSQL, and a copy between engines moves the value unchanged.
+    """
     if when.tzinfo is None:
         raise ValueError("to_db_time needs a timezone-aware datetime")
-    return when.astimezone(UTC).strftime(DB_TIME_FORMAT)
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 def from_db_time(text: str) -> datetime:
-    return datetime.strptime(text, DB_TIME_FORMAT).replace(tzinfo=UTC)
+    """The one conversion back: database time text to an aware UTC datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.db.url import BadDatabaseUrl, PostgresTarget, SqliteTarget, parse_database_url
 from bot.errors import DomainError, StartupError
 from bot.timezones import format_time_of_day, parse_time_of_day
 
@@ -29,8 +37,10 @@ class Settings(BaseSettings):
 
     # --- Core -------------------------------------------------------------------
     discord_token: SecretStr | None = None
+    database_url: SecretStr | None = None
     database_path: Path = Path("data/mentor.db")
     database_synchronous: Literal["normal", "full"] = "normal"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     dev_guild_id: int | None = Field(default=None, gt=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -164,6 +174,35 @@ class Settings(BaseSettings):
         except DomainError:
             raise ValueError("must be a 24-hour UTC time like 03:00") from None
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                parse_database_url(value.get_secret_value())
+            except BadDatabaseUrl as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _sqlite_url_sets_the_path(self) -> Settings:
+        """DATABASE_URL=sqlite:///x is DATABASE_PATH=x (backups and the run lock use it)."""
+        target = self.database_target
+        if isinstance(target, SqliteTarget):
+            self.database_path = target.path
+        return self
+
+    @property
+    def database_target(self) -> SqliteTarget | PostgresTarget:
+        """Which engine and where: DATABASE_URL, else the SQLite file at DATABASE_PATH."""
+        if self.database_url is None:
+            return SqliteTarget(self.database_path)
+        return parse_database_url(self.database_url.get_secret_value())
+
+    @property
+    def on_sqlite(self) -> bool:
+        return isinstance(self.database_target, SqliteTarget)
+
     @property
     def backup_folder(self) -> Path:
         """Where daily backups go: BACKUP_DIR, or `backups/` beside the database."""
@@ -201,7 +240,13 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The token and API key in clear, for the log redactor; never log this."""
         secrets = (self.discord_token, self.llm_api_key)
-        return [s.get_secret_value().strip() for s in secrets if s and s.get_secret_value().strip()]
+        found = [
+            s.get_secret_value().strip() for s in secrets if s and s.get_secret_value().strip()
+        ]
+        target = self.database_target
+        if isinstance(target, PostgresTarget) and target.password:
+            found.append(target.password)
+        return found
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, open_database
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.services.backups import BackupService
@@ -70,6 +70,15 @@ def build_llm_client(settings: Settings) -> AsyncOpenAI | None:
     )
 
 
+async def open_configured_database(settings: Settings) -> Database:
+    """The database DATABASE_URL (or DATABASE_PATH) names, open and migrated."""
+    return await open_database(
+        settings.database_target,
+        settings.database_synchronous,
+        pool_size=settings.database_pool_size,
+    )
+
+
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
@@ -78,7 +87,7 @@ def build_services(
     scheduler = Scheduler(clock, settings.scheduler_interval_seconds)
     metrics = Metrics()
     metrics.watch(
-        database_path=db.path,
+        database_path=settings.database_path if settings.on_sqlite else None,
         scheduler_lag_seconds=scheduler.lag_seconds,
         scheduler_tick_seconds=lambda: scheduler.last_tick_seconds if scheduler.last_tick else None,
         scheduler_job_failures=lambda: dict(scheduler.failures),
@@ -119,7 +128,9 @@ def build_services(
         ),
         metrics=metrics,
         bot_state=BotState(db, clock),
-        backups=BackupService(settings, clock, metrics, db.path),
+        backups=BackupService(
+            settings, clock, metrics, settings.database_path if settings.on_sqlite else None
+        ),
         # Looks its MemberDataSources up among these services each time it is asked.
         privacy=PrivacyService(db, clock, settings, lambda: services, scheduled_posts),
         roadmap=roadmap,

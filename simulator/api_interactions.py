@@ -109,6 +109,7 @@ class InteractionRoutes:
             interaction.modal = data
 
         interaction.response_type = kind
+        interaction.responded = self.state.monotonic()
         interaction.acknowledged.set()
         if kind in FINAL_CALLBACKS:
             self._complete(interaction)

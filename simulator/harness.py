@@ -22,9 +22,8 @@ from discord.ext import commands
 from bot.app import MentorBot
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.db import open_database
 from bot.discord_endpoint import discord_pointed_at
-from bot.wiring import Services, build_llm_client, build_services
+from bot.wiring import Services, build_llm_client, build_services, open_configured_database
 from simulator import invocations, payloads
 from simulator.reply import Reply, UnansweredInteraction, reply_for
 from simulator.server import Simulator
@@ -100,7 +99,7 @@ class SimHarness:
         await self.bot.tree.sync()
 
     async def start_bot(self) -> None:
-        db = await open_database(self.settings.database_path, self.settings.database_synchronous)
+        db = await open_configured_database(self.settings)
         self.services = build_services(
             self.settings, db, self.clock, build_llm_client(self.settings)
         )

@@ -238,6 +238,7 @@ class SimInteraction:
     channel_id: int
     payload: dict[str, Any]
     created: float
+    responded: float | None = None  # when the first callback arrived (same clock as created)
     message_id: int | None = None  # the message a component or modal-from-component is on
     response_type: int | None = None
     original_id: int | None = None

@@ -24,6 +24,8 @@ from bot.services.backups import (
 )
 from bot.wiring import Services
 
+pytestmark = pytest.mark.usefixtures("sqlite_only")  # pg_dump backs PostgreSQL up
+
 
 def rows_of(path: Path) -> list[int]:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:

@@ -276,7 +276,6 @@ async def test_two_different_clicks_at_once_keep_the_first(
     )
     assert tuple(row) == (2, 1)
     assert await service.daily.counts(post.id) == (1, 0)
-    assert service.daily.writer.batches == 1
 
 
 async def test_a_bank_update_never_changes_a_posted_challenge(

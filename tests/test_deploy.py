@@ -177,3 +177,17 @@ async def test_health_check_script_follows_the_endpoint(endpoint) -> None:
     assert code == 1 and "no answer" in out
     code, _ = await run_check("")
     assert code == 0
+
+
+def test_compose_has_an_optional_postgres_profile_the_bot_waits_for() -> None:
+    text = (DEPLOY / "compose.yaml").read_text()
+    service = text.split("\n  postgres:\n", 1)[1].split("\nvolumes:", 1)[0]
+    assert re.search(r"^\s+profiles: \[postgres\]$", service, re.M)
+    assert re.search(r"^\s+image: postgres:\d+$", service, re.M)
+    assert re.search(r"^\s+- mentor-postgres:/var/lib/postgresql/data$", service, re.M)
+    assert "pg_isready" in service and "ports:" not in service  # healthy, never published
+    assert re.search(r"^volumes:\n\s+mentor-data:\n\s+mentor-postgres:", text, re.M)
+    bot = text.split("\n  postgres:\n", 1)[0]
+    assert re.search(
+        r"depends_on:\n\s+postgres:\n\s+condition: service_healthy\n\s+required: false", bot
+    )

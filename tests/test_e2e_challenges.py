@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,11 +14,9 @@ from cogs.challenges._live import LiveCounts
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(db_settings: dict[str, Any]) -> Settings:
     # Live counts are edited at once in tests (the coalescing is tested in the service tests).
-    return Settings(
-        _env_file=None, database_path=tmp_path / "mentor.db", challenge_count_edit_seconds=0
-    )
+    return Settings(_env_file=None, **db_settings, challenge_count_edit_seconds=0)
 
 
 async def configure(sim) -> int:

@@ -23,6 +23,7 @@ from bot.services.roadmap.catalog import ImportMode
 from bot.services.scheduled_posts import NUDGE_KIND, REMIND_KIND
 from bot.wiring import Services
 from tests.portfolio_helpers import a_review, reviewer, submit
+from tests.schema import describe
 
 GUILD = 424_242_424_242_424_242
 ALICE = 987_654_321_987_654_321
@@ -98,13 +99,10 @@ async def cells_naming(
     ]
     found: dict[str, list[str]] = {}
     db = services.db
-    tables = await db.fetch_all(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    for table in (t["name"] for t in tables):
-        columns = [c["name"] for c in await db.fetch_all(f"PRAGMA table_info({table})")]
-        if table == "qa_chunks_fts":
-            columns = ["title", "section", "body"]
+    tables = {name: list(table.columns) for name, table in (await describe(db)).items()}
+    if db.engine == "sqlite":  # the full-text index keeps its own copy of the text
+        tables["qa_chunks_fts"] = ["title", "section", "body"]
+    for table, columns in tables.items():
         for row in await db.fetch_all(f"SELECT {', '.join(columns)} FROM {table}"):
             for column, value in zip(columns, row, strict=True):
                 if isinstance(value, int) and value == user_id:

@@ -9,6 +9,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.db import Database, load_migrations, open_database
+from bot.db.sqlite import SqliteDatabase
 from bot.errors import StartupError
 from bot.services.backups import BackupError, backup_database, restore_database, verify_database
 from bot.sqlite_hardening import harden
@@ -19,6 +20,8 @@ EXFILTRATING_TRIGGER = (
     "INSERT INTO qa_questions (guild_id, user_id, channel_id, question, normalized, created_at)"
     " VALUES (666, new.user_id, 0, new.question, new.normalized, new.created_at); END"
 )
+
+pytestmark = pytest.mark.usefixtures("sqlite_only")  # restore is for SQLite files
 
 
 def tampered(source: Path, dest: Path, statement: str) -> Path:
@@ -50,7 +53,7 @@ async def test_restore_refuses_a_schema_the_migrations_do_not_produce(
 
 
 async def test_a_backup_made_before_the_latest_migrations_is_accepted(tmp_path: Path) -> None:
-    older = await Database.open(tmp_path / "older.db")
+    older = await SqliteDatabase.open(tmp_path / "older.db")
     await older.migrate(load_migrations()[:5])
     await older.close()
     check = verify_database(tmp_path / "older.db")

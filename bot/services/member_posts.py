@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database, WriteSession
+from bot.db import Database, Transaction
 
 RENAMED_THREAD = "Removed at a member's request"
 GIVE_UP_AFTER = 8
@@ -45,7 +45,7 @@ class PendingCleanup:
 
 
 async def queue_cleanups(
-    conn: WriteSession, items: Iterable[tuple[int | None, int | None, Cleanup]]
+    conn: Transaction, items: Iterable[tuple[int | None, int | None, Cleanup]]
 ) -> int:
     """Inside an erasure's transaction: queue these posts to delete or threads to rename."""
     rows = [(c, m, str(a)) for c, m, a in items if c is not None and m is not None]
@@ -88,13 +88,12 @@ class MemberPosts:
 
     async def delete_member(self, user_id: int) -> int:
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            posts = await conn.fetch_all(
                 "SELECT channel_id, message_id FROM member_posts WHERE user_id = ?", (user_id,)
             )
-            posts = await cursor.fetchall()
             await queue_cleanups(conn, ((p[0], p[1], Cleanup.DELETE) for p in posts))
-            cursor = await conn.execute("DELETE FROM member_posts WHERE user_id = ?", (user_id,))
-            return cursor.rowcount
+            changed = await conn.execute("DELETE FROM member_posts WHERE user_id = ?", (user_id,))
+            return changed
 
     async def delete_guild(self, guild_id: int) -> int:
         return await self.db.execute("DELETE FROM member_posts WHERE guild_id = ?", (guild_id,))
@@ -104,7 +103,7 @@ class MemberPosts:
     async def due_cleanups(self, now: datetime, limit: int) -> list[PendingCleanup]:
         rows = await self.db.fetch_all(
             "SELECT channel_id, message_id, action, attempts FROM post_cleanups"
-            " WHERE retry_at IS NULL OR retry_at <= ? ORDER BY rowid LIMIT ?",
+            " WHERE retry_at IS NULL OR retry_at <= ? ORDER BY message_id, action LIMIT ?",
             (to_db_time(now), limit),
         )
         return [PendingCleanup(r[0], r[1], Cleanup(r[2]), r[3]) for r in rows]

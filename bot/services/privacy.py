@@ -262,8 +262,8 @@ class PrivacyService:
             return GuildPurge(guild_id, total, tuple(failed))
         async with self.db.transaction() as conn:
             for table in CORE_GUILD_TABLES:
-                cursor = await conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
-                total += cursor.rowcount
+                changed = await conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+                total += changed
             await conn.execute("DELETE FROM guild_departures WHERE guild_id = ?", (guild_id,))
         log.info("Erased the data of server %s after its grace period (%d rows)", guild_id, total)
         return GuildPurge(guild_id, total, ())

@@ -88,19 +88,18 @@ class ScheduledPosts:
     async def claim(self, guild_id: int, kind: str, period: str) -> Claim | None:
         """The claim when this caller now owns the post and must send it; else None."""
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO scheduled_posts "
+        async with self.db.transaction() as tx:
+            row = await tx.fetch_one(
+                "INSERT INTO scheduled_posts AS p "
                 "(guild_id, kind, period, status, claimed_at, attempts, retry_at) "
                 "VALUES (?, ?, ?, 'claimed', ?, 1, ?) "
                 "ON CONFLICT (guild_id, kind, period) DO UPDATE SET "
                 "claimed_at = excluded.claimed_at, retry_at = excluded.retry_at, "
-                "attempts = scheduled_posts.attempts + 1 "
-                "WHERE scheduled_posts.status = 'claimed' AND scheduled_posts.retry_at <= ? "
+                "attempts = p.attempts + 1 "
+                "WHERE p.status = 'claimed' AND p.retry_at <= ? "
                 "RETURNING attempts",
-                (guild_id, kind, period, to_db_time(now), to_db_time(now + LEASE), to_db_time(now)),
+                (guild_id, kind, period, now, now + LEASE, now),
             )
-            row = await cursor.fetchone()
         if row is None:
             return None
         return Claim(PostKey(guild_id, kind, period), row[0])
@@ -125,12 +124,11 @@ class ScheduledPosts:
     async def release(self, guild_id: int, kind: str, period: str) -> None:
         """Give a claimed post back (sending failed): a later tick tries again after a back-off."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            row = await conn.fetch_one(
                 "SELECT attempts FROM scheduled_posts WHERE guild_id = ? AND kind = ? "
                 "AND period = ? AND status = 'claimed'",
                 (guild_id, kind, period),
             )
-            row = await cursor.fetchone()
             if row is None:
                 return
             await conn.execute(

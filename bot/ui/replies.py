@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import discord
 
 from bot.discord_limits import MESSAGE
 
 NO_PINGS = discord.AllowedMentions.none()
+# Discord drops an interaction not acknowledged within 3 s; work still running after this
+# long (a write waiting for a database lock another program holds) is deferred first.
+DEFER_AFTER_SECONDS = 1.5
+T = TypeVar("T")
 
 
 def ping_only(user_id: int) -> discord.AllowedMentions:
@@ -43,3 +49,13 @@ async def reply(
         return message.id
     sent = await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
     return sent.message_id
+
+
+async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool) -> T:
+    """Await `work`; if it takes longer than DEFER_AFTER_SECONDS, acknowledge the interaction
+    first ("thinking"), so the answer can follow whenever the work ends."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
+    if not done and not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    return await task

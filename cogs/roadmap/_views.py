@@ -20,7 +20,7 @@ from bot.ui.asking import Asker
 from bot.ui.base import ReportsErrors
 from bot.ui.confirm import Confirmation
 from bot.ui.forms import Answers, Form
-from bot.ui.replies import NO_PINGS, clip, reply
+from bot.ui.replies import NO_PINGS, clip, in_time, reply
 from cogs.roadmap._embeds import checkin_embed, leaderboard_embed
 
 log = logging.getLogger(__name__)
@@ -184,15 +184,22 @@ async def send_checkin(
     next_step: str | None = None,
     milestone: str | None = None,
 ) -> None:
-    """Store a check-in and answer in the channel, with the blocker buttons when needed."""
-    result = await bot_of(interaction).services.roadmap.checkins.checkin(
-        interaction.guild_id or 0,
-        interaction.user.id,
-        did,
-        minutes,
-        blockers,
-        next_step,
-        milestone,
+    """Store a check-in and answer in the channel, with the blocker buttons when needed.
+
+    A check-in waiting for the database (another program holding SQLite's write lock) is
+    acknowledged in time and answered once it is written."""
+    result = await in_time(
+        interaction,
+        bot_of(interaction).services.roadmap.checkins.checkin(
+            interaction.guild_id or 0,
+            interaction.user.id,
+            did,
+            minutes,
+            blockers,
+            next_step,
+            milestone,
+        ),
+        ephemeral=False,
     )
     view = None
     if result.has_blockers:

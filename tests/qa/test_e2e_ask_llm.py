@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,10 +16,10 @@ from tests.qa.sim_support import button_ids, message_bodies, sent_payloads, wait
 
 
 @pytest.fixture
-def settings(tmp_path: Path, fake_llm: FakeLLM) -> Settings:
+def settings(db_settings: dict[str, Any], fake_llm: FakeLLM) -> Settings:
     return Settings(
         _env_file=None,
-        database_path=tmp_path / "mentor.db",
+        **db_settings,
         llm_base_url=fake_llm.base_url,
         llm_max_retries=0,
         llm_timeout_seconds=3,

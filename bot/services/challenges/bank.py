@@ -106,7 +106,8 @@ class ChallengeBank:
 
     async def _custom(self, guild_id: int) -> list[Challenge]:
         rows = await self.db.fetch_all(
-            "SELECT payload FROM challenge_custom WHERE guild_id = ? ORDER BY created_at, rowid",
+            "SELECT payload FROM challenge_custom WHERE guild_id = ? "
+            "ORDER BY created_at, challenge_id",
             (guild_id,),
         )
         return [parse_challenge(json.loads(row["payload"]), custom=True) for row in rows]
@@ -146,11 +147,12 @@ class ChallengeBank:
         self, guild_id: int, user_id: int, challenges: list[Challenge], locate=None
     ) -> None:
         now = to_db_time(self.clock.now())
-        async with self.db.transaction() as conn:
-            async with conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.lock("challenge_custom", guild_id)
+            rows = await tx.fetch_all(
                 "SELECT challenge_id FROM challenge_custom WHERE guild_id = ?", (guild_id,)
-            ) as cursor:
-                existing = {row[0] for row in await cursor.fetchall()}
+            )
+            existing = {row[0] for row in rows}
             problems = []
             for index, challenge in enumerate(challenges):
                 if challenge.id in self._shipped_by_id or challenge.id in existing:
@@ -167,7 +169,7 @@ class ChallengeBank:
                     f"This server's bank would hold {len(existing) + len(challenges)} custom "
                     f"challenges; the limit is {limit}. Disable or trim some first."
                 )
-            await conn.executemany(
+            await tx.executemany(
                 "INSERT INTO challenge_custom (guild_id, challenge_id, payload, phase, topic,"
                 " difficulty, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [

@@ -6,15 +6,14 @@ import asyncio
 import hashlib
 import json
 import random
-import sqlite3
 from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database, WriteSession
+from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
-from bot.services.challenges.answers import AnswerWriter, PendingAnswer
+from bot.services.challenges.answers import PendingAnswer, write_answer
 from bot.services.challenges.bank import ChallengeBank
 from bot.services.challenges.model import (
     AnswerResult,
@@ -87,9 +86,6 @@ class DailyService:
         self.guild_settings = guild_settings
         self.scheduled_posts = scheduled_posts
         self.rng = rng or random.Random()
-        self.writer = AnswerWriter(
-            db, settings.challenge_daily_points, settings.challenge_hint_points
-        )
         self._posted_cache: dict[int, DailyPost] = {}
         self._loading: dict[int, asyncio.Future[DailyPost]] = {}
 
@@ -117,41 +113,37 @@ class DailyService:
         available = await self.bank.available(guild_id)
         if not available:
             raise DomainError("The challenge bank is empty: every challenge is disabled.")
-        async with self.db.transaction() as conn:
-            cycle = await _value(
-                conn, "SELECT COALESCE(MAX(cycle), 1) FROM daily_posts WHERE guild_id = ?", guild_id
+        async with self.db.transaction() as tx:
+            await tx.lock("daily_posts", guild_id)
+            cycle = await tx.fetch_value(
+                "SELECT COALESCE(MAX(cycle), 1) FROM daily_posts WHERE guild_id = ?", (guild_id,)
             )
             used = {
                 row[0]
-                for row in await _rows(
-                    conn,
+                for row in await tx.fetch_all(
                     "SELECT challenge_id FROM daily_posts WHERE guild_id = ? AND cycle = ?",
-                    guild_id,
-                    cycle,
+                    (guild_id, cycle),
                 )
             }
             recent = [
                 (row[0], row[1], row[2])
-                for row in await _rows(
-                    conn,
+                for row in await tx.fetch_all(
                     "SELECT topic, difficulty, kind FROM daily_posts WHERE guild_id = ?"
                     " ORDER BY day DESC LIMIT ?",
-                    guild_id,
-                    RECENT_WINDOW,
+                    (guild_id, RECENT_WINDOW),
                 )
             ]
             candidates = [c for c in available if c.id not in used]
             if not candidates:
                 cycle += 1
-                last = await _value(
-                    conn,
+                last = await tx.fetch_value(
                     "SELECT challenge_id FROM daily_posts WHERE guild_id = ?"
                     " ORDER BY day DESC LIMIT 1",
-                    guild_id,
+                    (guild_id,),
                 )
                 candidates = [c for c in available if c.id != last] or available
             chosen = choose_challenge(candidates, recent, f"{guild_id}:{day}")
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO daily_posts (guild_id, day, challenge_id, cycle, kind, topic,"
                 " difficulty, challenge_payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
@@ -230,7 +222,7 @@ class DailyService:
             raise NotFound("That daily challenge no longer exists.")
         return await self._from_row(row)
 
-    async def _from_row(self, row: sqlite3.Row) -> DailyPost:
+    async def _from_row(self, row: Row) -> DailyPost:
         # A post shows, and judges answers by, the challenge as it was posted: a later
         # bank update (options reworded or reordered, the challenge dropped) can't change it.
         # Posts made before snapshots were kept, or whose snapshot a newer version no longer
@@ -270,8 +262,11 @@ class DailyService:
         if not 0 <= option_index < len(challenge.options):
             raise DomainError("That option is not part of this quiz.")
         correct = option_index == challenge.correct_index
-        written = await self.writer.write(
-            PendingAnswer(post_id, guild_id, user_id, option_index, correct, challenge.topic, now)
+        written = await write_answer(
+            self.db,
+            PendingAnswer(post_id, guild_id, user_id, option_index, correct, challenge.topic, now),
+            self.settings.challenge_daily_points,
+            self.settings.challenge_hint_points,
         )
         if not written.recorded:
             picked = (
@@ -366,14 +361,3 @@ class DailyService:
             right_answer=challenge.correct_option or "",
             explanation=challenge.explanation,
         )
-
-
-async def _value(conn: WriteSession, sql: str, *params: object) -> object:
-    async with conn.execute(sql, params) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else row[0]
-
-
-async def _rows(conn: WriteSession, sql: str, *params: object) -> list[sqlite3.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())

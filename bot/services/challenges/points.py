@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.clock import Clock, to_db_time
-from bot.db import Database
+from bot.db import Database, Row, Transaction
 from bot.errors import DomainError
 from bot.services.challenges.model import MemberStats, Standing
 from bot.services.challenges.timeutil import month_bounds, month_start, week_start
@@ -18,7 +16,7 @@ STREAK_LOOKBACK = 400
 
 
 async def award(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     *,
     guild_id: int,
     user_id: int,
@@ -29,12 +27,12 @@ async def award(
     now: datetime,
 ) -> bool:
     """Record points once per (member, source, ref); inside the caller's transaction."""
-    cursor = await conn.execute(
+    changed = await conn.execute(
         "INSERT INTO challenge_points (guild_id, user_id, source, ref, topic, points, awarded_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (guild_id, user_id, source, ref, topic, points, to_db_time(now)),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
 class PointsService:
@@ -68,7 +66,7 @@ class PointsService:
         rows = await self.db.fetch_all(
             "SELECT user_id, SUM(points) AS total, MIN(awarded_at) AS first FROM challenge_points"
             " WHERE guild_id = ? AND awarded_at >= ? AND awarded_at < ?"
-            " GROUP BY user_id HAVING total > 0 ORDER BY total DESC, first ASC, user_id ASC",
+            " GROUP BY user_id HAVING SUM(points) > 0 ORDER BY total DESC, first ASC, user_id ASC",
             (
                 guild_id,
                 to_db_time(since) if since else "0000",
@@ -131,7 +129,7 @@ class PointsService:
         return streak
 
 
-def rank(rows: list[aiosqlite.Row]) -> list[Standing]:
+def rank(rows: list[Row]) -> list[Standing]:
     standings: list[Standing] = []
     for position, row in enumerate(rows, start=1):
         same = standings and standings[-1].points == row["total"]

@@ -179,8 +179,8 @@ class ChallengeService:
         removed = 0
         async with self.db.transaction() as conn:
             for table, column in MEMBER_TABLES:
-                cursor = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
-                removed += cursor.rowcount
+                changed = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+                removed += changed
             for table, column in ACTOR_COLUMNS:
                 await conn.execute(
                     f"UPDATE {table} SET {column} = 0 WHERE {column} = ?", (user_id,)
@@ -196,8 +196,8 @@ class ChallengeService:
                 (guild_id,),
             )
             for table in GUILD_TABLES:
-                cursor = await conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
-                removed += cursor.rowcount
-            cursor = await conn.execute("DELETE FROM daily_posts WHERE guild_id = ?", (guild_id,))
-            removed += cursor.rowcount
+                changed = await conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+                removed += changed
+            changed = await conn.execute("DELETE FROM daily_posts WHERE guild_id = ?", (guild_id,))
+            removed += changed
         return removed

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.markdown import inline
 from bot.services.challenges.daily import DailyService
@@ -37,7 +35,7 @@ class SubmissionChanged(DomainError):
         self.current = current
 
 
-def submission_from_row(row: aiosqlite.Row) -> Submission:
+def submission_from_row(row: Row) -> Submission:
     return Submission(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -115,23 +113,22 @@ class SubmissionService:
         title = await self._ensure_open(guild_id, kind, ref)
         now = to_db_time(self.clock.now())
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            existing = await conn.fetch_one(
                 "SELECT status FROM challenge_submissions"
                 " WHERE guild_id = ? AND kind = ? AND ref = ? AND user_id = ?",
                 (guild_id, kind, ref, user_id),
-            ) as cursor:
-                existing = await cursor.fetchone()
+            )
             if existing is not None and existing["status"] != "pending":
                 raise DomainError(
                     f"Your submission was already {existing['status']}; it can't be changed now."
                 )
             await conn.execute(
-                "INSERT INTO challenge_submissions (guild_id, kind, ref, user_id, link, notes,"
-                " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO challenge_submissions AS s (guild_id, kind, ref, user_id, link,"
+                " notes, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, kind, ref, user_id)"
                 " DO UPDATE SET link = excluded.link, notes = excluded.notes,"
-                " updated_at = excluded.updated_at, version = challenge_submissions.version + 1"
-                " WHERE status = 'pending'",
+                " updated_at = excluded.updated_at, version = s.version + 1"
+                " WHERE s.status = 'pending'",
                 (guild_id, kind, ref, user_id, link, notes, now, now),
             )
         submission = await self._existing(guild_id, kind, ref, user_id)
@@ -232,16 +229,15 @@ class SubmissionService:
         expected = submission.version if version is None else version
         async with self.db.transaction() as conn:
             if submission.kind == "weekly":
-                async with conn.execute(
+                weekly = await conn.fetch_one(
                     "SELECT status FROM weekly_challenges WHERE id = ? AND guild_id = ?",
                     (int(submission.ref), guild_id),
-                ) as cursor:
-                    weekly = await cursor.fetchone()
+                )
                 if weekly is None or weekly["status"] == "cancelled":
                     raise DomainError(
                         "That weekly challenge was cancelled: its submissions earn no points."
                     )
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE challenge_submissions SET status = ?, points = ?, comment = ?,"
                 " reviewer_id = ?, reviewed_at = ? WHERE id = ? AND status = 'pending'"
                 " AND version = ?",
@@ -255,12 +251,12 @@ class SubmissionService:
                     expected,
                 ),
             )
-            if cursor.rowcount == 0:
-                async with conn.execute(
+            if changed == 0:
+                row = await conn.fetch_one(
                     f"SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE id = ?",
                     (submission_id,),
-                ) as cursor:
-                    current = submission_from_row(await cursor.fetchone())
+                )
+                current = submission_from_row(row)
                 if current.status == "pending":
                     raise SubmissionChanged(current)
                 raise DomainError(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.markdown import inline
 from bot.services.challenges.model import (
@@ -36,7 +35,7 @@ WEEKLY_COLUMNS = (
 )
 
 
-def weekly_from_row(row: sqlite3.Row) -> Weekly:
+def weekly_from_row(row: Row) -> Weekly:
     return Weekly(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -95,20 +94,20 @@ class WeeklyService:
             raise DomainError("The start time is in the past: leave it empty to start now.")
         self._check_deadline(deadline_at, starts_at, now, zone)
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            running = await conn.fetch_one(
                 "SELECT title FROM weekly_challenges WHERE guild_id = ?"
                 " AND status IN ('scheduled', 'open') AND deadline > ? LIMIT 1",
                 (guild_id, to_db_time(now)),
-            ) as cursor:
-                running = await cursor.fetchone()
+            )
             if running is not None:
                 raise DomainError(
                     f"'{inline(running['title'])}' is still running or scheduled: one weekly "
                     "challenge at a time. Cancel it or wait for its deadline."
                 )
-            cursor = await conn.execute(
+            new_id = await conn.fetch_value(
                 "INSERT INTO weekly_challenges (guild_id, title, brief, rules, starts_at, deadline,"
-                " status, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+                " status, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)"
+                " RETURNING id",
                 (
                     guild_id,
                     title,
@@ -120,7 +119,7 @@ class WeeklyService:
                     to_db_time(now),
                 ),
             )
-            weekly_id = cursor.lastrowid
+            weekly_id = new_id
         return await self.get(guild_id, weekly_id)
 
     def _check_deadline(self, deadline: datetime, starts: datetime, now: datetime, zone) -> None:
@@ -270,11 +269,11 @@ class WeeklyService:
             await conn.execute(
                 "UPDATE weekly_challenges SET status = 'cancelled' WHERE id = ?", (weekly.id,)
             )
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "DELETE FROM challenge_points WHERE guild_id = ? AND source = 'weekly' AND ref = ?",
                 (guild_id, str(weekly.id)),
             )
-            withdrawn = cursor.rowcount
+            withdrawn = changed
         return await self.get(guild_id, weekly.id), withdrawn
 
     async def override(
@@ -290,14 +289,13 @@ class WeeklyService:
             raise DomainError("Points must be a whole number from 1 to 100.")
         now = to_db_time(self.clock.now())
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetch_one(
                 "SELECT s.user_id, s.points, s.ref, w.status FROM challenge_submissions s"
                 " JOIN weekly_challenges w ON w.id = CAST(s.ref AS INTEGER)"
                 " WHERE s.id = ? AND s.guild_id = ? AND s.kind = 'weekly'"
                 " AND s.status = 'accepted'",
                 (submission_id, guild_id),
-            ) as cursor:
-                row = await cursor.fetchone()
+            )
             if row is None:
                 raise NotFound("No accepted weekly submission has that number in this server.")
             if row["user_id"] == moderator_id:
@@ -316,14 +314,14 @@ class WeeklyService:
                 " AND source = 'weekly' AND ref = ?",
                 (points, guild_id, row["user_id"], row["ref"]),
             )
-            cursor = await conn.execute(
+            new_id = await conn.fetch_value(
                 "INSERT INTO weekly_score_overrides (guild_id, submission_id, user_id,"
                 " old_points, new_points, moderator_id, reason, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (guild_id, submission_id, row["user_id"], row["points"], points, moderator_id,
                  reason, now),
             )  # fmt: skip
-            override_id = cursor.lastrowid
+            override_id = new_id
         return Override(
             override_id,
             submission_id,

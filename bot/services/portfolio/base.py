@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import Database, WriteSession
+from bot.db import Database, Transaction
 from bot.errors import NotFound
 from bot.services.portfolio.models import Request, Review
 from bot.services.portfolio.rubric import Rubric
@@ -70,10 +70,9 @@ class PortfolioBase:
         return None if row is None else Review.from_row(row)
 
 
-async def load_in(conn: WriteSession, guild_id: int, request_id: int) -> Request:
+async def load_in(conn: Transaction, guild_id: int, request_id: int) -> Request:
     """Load a request inside an open transaction."""
-    async with conn.execute(SELECT_REQUEST, (request_id, guild_id)) as cursor:
-        row = await cursor.fetchone()
+    row = await conn.fetch_one(SELECT_REQUEST, (request_id, guild_id))
     if row is None:
         raise not_found(request_id)
     return Request.from_row(row)

@@ -108,8 +108,9 @@ class Insights(PortfolioBase):
         needle = text.strip().lstrip("#")[:50]
         if needle:
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("(title LIKE ? ESCAPE '\\' OR id = ?)")
-            params.extend([f"%{escaped}%", int(needle) if needle.isdigit() else -1])
+            # lower() on both sides: LIKE ignores case on SQLite but not on PostgreSQL.
+            where.append("(lower(title) LIKE ? ESCAPE '\\' OR id = ?)")
+            params.extend([f"%{escaped.lower()}%", int(needle) if needle.isdigit() else -1])
         rows = await self.db.fetch_all(
             f"SELECT * FROM portfolio_requests WHERE {' AND '.join(where)} "
             "ORDER BY id DESC LIMIT ?",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import to_db_time
-from bot.db import WriteSession
+from bot.db import Transaction
 from bot.errors import DomainError, PermissionDenied
 from bot.services.portfolio import refusals
 from bot.services.portfolio.base import PortfolioBase, load_in
@@ -50,10 +50,11 @@ class Lifecycle(PortfolioBase):
         async with self.db.transaction() as conn:
             await self._check_limit_in(conn, guild_id, owner_id)
             credit = await self._credit(conn, guild_id, owner_id, now)
-            cursor = await conn.execute(
+            new_id = await conn.fetch_value(
                 "INSERT INTO portfolio_requests (guild_id, owner_id, archetype, title, repo_url, "
                 "demo_url, description, feedback_wanted, self_check, credit_reviews, queue_at, "
-                "open_since, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "open_since, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (
                     guild_id,
                     owner_id,
@@ -70,7 +71,7 @@ class Lifecycle(PortfolioBase):
                     to_db_time(now),
                 ),
             )
-            return await load_in(conn, guild_id, cursor.lastrowid)
+            return await load_in(conn, guild_id, new_id)
 
     async def ensure_can_resubmit(self, guild_id: int, owner_id: int, request_id: int) -> Request:
         """The reviewed round a new one would follow, or the reason there can't be one."""
@@ -89,16 +90,15 @@ class Lifecycle(PortfolioBase):
             await self._check_resubmittable(conn, previous, Actor(owner_id))
             await self._check_limit_in(conn, guild_id, owner_id)
             credit = await self._credit(conn, guild_id, owner_id, now)
-            async with conn.execute(
+            last_round = await conn.fetch_value(
                 "SELECT max(round) FROM portfolio_requests WHERE id = ? OR root_id = ?",
                 (previous.project_id, previous.project_id),
-            ) as cursor:
-                last_round = (await cursor.fetchone())[0]
-            cursor = await conn.execute(
+            )
+            new_id = await conn.fetch_value(
                 "INSERT INTO portfolio_requests (guild_id, owner_id, archetype, title, repo_url, "
                 "demo_url, description, feedback_wanted, self_check, round, root_id, "
                 "previous_id, change_note, credit_reviews, queue_at, open_since, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     guild_id,
                     owner_id,
@@ -119,7 +119,7 @@ class Lifecycle(PortfolioBase):
                     to_db_time(now),
                 ),
             )
-            return await load_in(conn, guild_id, cursor.lastrowid)
+            return await load_in(conn, guild_id, new_id)
 
     async def attach_post(self, guild_id: int, request_id: int, post: PostLocation) -> Request:
         """Remember where the request was posted; the post now shows its current state."""
@@ -171,7 +171,7 @@ class Lifecycle(PortfolioBase):
         now = to_db_time(self.now())
         async with self.db.transaction() as conn:
             before = await load_in(conn, guild_id, request_id)
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE portfolio_requests SET status = 'open', reviewer_id = NULL, "
                 "claimed_at = NULL, open_since = ?, nudged_at = NULL, reminded_at = NULL, "
                 f"{BUMP} WHERE id = ? AND guild_id = ? AND status = 'claimed' "
@@ -179,7 +179,7 @@ class Lifecycle(PortfolioBase):
                 (now, request_id, guild_id, actor.user_id, actor.is_moderator),
             )
             request = await load_in(conn, guild_id, request_id)
-        if cursor.rowcount != 1:
+        if changed != 1:
             raise refusals.refuse_unclaim(request, actor)
         return Transition(request, before.reviewer_id)
 
@@ -194,13 +194,13 @@ class Lifecycle(PortfolioBase):
         now = to_db_time(self.now())
         async with self.db.transaction() as conn:
             before = await load_in(conn, guild_id, request_id)
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 f"UPDATE portfolio_requests SET status = 'withdrawn', closed_at = ?, {BUMP} "
                 f"WHERE id = ? AND guild_id = ? AND status IN {ACTIVE_SQL} AND owner_id = ?",
                 (now, request_id, guild_id, actor.user_id),
             )
             request = await load_in(conn, guild_id, request_id)
-        if cursor.rowcount != 1:
+        if changed != 1:
             raise refusals.refuse_withdraw(request, actor)
         return Transition(request, before.reviewer_id)
 
@@ -218,12 +218,12 @@ class Lifecycle(PortfolioBase):
             raise DomainError("A review needs one score for each rubric criterion.")
         now = to_db_time(self.now())
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 f"UPDATE portfolio_requests SET status = 'reviewed', closed_at = ?, {BUMP} "
                 "WHERE id = ? AND guild_id = ? AND status = 'claimed' AND reviewer_id = ?",
                 (now, request_id, guild_id, actor.user_id),
             )
-            if cursor.rowcount == 1:
+            if changed == 1:
                 columns = ", ".join(f"score_{key}" for key in CRITERIA_KEYS)
                 await conn.execute(
                     f"INSERT INTO portfolio_reviews (request_id, guild_id, reviewer_id, {columns}, "
@@ -240,7 +240,7 @@ class Lifecycle(PortfolioBase):
                     ),
                 )
             request = await load_in(conn, guild_id, request_id)
-        if cursor.rowcount != 1:
+        if changed != 1:
             raise refusals.refuse_review(request, actor)
         review = await self.review_of(request_id)
         assert review is not None
@@ -272,20 +272,20 @@ class Lifecycle(PortfolioBase):
             raise DomainError("Helpful must be a whole number from 1 to 5.")
         now = to_db_time(self.now())
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE portfolio_reviews SET helpful = ?, rating_comment = ?, rated_at = ? "
                 "WHERE request_id = ? AND helpful IS NULL AND request_id IN ("
                 " SELECT id FROM portfolio_requests WHERE id = ? AND guild_id = ? "
                 " AND owner_id = ? AND status = 'reviewed')",
                 (helpful, comment, now, request_id, request_id, guild_id, actor.user_id),
             )
-            if cursor.rowcount == 1:
+            if changed == 1:
                 await conn.execute(
                     f"UPDATE portfolio_requests SET {BUMP} WHERE id = ?", (request_id,)
                 )
             request = await load_in(conn, guild_id, request_id)
         review = await self.review_of(request_id)
-        if cursor.rowcount != 1 or review is None:
+        if changed != 1 or review is None:
             raise refusals.refuse_rate(request, actor, review.helpful if review else None)
         return ReviewOutcome(request, review)
 
@@ -309,7 +309,7 @@ class Lifecycle(PortfolioBase):
         now = to_db_time(self.now())
         async with self.db.transaction() as conn:
             before = await load_in(conn, guild_id, request_id)
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE portfolio_requests SET reviewer_id = ?, claimed_at = ?, "
                 f"reminded_at = NULL, {BUMP} WHERE id = ? AND guild_id = ? "
                 "AND status = 'claimed' AND reviewer_id = ? AND reviewer_id <> ? "
@@ -325,7 +325,7 @@ class Lifecycle(PortfolioBase):
                 ),
             )
             request = await load_in(conn, guild_id, request_id)
-        if cursor.rowcount != 1:
+        if changed != 1:
             raise refusals.refuse_transfer(request, to_user_id)
         return Transition(request, before.reviewer_id)
 
@@ -335,9 +335,9 @@ class Lifecycle(PortfolioBase):
         self, guild_id: int, request_id: int, sql: str, params: tuple[object, ...]
     ) -> tuple[bool, Request]:
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(sql, params)
+            changed = await conn.execute(sql, params)
             request = await load_in(conn, guild_id, request_id)
-        return cursor.rowcount == 1, request
+        return changed == 1, request
 
     def _check_limit(self, active_ids: list[int]) -> None:
         if len(active_ids) >= self.rules.max_open:
@@ -347,26 +347,27 @@ class Lifecycle(PortfolioBase):
                 f"limit is {self.rules.max_open}. Withdraw one or wait for its review first."
             )
 
-    async def _check_limit_in(self, conn: WriteSession, guild_id: int, owner_id: int) -> None:
-        async with conn.execute(
+    async def _check_limit_in(self, tx: Transaction, guild_id: int, owner_id: int) -> None:
+        """Refuse past the open-request limit; the lock makes two submissions count in turn."""
+        await tx.lock("portfolio-owner", guild_id, owner_id)
+        rows = await tx.fetch_all(
             "SELECT id FROM portfolio_requests WHERE owner_id = ? AND guild_id = ? "
             f"AND status IN {ACTIVE_SQL} ORDER BY id",
             (owner_id, guild_id),
-        ) as cursor:
-            self._check_limit([row[0] for row in await cursor.fetchall()])
+        )
+        self._check_limit([row[0] for row in rows])
 
-    async def _credit(self, conn: WriteSession, guild_id: int, owner_id: int, now: datetime) -> int:
+    async def _credit(self, tx: Transaction, guild_id: int, owner_id: int, now: datetime) -> int:
         """Give to get: reviews this member gave others in the window, up to the cap."""
-        async with conn.execute(
+        given = await tx.fetch_value(
             "SELECT count(*) FROM portfolio_reviews WHERE guild_id = ? AND reviewer_id = ? "
             "AND created_at >= ?",
             (guild_id, owner_id, to_db_time(now - self.rules.credit_window)),
-        ) as cursor:
-            given = (await cursor.fetchone())[0]
+        )
         return min(given, self.rules.credit_max_reviews)
 
     async def _check_resubmittable(
-        self, conn: WriteSession | None, previous: Request, actor: Actor
+        self, conn: Transaction | None, previous: Request, actor: Actor
     ) -> None:
         sql = (
             "SELECT max(round) FROM portfolio_requests WHERE (id = ? OR root_id = ?) "
@@ -376,8 +377,7 @@ class Lifecycle(PortfolioBase):
         if conn is None:
             newer = await self.db.fetch_value(sql, params)
         else:
-            async with conn.execute(sql, params) as cursor:
-                newer = (await cursor.fetchone())[0]
+            newer = await conn.fetch_value(sql, params)
         if (
             previous.owner_id != actor.user_id
             or newer is not None

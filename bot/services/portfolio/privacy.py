@@ -64,19 +64,17 @@ class MemberData(PortfolioBase):
         now = self.now()
         total = 0
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            posts = await conn.fetch_all(
                 "SELECT post_channel_id, message_id, thread_id FROM portfolio_requests"
                 " WHERE owner_id = ?",
                 (user_id,),
-            ) as cursor:
-                posts = await cursor.fetchall()
-            async with conn.execute(
+            )
+            reviews = await conn.fetch_all(
                 "SELECT q.thread_id, r.message_id FROM portfolio_reviews r"
                 " JOIN portfolio_requests q ON q.id = r.request_id"
                 " WHERE q.owner_id = ? OR r.reviewer_id = ?",
                 (user_id, user_id),
-            ) as cursor:
-                reviews = await cursor.fetchall()
+            )
             await queue_cleanups(
                 conn,
                 [(p[0], p[1], Cleanup.DELETE) for p in posts]
@@ -84,48 +82,46 @@ class MemberData(PortfolioBase):
                 + [(r[0], r[1], Cleanup.DELETE) for r in reviews],
             )
             # Counted first: rows removed by ON DELETE CASCADE don't show in rowcount.
-            async with conn.execute(
+            total += await conn.fetch_value(
                 "SELECT (SELECT count(*) FROM portfolio_requests WHERE owner_id = ?) + "
                 "(SELECT count(*) FROM portfolio_reviews WHERE request_id IN "
                 " (SELECT id FROM portfolio_requests WHERE owner_id = ?))",
                 (user_id, user_id),
-            ) as cursor:
-                total += (await cursor.fetchone())[0]
+            )
             await conn.execute("DELETE FROM portfolio_requests WHERE owner_id = ?", (user_id,))
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE portfolio_reviews SET reviewer_id = ?, strengths = ?, improvements = ? "
                 "WHERE reviewer_id = ?",
                 (ANONYMOUS, ERASED, ERASED, user_id),
             )
-            total += cursor.rowcount
-            cursor = await conn.execute(
+            total += changed
+            changed = await conn.execute(
                 "UPDATE portfolio_requests SET status = 'open', reviewer_id = NULL, "
                 "claimed_at = NULL, open_since = ?, nudged_at = NULL, reminded_at = NULL, "
                 "post_version = post_version + 1 WHERE reviewer_id = ? AND status = 'claimed'",
                 (to_db_time(now), user_id),
             )
-            total += cursor.rowcount
-            cursor = await conn.execute(
+            total += changed
+            changed = await conn.execute(
                 "UPDATE portfolio_requests SET reviewer_id = ?, post_version = post_version + 1 "
                 "WHERE reviewer_id = ? AND status = 'reviewed'",
                 (ANONYMOUS, user_id),
             )
-            total += cursor.rowcount
-            cursor = await conn.execute(
+            total += changed
+            changed = await conn.execute(
                 "UPDATE portfolio_requests SET reviewer_id = NULL WHERE reviewer_id = ?",
                 (user_id,),
             )
-            total += cursor.rowcount
+            total += changed
         return total
 
     async def delete_guild(self, guild_id: int) -> int:
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            total = await conn.fetch_value(
                 "SELECT (SELECT count(*) FROM portfolio_requests WHERE guild_id = ?) + "
                 "(SELECT count(*) FROM portfolio_reviews WHERE guild_id = ?)",
                 (guild_id, guild_id),
-            ) as cursor:
-                total = (await cursor.fetchone())[0]
+            )
             await conn.execute("DELETE FROM portfolio_reviews WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM portfolio_requests WHERE guild_id = ?", (guild_id,))
         return total

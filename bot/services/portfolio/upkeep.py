@@ -123,9 +123,9 @@ class Upkeep(PortfolioBase):
 
     async def mark_post_synced(self, request_id: int, version: int) -> None:
         await self.db.execute(
-            "UPDATE portfolio_requests SET post_synced_version = max(post_synced_version, ?) "
-            "WHERE id = ?",
-            (version, request_id),
+            "UPDATE portfolio_requests SET post_synced_version = ? "
+            "WHERE id = ? AND post_synced_version < ?",
+            (version, request_id, version),
         )
 
     async def forget_post(self, request_id: int) -> None:

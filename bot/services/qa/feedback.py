@@ -50,12 +50,10 @@ class QAFeedback:
             raise DomainError("That answer can't be rated.")
         value = 1 if up else -1
         async with self.db.transaction() as conn:
-            previous = await (
-                await conn.execute(
-                    "SELECT vote FROM qa_votes WHERE question_id = ? AND user_id = ?",
-                    (question_id, user_id),
-                )
-            ).fetchone()
+            previous = await conn.fetch_one(
+                "SELECT vote FROM qa_votes WHERE question_id = ? AND user_id = ?",
+                (question_id, user_id),
+            )
             await conn.execute(
                 "INSERT INTO qa_votes (question_id, user_id, vote, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (question_id, user_id) DO UPDATE SET vote = excluded.vote,"
@@ -205,8 +203,8 @@ class QAFeedback:
     async def tally(self, question_id: int) -> tuple[int, int]:
         """(👍, 👎) votes of an answer."""
         row = await self.db.fetch_one(
-            "SELECT coalesce(sum(vote > 0), 0), coalesce(sum(vote < 0), 0) FROM qa_votes"
-            " WHERE question_id = ?",
+            "SELECT count(*) FILTER (WHERE vote > 0), count(*) FILTER (WHERE vote < 0)"
+            " FROM qa_votes WHERE question_id = ?",
             (question_id,),
         )
         return (row[0], row[1]) if row else (0, 0)

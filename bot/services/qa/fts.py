@@ -98,3 +98,7 @@ class Fts5Search:
             )
             for row in rows
         ]
+
+    async def forget_removed(self) -> None:
+        """Merge the index, so the words of removed passages leave its pages too."""
+        await self.db.execute("INSERT INTO qa_chunks_fts (qa_chunks_fts) VALUES ('optimize')")

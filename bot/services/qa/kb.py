@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database, WriteSession
+from bot.db import Database, Row, Transaction
 from bot.errors import DomainError, NotFound
 from bot.services.qa.documents import (
     SHIPPED_DIR,
@@ -26,6 +25,7 @@ from bot.services.qa.documents import (
 )
 from bot.services.qa.fts import Fts5Search, scope_token
 from bot.services.qa.retrieval import SHIPPED_GUILD, Retrieval, Retriever
+from bot.services.qa.tsvector import TsvectorSearch
 
 if TYPE_CHECKING:
     from bot.services.qa.vectors import VectorSearch
@@ -67,6 +67,11 @@ class SyncReport:
     unchanged: int
 
 
+# Each engine's full-text candidate search: FTS5 on SQLite, a tsvector on PostgreSQL.
+CANDIDATE_SEARCH: dict[str, type[Fts5Search]] = {
+    "sqlite": Fts5Search,
+    "postgres": TsvectorSearch,
+}
 DOC_COLUMNS = (
     "d.id, d.guild_id, d.slug, d.title, d.source, d.created_by, d.updated_at,"
     " length(d.body) AS chars,"
@@ -74,7 +79,7 @@ DOC_COLUMNS = (
 )
 
 
-def _info(row: sqlite3.Row) -> DocumentInfo:
+def _info(row: Row) -> DocumentInfo:
     return DocumentInfo(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -132,7 +137,7 @@ class KnowledgeBase:
         self.doc_max_bytes = doc_max_bytes
         self.shipped_dir = shipped_dir
         self.vectors = vectors
-        self.retriever = Retriever(db, Fts5Search(db), vectors=vectors)
+        self.retriever = Retriever(db, CANDIDATE_SEARCH[db.engine](db), vectors=vectors)
 
     # --- Shipped documents --------------------------------------------------------
 
@@ -203,17 +208,14 @@ class KnowledgeBase:
                 f"'{document.title}' is the name of a shipped document; give yours another title."
             )
         async with self.db.transaction() as conn:
-            existing = await (
-                await conn.execute(
-                    "SELECT id FROM qa_documents WHERE guild_id = ? AND slug = ?", (guild_id, slug)
-                )
-            ).fetchone()
+            await conn.lock("qa-documents", guild_id)
+            existing = await conn.fetch_one(
+                "SELECT id FROM qa_documents WHERE guild_id = ? AND slug = ?", (guild_id, slug)
+            )
             if existing is None:
-                count = await (
-                    await conn.execute(
-                        "SELECT count(*) FROM qa_documents WHERE guild_id = ?", (guild_id,)
-                    )
-                ).fetchone()
+                count = await conn.fetch_one(
+                    "SELECT count(*) FROM qa_documents WHERE guild_id = ?", (guild_id,)
+                )
                 if count[0] >= self.max_documents:
                     raise DomainError(
                         f"This server has {count[0]} documents, the most allowed; "
@@ -253,7 +255,7 @@ class KnowledgeBase:
         """The shipped documents, then this server's, each group by title."""
         rows = await self.db.fetch_all(
             f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.guild_id IN (?, ?) "
-            "ORDER BY d.guild_id != ?, d.title COLLATE NOCASE",
+            "ORDER BY d.guild_id != ?, lower(d.title)",
             (SHIPPED_GUILD, guild_id, SHIPPED_GUILD),
         )
         return [_info(row) for row in rows]
@@ -280,11 +282,12 @@ class KnowledgeBase:
 
     async def search_slugs(self, guild_id: int, text: str, limit: int = 25) -> list[DocumentInfo]:
         """Documents whose slug or title contains `text`, for autocomplete."""
+        # lower() on both sides: LIKE ignores case on SQLite but not on PostgreSQL.
         pattern = f"%{text.strip().lower()[:60]}%"
         rows = await self.db.fetch_all(
             f"SELECT {DOC_COLUMNS} FROM qa_documents d WHERE d.guild_id IN (?, ?) "
             "AND (d.slug LIKE ? OR lower(d.title) LIKE ?) "
-            "ORDER BY d.guild_id = ?, d.title COLLATE NOCASE LIMIT ?",
+            "ORDER BY d.guild_id = ?, lower(d.title) LIMIT ?",
             (SHIPPED_GUILD, guild_id, pattern, pattern, SHIPPED_GUILD, limit),
         )
         return [_info(row) for row in rows]
@@ -317,13 +320,13 @@ class KnowledgeBase:
         )
         return [_info(row) for row in rows]
 
-    async def delete_guild(self, conn: WriteSession, guild_id: int) -> int:
+    async def delete_guild(self, conn: Transaction, guild_id: int) -> int:
         """Inside the caller's transaction: drop a server's documents and its version row."""
         if guild_id == SHIPPED_GUILD:
             return 0
-        cursor = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
+        changed = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
         await conn.execute("DELETE FROM qa_kb_versions WHERE guild_id = ?", (guild_id,))
-        return cursor.rowcount
+        return changed
 
     # --- Internals ----------------------------------------------------------------
 
@@ -337,14 +340,14 @@ class KnowledgeBase:
 
     async def _store(
         self,
-        conn: WriteSession,
+        conn: Transaction,
         guild_id: int,
         document: Document,
         source: str,
         user_id: int | None,
     ) -> int:
         now = to_db_time(self.clock.now())
-        cursor = await conn.execute(
+        new_id = await conn.fetch_value(
             "INSERT INTO qa_documents (guild_id, slug, title, source, content_hash, body,"
             " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id, slug) DO UPDATE SET title = excluded.title,"
@@ -364,7 +367,7 @@ class KnowledgeBase:
                 now,
             ),
         )
-        document_id = (await cursor.fetchone())[0]
+        document_id = new_id
         await conn.execute("DELETE FROM qa_chunks WHERE document_id = ?", (document_id,))
         chunks = chunk_document(document, self.chunk_chars)
         await conn.executemany(
@@ -385,9 +388,9 @@ class KnowledgeBase:
         )
         return len(chunks)
 
-    async def _bump(self, conn: WriteSession, guild_id: int) -> None:
+    async def _bump(self, conn: Transaction, guild_id: int) -> None:
         await conn.execute(
-            "INSERT INTO qa_kb_versions (guild_id, version) VALUES (?, 1) "
-            "ON CONFLICT (guild_id) DO UPDATE SET version = version + 1",
+            "INSERT INTO qa_kb_versions AS v (guild_id, version) VALUES (?, 1) "
+            "ON CONFLICT (guild_id) DO UPDATE SET version = v.version + 1",
             (guild_id,),
         )

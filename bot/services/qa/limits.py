@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database, WriteSession
+from bot.db import Database, Transaction
 from bot.errors import DomainError, RateLimited
 from bot.services.qa.models import Budget, Limits
 from bot.services.qa.usage_keys import member_keys
@@ -118,28 +118,27 @@ class QALimits:
         return await self.get(guild_id)
 
     async def check_rate(
-        self, conn: WriteSession, guild_id: int, user_id: int, now: datetime
+        self, conn: Transaction, guild_id: int, user_id: int, now: datetime
     ) -> None:
-        """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window."""
+        """Refuse (RateLimited) a member who asked QA_RATE_COUNT questions in the window.
+
+        The member's lock makes two questions asked at the same instant count in turn."""
+        await conn.lock("qa-member", guild_id, user_id)
         window = timedelta(minutes=self.settings.qa_rate_window_minutes)
         since = to_db_time(now - window)
         count = self.settings.qa_rate_count
-        rows = await (
-            await conn.execute(
-                "SELECT created_at FROM qa_questions WHERE guild_id = ? AND user_id = ?"
-                " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
-                (guild_id, user_id, since, count),
-            )
-        ).fetchall()
+        rows = await conn.fetch_all(
+            "SELECT created_at FROM qa_questions WHERE guild_id = ? AND user_id = ?"
+            " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
+            (guild_id, user_id, since, count),
+        )
         # Questions asked before the member erased their data still count.
         for key in await member_keys(conn, guild_id, user_id, now):
-            rows += await (
-                await conn.execute(
-                    "SELECT created_at FROM qa_questions WHERE guild_id = ? AND member_key = ?"
-                    " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
-                    (guild_id, key, since, count),
-                )
-            ).fetchall()
+            rows += await conn.fetch_all(
+                "SELECT created_at FROM qa_questions WHERE guild_id = ? AND member_key = ?"
+                " AND created_at > ? AND status != 'failed' ORDER BY created_at DESC LIMIT ?",
+                (guild_id, key, since, count),
+            )
         rows = sorted(rows, key=lambda r: r[0], reverse=True)[:count]
         if len(rows) >= self.settings.qa_rate_count:
             oldest = from_db_time(rows[-1][0])
@@ -152,7 +151,7 @@ class QALimits:
             )
 
     async def check_budgets(
-        self, conn: WriteSession, guild_id: int, user_id: int, now: datetime
+        self, conn: Transaction, guild_id: int, user_id: int, now: datetime
     ) -> None:
         """Refuse (RateLimited) when the member or the server used today's tokens."""
         limits = await self.get(guild_id)
@@ -161,14 +160,12 @@ class QALimits:
         # What the member used today before erasing their data counts too.
         keys = await member_keys(conn, guild_id, user_id, now)
         mine = " OR ".join(["user_id = ?"] + ["member_key = ?"] * len(keys))
-        row = await (
-            await conn.execute(
-                "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
-                f" coalesce(sum(CASE WHEN {mine} THEN prompt_tokens + completion_tokens END), 0)"
-                " FROM qa_questions WHERE guild_id = ? AND created_at >= ?",
-                (user_id, *keys, guild_id, day),
-            )
-        ).fetchone()
+        row = await conn.fetch_one(
+            "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0),"
+            f" coalesce(sum(CASE WHEN {mine} THEN prompt_tokens + completion_tokens END), 0)"
+            " FROM qa_questions WHERE guild_id = ? AND created_at >= ?",
+            (user_id, *keys, guild_id, day),
+        )
         guild_used, member_used = row[0], row[1]
         if limits.member_daily_tokens and member_used >= limits.member_daily_tokens:
             raise RateLimited(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database, WriteSession
+from bot.db import Database, Transaction
 from bot.services.member_posts import Cleanup, queue_cleanups
 from bot.services.qa import usage_keys
 from bot.services.qa.kb import KnowledgeBase
@@ -27,10 +27,10 @@ class QAPrivacy:
         the usage keys no limit can reach any more."""
         await usage_keys.expire(self.db, self.clock.now())
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "DELETE FROM qa_questions WHERE created_at < ?", (to_db_time(cutoff),)
             )
-            deleted = cursor.rowcount
+            deleted = changed
             await conn.execute("DELETE FROM qa_threads WHERE created_at < ?", (to_db_time(cutoff),))
         return deleted
 
@@ -101,24 +101,22 @@ class QAPrivacy:
                 " answer = NULL, sources = NULL, cache_key = NULL, error = NULL"
                 " WHERE user_id = ?",
             ):
-                cursor = await conn.execute(sql, (user_id,))
-                total += cursor.rowcount
+                changed = await conn.execute(sql, (user_id,))
+                total += changed
         return total
 
-    async def _queue_posts(self, conn: WriteSession, user_id: int) -> None:
+    async def _queue_posts(self, conn: Transaction, user_id: int) -> None:
         """The escalation posts quoting the member, and the threads named after their
         questions: deleted and renamed on Discord by the privacy cog."""
-        async with conn.execute(
+        escalations = await conn.fetch_all(
             "SELECT channel_id, message_id, thread_id FROM qa_escalations WHERE user_id = ?",
             (user_id,),
-        ) as cursor:
-            escalations = await cursor.fetchall()
-        async with conn.execute(
+        )
+        threads = await conn.fetch_all(
             "SELECT t.thread_id FROM qa_threads t JOIN qa_questions q ON q.id = t.question_id"
             " WHERE q.user_id = ?",
             (user_id,),
-        ) as cursor:
-            threads = await cursor.fetchall()
+        )
         await queue_cleanups(
             conn,
             [(e[0], e[1], Cleanup.DELETE) for e in escalations]
@@ -152,8 +150,7 @@ class QAPrivacy:
             "UPDATE qa_documents SET asker_id = NULL WHERE asker_id = ?", (user_id,)
         )
         if authored or asked:
-            # Merge the full-text index, so the removed words leave its pages too.
-            await self.db.execute("INSERT INTO qa_chunks_fts (qa_chunks_fts) VALUES ('optimize')")
+            await self.kb.retriever.engine.forget_removed()
         return len(authored) + len(asked)
 
     async def delete_guild(self, guild_id: int) -> int:
@@ -165,8 +162,8 @@ class QAPrivacy:
                 "DELETE FROM qa_guild_limits WHERE guild_id = ?",
                 "DELETE FROM qa_escalations WHERE guild_id = ?",
             ):
-                cursor = await conn.execute(sql, (guild_id,))
-                total += cursor.rowcount
+                changed = await conn.execute(sql, (guild_id,))
+                total += changed
             total += await self.kb.delete_guild(conn, guild_id)
         self.kb.index_vectors()  # drops the vectors of text no server has any more
         return total

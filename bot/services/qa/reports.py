@@ -23,9 +23,10 @@ class QAReports:
         now = self.clock.now()
         start = day_start(now) - timedelta(days=days - 1)
         rows = await self.db.fetch_all(
-            "SELECT date(created_at) AS day, count(*) AS questions,"
+            "SELECT substr(created_at, 1, 10) AS day, count(*) AS questions,"
             " sum(prompt_tokens + completion_tokens) AS tokens,"
-            " sum(mode = 'cached') AS cached, sum(status = 'failed') AS failed "
+            " count(*) FILTER (WHERE mode = 'cached') AS cached,"
+            " count(*) FILTER (WHERE status = 'failed') AS failed "
             "FROM qa_questions WHERE guild_id = ? AND created_at >= ? "
             "GROUP BY day ORDER BY day DESC",
             (guild_id, to_db_time(start)),
@@ -41,7 +42,8 @@ class QAReports:
             for row in rows
         )
         votes = await self.db.fetch_one(
-            "SELECT coalesce(sum(v.vote > 0), 0), coalesce(sum(v.vote < 0), 0) FROM qa_votes v "
+            "SELECT count(*) FILTER (WHERE v.vote > 0), count(*) FILTER (WHERE v.vote < 0) "
+            "FROM qa_votes v "
             "JOIN qa_questions q ON q.id = v.question_id"
             " WHERE q.guild_id = ? AND q.created_at >= ?",
             (guild_id, to_db_time(start)),
@@ -69,15 +71,15 @@ class QAReports:
         """Questions the knowledge base served poorly: weak matches, 👎 votes, escalations."""
         since = self.clock.now() - timedelta(days=self.settings.qa_gaps_days)
         rows = await self.db.fetch_all(
-            "SELECT q.normalized, max(q.question) AS example, count(*) AS asked,"
-            " sum(q.coverage IS NULL OR q.coverage < ?) AS weak,"
+            "SELECT * FROM (SELECT q.normalized, max(q.question) AS example, count(*) AS asked,"
+            " count(*) FILTER (WHERE q.coverage IS NULL OR q.coverage < ?) AS weak,"
             " sum((SELECT count(*) FROM qa_votes v WHERE v.question_id = q.id AND v.vote < 0))"
             "   AS downs,"
             " sum((SELECT count(*) FROM qa_escalations e WHERE e.question_id = q.id)) AS escalated,"
             " max(q.created_at) AS last_asked "
             "FROM qa_questions q WHERE q.guild_id = ? AND q.created_at >= ? AND q.user_id != 0"
-            " AND q.status != 'refused' AND q.normalized != '' "
-            "GROUP BY q.normalized HAVING weak > 0 OR downs > 0 OR escalated > 0 "
+            " AND q.status != 'refused' AND q.normalized != '' GROUP BY q.normalized) AS g "
+            "WHERE weak > 0 OR downs > 0 OR escalated > 0 "
             "ORDER BY weak + 2 * downs + 3 * escalated DESC, asked DESC, last_asked DESC LIMIT ?",
             (self.settings.qa_min_coverage, guild_id, to_db_time(since), limit),
         )

@@ -43,6 +43,8 @@ class TextSearch(Protocol):
         self, guild_id: int, texts: list[str], limit: int, *, ranked: bool
     ) -> list[Candidate]: ...
 
+    async def forget_removed(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -139,9 +139,9 @@ class QAService:
             await self.limits.check_rate(conn, guild_id, user_id, now)
             if self.llm is not None:
                 await self.limits.check_budgets(conn, guild_id, user_id, now)
-            cursor = await conn.execute(
+            new_id = await conn.fetch_value(
                 "INSERT INTO qa_questions (guild_id, user_id, channel_id, question, normalized,"
-                " public, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " public, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     guild_id,
                     user_id,
@@ -152,7 +152,7 @@ class QAService:
                     to_db_time(now),
                 ),
             )
-            question_id = cursor.lastrowid
+            question_id = new_id
         return Ticket(question_id, guild_id, user_id, channel_id, text)
 
     async def answer(self, ticket: Ticket, progress: Progress | None = None) -> Answer:

@@ -16,7 +16,7 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 
 from bot.clock import from_db_time, to_db_time
-from bot.db import Database, WriteSession
+from bot.db import Database, Transaction
 
 KEY_PREFIX = "qa_usage_key:"
 # The rate window is at most a day (QA_RATE_WINDOW_MINUTES <= 1440) and budgets are per UTC
@@ -39,32 +39,30 @@ def member_key(key: str, guild_id: int, user_id: int) -> str:
     return hmac.new(bytes.fromhex(key), message, hashlib.sha256).hexdigest()
 
 
-async def keys_for(conn: WriteSession, days: list[date]) -> dict[date, str]:
+async def keys_for(conn: Transaction, days: list[date]) -> dict[date, str]:
     """The keys of these days that exist (only days with an erasure have one)."""
     names = [day_name(d) for d in days]
-    cursor = await conn.execute(
+    rows = await conn.fetch_all(
         f"SELECT key, value FROM bot_state WHERE key IN ({', '.join('?' * len(names))})",
         names,
     )
-    rows = await cursor.fetchall()
     return {date.fromisoformat(row[0].removeprefix(KEY_PREFIX)): row[1] for row in rows}
 
 
-async def member_keys(conn: WriteSession, guild_id: int, user_id: int, now: datetime) -> list[str]:
+async def member_keys(conn: Transaction, guild_id: int, user_id: int, now: datetime) -> list[str]:
     """The keys under which this member's erased questions still count (often none)."""
     keys = await keys_for(conn, days_in_reach(now))
     return [member_key(key, guild_id, user_id) for key in keys.values()]
 
 
-async def keep_counting(conn: WriteSession, user_id: int, now: datetime) -> None:
+async def keep_counting(conn: Transaction, user_id: int, now: datetime) -> None:
     """Before an erasure: key the member's questions that can still count against a limit."""
     days = days_in_reach(now)
     since = datetime.combine(days[-1], datetime.min.time(), UTC)
-    cursor = await conn.execute(
+    rows = await conn.fetch_all(
         "SELECT id, guild_id, created_at FROM qa_questions WHERE user_id = ? AND created_at >= ?",
         (user_id, to_db_time(since)),
     )
-    rows = await cursor.fetchall()
     if not rows:
         return
     stamp = to_db_time(now)

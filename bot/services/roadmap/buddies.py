@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database
+from bot.db import Database, Transaction
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.member_state import (
     NOT_ENROLLED,
     MemberRecord,
-    db_time,
     effective_streak,
     load_member,
     load_pauses,
+    lock_member,
     nudge_due,
     require_member,
 )
@@ -58,9 +57,10 @@ class BuddyService:
         now = self.clock.now()
         cutoff = self._cutoff(now)
 
-        def work(conn: sqlite3.Connection) -> BuddyRequestResult:
-            asker = require_member(conn, guild_id, from_user)
-            other = load_member(conn, guild_id, to_user)
+        async with self.db.transaction() as tx:
+            await lock_pair(tx, guild_id, from_user, to_user)
+            asker = await require_member(tx, guild_id, from_user)
+            other = await load_member(tx, guild_id, to_user)
             if other is None:
                 raise DomainError(
                     "{} isn't on the roadmap yet; they can join with /roadmap start.",
@@ -68,23 +68,23 @@ class BuddyService:
                 )
             _ensure_free(asker, "You already have a buddy")
             _ensure_free(other, "That member already has a buddy")
-            reverse = conn.execute(
+            reverse = await tx.fetch_one(
                 "SELECT 1 FROM roadmap_buddy_requests WHERE guild_id = ? AND from_user = ? "
                 "AND to_user = ? AND created_at >= ?",
                 (guild_id, to_user, from_user, cutoff),
-            ).fetchone()
+            )
             expires = now + timedelta(days=self.request_days)
             if reverse is not None:
-                _pair(conn, asker, other, now)
+                await _pair(tx, asker, other, now)
                 return BuddyRequestResult(to_user, True, expires)
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO roadmap_buddy_requests (guild_id, from_user, to_user, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, from_user) DO UPDATE SET "
                 "to_user = excluded.to_user, created_at = excluded.created_at",
-                (guild_id, from_user, to_user, to_db_time(now)),
+                (guild_id, from_user, to_user, now),
             )
             # One public ping per pair and UTC day, however often the request is repeated.
-            pinged = conn.execute(
+            pinged = await tx.execute(
                 "INSERT INTO scheduled_posts (guild_id, kind, period, status, claimed_at, "
                 "sent_at) VALUES (?, ?, ?, 'sent', ?, ?) "
                 "ON CONFLICT (guild_id, kind, period) DO NOTHING",
@@ -92,29 +92,25 @@ class BuddyService:
                     guild_id,
                     BUDDY_PING_KIND,
                     f"{from_user}:{to_user}:{now.date().isoformat()}",
-                    to_db_time(now),
-                    to_db_time(now),
+                    now,
+                    now,
                 ),
-            ).rowcount
-            return BuddyRequestResult(to_user, False, expires, ping=pinged == 1)
-
-        return await self.db.run_transaction(work)
+            )
+        return BuddyRequestResult(to_user, False, expires, ping=pinged == 1)
 
     async def accept(self, guild_id: int, user_id: int, from_user: int | None = None) -> int:
         """Accept a pending request (the only one, or the one from `from_user`)."""
         now = self.clock.now()
         cutoff = self._cutoff(now)
 
-        def work(conn: sqlite3.Connection) -> int:
-            me = require_member(conn, guild_id, user_id)
-            pending = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT from_user FROM roadmap_buddy_requests WHERE guild_id = ? "
-                    "AND to_user = ? AND created_at >= ? ORDER BY created_at",
-                    (guild_id, user_id, cutoff),
-                )
-            ]
+        async with self.db.transaction() as tx:
+            await require_member(tx, guild_id, user_id)
+            rows = await tx.fetch_all(
+                "SELECT from_user FROM roadmap_buddy_requests WHERE guild_id = ? "
+                "AND to_user = ? AND created_at >= ? ORDER BY created_at, from_user",
+                (guild_id, user_id, cutoff),
+            )
+            pending = [r[0] for r in rows]
             if from_user is not None:
                 if from_user not in pending:
                     raise NotFound("{} has no buddy request waiting for you.", members=(from_user,))
@@ -130,64 +126,59 @@ class BuddyService:
                 )
             else:
                 chosen = pending[0]
+            await lock_pair(tx, guild_id, user_id, chosen)
+            me = await require_member(tx, guild_id, user_id)
             _ensure_free(me, "You already have a buddy")
-            other = require_member(conn, guild_id, chosen)
+            other = await require_member(tx, guild_id, chosen)
             _ensure_free(other, "That member found another buddy meanwhile")
-            _pair(conn, me, other, now)
-            return chosen
-
-        return await self.db.run_transaction(work)
+            await _pair(tx, me, other, now)
+        return chosen
 
     async def end(self, guild_id: int, user_id: int) -> int:
         """End the pair; returns the former buddy's id."""
 
-        def work(conn: sqlite3.Connection) -> int:
-            me = require_member(conn, guild_id, user_id)
+        async with self.db.transaction() as tx:
+            me = await lock_member(tx, guild_id, user_id)
             if me.buddy_id is None:
                 raise NotFound("You don't have a buddy right now: /buddy request @member asks one.")
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET buddy_id = NULL, nudge_due_at = NULL "
                 "WHERE guild_id = ? AND user_id IN (?, ?)",
                 (guild_id, user_id, me.buddy_id),
             )
-            return me.buddy_id
-
-        return await self.db.run_transaction(work)
+        return me.buddy_id
 
     async def status(self, guild_id: int, user_id: int) -> BuddyStatus:
         now = self.clock.now()
         cutoff = self._cutoff(now)
 
-        def read(conn: sqlite3.Connection) -> BuddyStatus:
-            me = load_member(conn, guild_id, user_id)
-            if me is None:
-                raise NotFound(NOT_ENROLLED)
-            streak, last_day = 0, None
-            if me.buddy_id is not None:
-                buddy = load_member(conn, guild_id, me.buddy_id)
-                if buddy is not None:
-                    pauses = load_pauses(conn, guild_id, buddy.user_id)
-                    streak = effective_streak(buddy, pauses, now)
-                    last_day = buddy.streak.last_date
-            outgoing = conn.execute(
-                "SELECT to_user FROM roadmap_buddy_requests WHERE guild_id = ? "
-                "AND from_user = ? AND created_at >= ?",
-                (guild_id, user_id, cutoff),
-            ).fetchone()
-            incoming = conn.execute(
-                "SELECT from_user FROM roadmap_buddy_requests WHERE guild_id = ? "
-                "AND to_user = ? AND created_at >= ? ORDER BY created_at",
-                (guild_id, user_id, cutoff),
-            ).fetchall()
-            return BuddyStatus(
-                buddy_id=me.buddy_id,
-                buddy_streak=streak,
-                buddy_last_day=last_day,
-                outgoing_to=outgoing[0] if outgoing else None,
-                incoming_from=tuple(r[0] for r in incoming),
-            )
-
-        return await self.db.run_read(read)
+        me = await load_member(self.db, guild_id, user_id)
+        if me is None:
+            raise NotFound(NOT_ENROLLED)
+        streak, last_day = 0, None
+        if me.buddy_id is not None:
+            buddy = await load_member(self.db, guild_id, me.buddy_id)
+            if buddy is not None:
+                pauses = await load_pauses(self.db, guild_id, buddy.user_id)
+                streak = effective_streak(buddy, pauses, now)
+                last_day = buddy.streak.last_date
+        outgoing = await self.db.fetch_value(
+            "SELECT to_user FROM roadmap_buddy_requests WHERE guild_id = ? "
+            "AND from_user = ? AND created_at >= ?",
+            (guild_id, user_id, cutoff),
+        )
+        incoming = await self.db.fetch_all(
+            "SELECT from_user FROM roadmap_buddy_requests WHERE guild_id = ? "
+            "AND to_user = ? AND created_at >= ? ORDER BY created_at, from_user",
+            (guild_id, user_id, cutoff),
+        )
+        return BuddyStatus(
+            buddy_id=me.buddy_id,
+            buddy_streak=streak,
+            buddy_last_day=last_day,
+            outgoing_to=outgoing,
+            incoming_from=tuple(r[0] for r in incoming),
+        )
 
 
 def _ensure_free(member: MemberRecord, message: str) -> None:
@@ -195,23 +186,29 @@ def _ensure_free(member: MemberRecord, message: str) -> None:
         raise DomainError(f"{message} ({{}}): /buddy end first.", members=(member.buddy_id,))
 
 
-def _pair(conn: sqlite3.Connection, a: MemberRecord, b: MemberRecord, now: datetime) -> None:
+async def lock_pair(tx: Transaction, guild_id: int, first: int, second: int) -> None:
+    """Both members' locks, lower id first, so two crossing requests never deadlock."""
+    for user_id in sorted({first, second}):
+        await tx.lock("roadmap-member", guild_id, user_id)
+
+
+async def _pair(tx: Transaction, a: MemberRecord, b: MemberRecord, now: datetime) -> None:
     """Make the pair; each side's first nudge can come two missed days from today at the soonest."""
     for me, other in ((a, b), (b, a)):
         paired = replace(me, buddy_id=other.user_id)
-        pauses = load_pauses(conn, me.guild_id, me.user_id)
+        pauses = await load_pauses(tx, me.guild_id, me.user_id)
         yesterday = me.today(now) - timedelta(days=1)
-        conn.execute(
+        await tx.execute(
             "UPDATE roadmap_members SET buddy_id = ?, nudge_due_at = ? "
             "WHERE guild_id = ? AND user_id = ?",
             (
                 other.user_id,
-                db_time(nudge_due(paired, paired.streak, pauses, not_before=yesterday)),
+                nudge_due(paired, paired.streak, pauses, not_before=yesterday),
                 me.guild_id,
                 me.user_id,
             ),
         )
-    conn.execute(
+    await tx.execute(
         "DELETE FROM roadmap_buddy_requests WHERE guild_id = ? AND (from_user IN (?, ?) "
         "OR to_user IN (?, ?))",
         (a.guild_id, a.user_id, b.user_id, a.user_id, b.user_id),

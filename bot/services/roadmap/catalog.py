@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database
+from bot.db import Database, Row
 from bot.errors import DomainError
 from bot.services.roadmap.content import (
     IMPORT_LIMITS,
@@ -81,7 +80,7 @@ class RoadmapCatalog:
         self._cache[guild_id] = roadmap
         return roadmap
 
-    def _from_stored(self, row: sqlite3.Row) -> Roadmap:
+    def _from_stored(self, row: Row) -> Roadmap:
         document = json.loads(row["body"])
         if row["mode"] == ImportMode.EXTEND:
             return extend_roadmap(self.builtin, document, {}, row["filename"], IMPORT_LIMITS)
@@ -117,11 +116,13 @@ class RoadmapCatalog:
                 raise DomainError("Attach the roadmap file (.toml or .json) to import.")
             roadmap, document = self.parse(filename, data, mode)
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+
+        async with self.db.transaction() as tx:
+            await tx.lock("roadmap-custom", guild_id)
+            rows = await tx.fetch_all(
                 "SELECT DISTINCT track FROM roadmap_members WHERE guild_id = ?", (guild_id,)
             )
-            tracks_in_use = {row[0] for row in await cursor.fetchall()}
+            tracks_in_use = {r[0] for r in rows}
             missing = sorted(t for t in tracks_in_use if roadmap.track(t) is None)
             if missing:
                 raise DomainError(
@@ -129,9 +130,9 @@ class RoadmapCatalog:
                     "does not have. Keep those track keys, or ask those members to leave first."
                 )
             if document is None:
-                await conn.execute("DELETE FROM roadmap_custom WHERE guild_id = ?", (guild_id,))
+                await tx.execute("DELETE FROM roadmap_custom WHERE guild_id = ?", (guild_id,))
             else:
-                await conn.execute(
+                await tx.execute(
                     "INSERT INTO roadmap_custom (guild_id, mode, body, filename, imported_by, "
                     "imported_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
                     "mode = excluded.mode, body = excluded.body, filename = excluded.filename, "
@@ -145,7 +146,7 @@ class RoadmapCatalog:
                         to_db_time(now),
                     ),
                 )
-            done = await reconcile_guild(conn, guild_id, roadmap, now)
+            done = await reconcile_guild(tx, guild_id, roadmap, now)
         self._cache[guild_id] = roadmap
         return ImportResult(mode, roadmap, done.moved, done.archived)
 

@@ -4,40 +4,32 @@ today's, the streak view with its heatmap, and `/streak why`."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 
 from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database
+from bot.db import Database, Row
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.catalog import RoadmapCatalog
+from bot.services.roadmap.checkin_writer import CheckinRequest, CheckinWriter
 from bot.services.roadmap.content import Milestone
 from bot.services.roadmap.counters import bump_periods
-from bot.services.roadmap.dates import monday, week_key
-from bot.services.roadmap.group_commit import GroupCommit
+from bot.services.roadmap.dates import monday
 from bot.services.roadmap.member_state import (
     MEMBER_SQL,
     NOT_ENROLLED,
     MemberRecord,
+    RoleMaps,
     alive_until,
-    db_time,
     load_pauses,
-    load_role_map,
+    lock_member,
     member_from_row,
-    nudge_due,
-    require_active,
-    require_member,
-    require_member_values,
-    roles_dirty,
 )
-from bot.services.roadmap.members import phase_name, summary_of, week_days_of
-from bot.services.roadmap.milestones import change_milestone, done_keys, resolve_milestone
+from bot.services.roadmap.members import summary_of, week_days_of
+from bot.services.roadmap.milestones import done_keys
 from bot.services.roadmap.records import (
     CheckinRecord,
     CheckinResult,
-    StreakSummary,
     StreakView,
     StreakWhy,
     WhyDay,
@@ -45,7 +37,6 @@ from bot.services.roadmap.records import (
 from bot.services.roadmap.streaks import (
     Outcome,
     StreakRules,
-    apply_checkin,
     missed_so_far,
     replay,
 )
@@ -93,25 +84,7 @@ def clean_text(value: str | None, label: str, maximum: int, required: bool = Fal
     return text
 
 
-@cache
-def member_update_sql(changed: tuple[str, ...]) -> str:
-    """The check-in's update of the member row, assigning only the columns that changed.
-
-    SQLite rewrites an index entry whenever one of its columns is assigned, even to the same
-    value; a second check-in on the same day leaves the streak columns, and so the
-    leaderboard and schedule indexes, untouched.
-    """
-    assignments = [f"{name} = ?" for name in changed]
-    assignments += [
-        "checkins_total = checkins_total + 1",
-        "checkin_days = checkin_days + ?",
-        "minutes_total = minutes_total + ?",
-        "milestones_done = milestones_done + ?",
-    ]
-    return f"UPDATE roadmap_members SET {', '.join(assignments)} WHERE guild_id = ? AND user_id = ?"
-
-
-def _record(row: sqlite3.Row) -> CheckinRecord:
+def _record(row: Row) -> CheckinRecord:
     return CheckinRecord(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -135,13 +108,15 @@ class CheckinService:
         catalog: RoadmapCatalog,
         rules: StreakRules,
         limits: CheckinLimits,
+        roles: RoleMaps,
     ) -> None:
         self.db = db
         self.clock = clock
         self.catalog = catalog
         self.rules = rules
         self.limits = limits
-        self.writes = GroupCommit(db)
+        self.roles = roles
+        self.writer = CheckinWriter(db, rules, roles, limits.per_day_max)
 
     async def checkin(
         self,
@@ -153,11 +128,8 @@ class CheckinService:
         next_step: str | None = None,
         milestone: str | None = None,
     ) -> CheckinResult:
-        """Store a check-in and move the streak, totals and counters on, in one transaction.
-
-        Check-ins written at the same moment share a transaction (group commit), each in
-        its own savepoint.
-        """
+        """Store a check-in and move the streak, totals and counters on, in one transaction
+        (shared with the check-ins written at the same moment: checkin_writer.py)."""
         limit = self.limits.text_max
         did_text = clean_text(did, "what you did", limit, required=True)
         blocker_text = clean_text(blockers, "your blockers", limit)
@@ -167,114 +139,18 @@ class CheckinService:
         )
         if not 0 <= spent <= self.limits.minutes_max:
             raise DomainError(f"Minutes must be between 0 and {self.limits.minutes_max}.")
-        roadmap = await self.catalog.get(guild_id)
-        now = self.clock.now()
-        rules, per_day = self.rules, self.limits.per_day_max
-
-        def work(conn: sqlite3.Connection) -> CheckinResult:
-            stored = require_member_values(conn, guild_id, user_id)
-            member = member_from_row(stored)
-            require_active(member)
-            day = member.today(now)
-            today_count = conn.execute(
-                "SELECT count(*) FROM roadmap_checkins WHERE guild_id = ? AND user_id = ? "
-                "AND local_date = ?",
-                (guild_id, user_id, day.isoformat()),
-            ).fetchone()[0]
-            if today_count >= per_day:
-                raise DomainError(
-                    f"That's {per_day} check-ins today already: /checkin edit:True changes "
-                    "today's last one instead."
-                )
-            ticked: Milestone | None = None
-            if milestone and milestone.strip():
-                ticked = resolve_milestone(roadmap, member.track, milestone)
-            pauses = load_pauses(conn, guild_id, user_id)
-            step = apply_checkin(member.streak, day, now, member.weekly_goal, pauses, rules)
-            cursor = conn.execute(
-                "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, "
-                "weekly_goal, minutes, did, blockers, next_step, milestone) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    guild_id,
-                    user_id,
-                    db_time(now),
-                    day.isoformat(),
-                    member.weekly_goal,
-                    spent,
-                    did_text,
-                    blocker_text,
-                    next_text,
-                    ticked.key if ticked else None,
-                ),
-            )
-            phase, delta, was_done, entered = member.phase, 0, False, None
-            if ticked is not None:
-                change = change_milestone(conn, member, roadmap, ticked, True, now)
-                phase, delta, was_done = change.phase_after, change.delta, not change.changed
-                if change.phase_after > change.phase_before:
-                    entered = phase_name(roadmap, change.phase_after)
-            state = step.state
-            new_day = int(today_count == 0)
-            derived = {
-                "current_streak": state.current,
-                "best_streak": state.best,
-                "freezes": state.freezes,
-                "last_date": state.last_date.isoformat() if state.last_date else None,
-                "last_at": db_time(state.last_at),
-                "run_start": state.run_start.isoformat() if state.run_start else None,
-                "week_days": state.week_days,
-                "alive_until": db_time(alive_until(member, state, pauses)),
-                "phase": phase,
-                "nudge_due_at": db_time(nudge_due(member, state, pauses)),
-                "roles_dirty": roles_dirty(
-                    member, load_role_map(conn, guild_id), phase, state.current
-                ),
-            }
-            changed = tuple(name for name, value in derived.items() if stored[name] != value)
-            conn.execute(
-                member_update_sql(changed),
-                (
-                    *(derived[name] for name in changed),
-                    new_day,
-                    spent,
-                    delta,
-                    guild_id,
-                    user_id,
-                ),
-            )
-            week_days = bump_periods(
-                conn,
-                guild_id,
-                user_id,
-                day,
-                checkins=1,
-                days=new_day,
-                minutes=spent,
-                streak=state.current if step.counted else 0,
-            )[week_key(day)]
-            # Just checked in: nothing is missed, so the streak stands as the step left it.
-            return CheckinResult(
-                checkin_id=cursor.lastrowid or 0,
-                day=day,
-                outcome=step.outcome,
-                streak=StreakSummary(
-                    current=state.current,
-                    best=state.best,
-                    freezes=state.freezes,
-                    weekly_goal=member.weekly_goal,
-                    week_days=week_days,
-                ),
-                missed=step.missed,
-                freezes_spent=step.freezes_spent,
-                earned_freeze=step.earned_freeze,
-                milestone=ticked,
-                milestone_was_done=was_done,
-                phase_entered=entered,
-                has_blockers=blocker_text is not None,
-            )
-
-        return await self.writes.submit(work)
+        request = CheckinRequest(
+            guild_id=guild_id,
+            user_id=user_id,
+            did=did_text,
+            blockers=blocker_text,
+            next_step=next_text,
+            minutes=spent,
+            milestone=milestone,
+            roadmap=await self.catalog.get(guild_id),
+            now=self.clock.now(),
+        )
+        return await self.writer.submit(request)
 
     async def open_milestones(
         self, guild_id: int, user_id: int, limit: int = 25
@@ -290,7 +166,7 @@ class CheckinService:
             raise NotFound(NOT_ENROLLED)
         if row["paused_on"] is not None:
             raise DomainError("Your roadmap is paused: use /roadmap resume first.")
-        done = await self.db.run_read(lambda conn: done_keys(conn, guild_id, user_id))
+        done = await done_keys(self.db, guild_id, user_id)
         open_ones = [m for m in roadmap.milestones_for(row["track"]) if m.key not in done]
         open_ones.sort(key=lambda m: (m.phase < row["phase"], m.phase))
         return open_ones[:limit]
@@ -329,35 +205,31 @@ class CheckinService:
         spent = parse_minutes(minutes, self.limits.minutes_max)
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> CheckinRecord:
-            member = require_member(conn, guild_id, user_id)
-            row = conn.execute(
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
+            row = await tx.fetch_one(
                 "SELECT * FROM roadmap_checkins WHERE id = ? AND guild_id = ? AND user_id = ?",
                 (checkin_id, guild_id, user_id),
-            ).fetchone()
+            )
             if row is None or row["local_date"] != member.today(now).isoformat():
                 raise DomainError("Only today's check-in can be edited.")
             delta = spent - row["minutes"]
-            conn.execute(
+            updated = await tx.fetch_one(
                 "UPDATE roadmap_checkins SET did = ?, minutes = ?, blockers = ?, next_step = ?, "
-                "edited_at = ? WHERE id = ?",
-                (did_text, spent, blocker_text, next_text, to_db_time(now), checkin_id),
+                "edited_at = ? WHERE id = ? RETURNING *",
+                (did_text, spent, blocker_text, next_text, now, checkin_id),
             )
             if delta:
-                conn.execute(
+                await tx.execute(
                     "UPDATE roadmap_members SET minutes_total = minutes_total + ? "
                     "WHERE guild_id = ? AND user_id = ?",
                     (delta, guild_id, user_id),
                 )
-                bump_periods(
-                    conn, guild_id, user_id, date.fromisoformat(row["local_date"]), minutes=delta
+                await bump_periods(
+                    tx, guild_id, user_id, date.fromisoformat(row["local_date"]), minutes=delta
                 )
-            updated = conn.execute(
-                "SELECT * FROM roadmap_checkins WHERE id = ?", (checkin_id,)
-            ).fetchone()
-            return _record(updated)
-
-        return await self.db.run_transaction(work)
+        assert updated is not None
+        return _record(updated)
 
     async def blocker(self, guild_id: int, user_id: int, checkin_id: int) -> CheckinRecord:
         """A member's own check-in with a blocker, for the 'ask' and 'tell the mentors' buttons."""
@@ -393,9 +265,7 @@ class CheckinService:
         if row is None:
             raise NotFound(NOT_ENROLLED if own else "That member is not on the roadmap here.")
         member = member_from_row(row)
-        now = self.clock.now()
-        weeks = self.limits.heatmap_weeks
-        return await self.db.run_read(lambda conn: _streak_view(conn, member, now, weeks))
+        return await _streak_view(self.db, member, self.clock.now(), self.limits.heatmap_weeks)
 
     async def why(self, guild_id: int, user_id: int) -> StreakWhy:
         """Replay the member's check-ins through the rules and explain the recent days."""
@@ -404,64 +274,53 @@ class CheckinService:
         assert row is not None
         member = member_from_row(row)
         now = self.clock.now()
-        rules = self.rules
-
-        def read(conn: sqlite3.Connection) -> StreakWhy:
-            history = [
-                (date.fromisoformat(r[0]), from_db_time(r[1]), r[2])
-                for r in conn.execute(
-                    "SELECT local_date, created_at, weekly_goal FROM roadmap_checkins "
-                    "WHERE guild_id = ? AND user_id = ? ORDER BY id",
-                    (guild_id, user_id),
-                )
-            ]
-            pauses = load_pauses(conn, guild_id, user_id)
-            steps = replay(history, pauses, rules)
-            days = []
-            before = 0
-            for step in steps:
-                if step.counted and step.state.last_date is not None:
-                    days.append(
-                        WhyDay(
-                            day=step.state.last_date,
-                            outcome=step.outcome,
-                            streak_after=step.state.current,
-                            freezes_after=step.state.freezes,
-                            missed=step.missed,
-                            freezes_before=before,
-                            freezes_spent=step.freezes_spent,
-                            earned_freeze=step.earned_freeze,
-                        )
+        rows = await self.db.fetch_all(
+            "SELECT local_date, created_at, weekly_goal FROM roadmap_checkins "
+            "WHERE guild_id = ? AND user_id = ? ORDER BY id",
+            (guild_id, user_id),
+        )
+        history = [(date.fromisoformat(r[0]), from_db_time(r[1]), r[2]) for r in rows]
+        pauses = await load_pauses(self.db, guild_id, user_id)
+        steps = replay(history, pauses, self.rules)
+        days = []
+        before = 0
+        for step in steps:
+            if step.counted and step.state.last_date is not None:
+                days.append(
+                    WhyDay(
+                        day=step.state.last_date,
+                        outcome=step.outcome,
+                        streak_after=step.state.current,
+                        freezes_after=step.state.freezes,
+                        missed=step.missed,
+                        freezes_before=before,
+                        freezes_spent=step.freezes_spent,
+                        earned_freeze=step.earned_freeze,
                     )
-                before = step.state.freezes
-            breaks = [d for d in days if d.outcome is Outcome.BROKE]
-            state = steps[-1].state if steps else member.streak
-            missed_now = missed_so_far(state, member.today(now), now, member.weekly_goal, pauses)
-            return StreakWhy(
-                view=view,
-                days=tuple(days[-WHY_DAYS:]),
-                missed_since_last=missed_now,
-                last_break=breaks[-1] if breaks else None,
-            )
+                )
+            before = step.state.freezes
+        breaks = [d for d in days if d.outcome is Outcome.BROKE]
+        state = steps[-1].state if steps else member.streak
+        missed_now = missed_so_far(state, member.today(now), now, member.weekly_goal, pauses)
+        return StreakWhy(
+            view=view,
+            days=tuple(days[-WHY_DAYS:]),
+            missed_since_last=missed_now,
+            last_break=breaks[-1] if breaks else None,
+        )
 
-        return await self.db.run_read(read)
 
-
-def _streak_view(
-    conn: sqlite3.Connection, member: MemberRecord, now: datetime, weeks: int
-) -> StreakView:
+async def _streak_view(db: Database, member: MemberRecord, now: datetime, weeks: int) -> StreakView:
     today = member.today(now)
     first = monday(today) - timedelta(weeks=weeks - 1)
-    heatmap = {
-        date.fromisoformat(r[0]): r[1]
-        for r in conn.execute(
-            "SELECT local_date, count(*) FROM roadmap_checkins WHERE guild_id = ? "
-            "AND user_id = ? AND local_date >= ? GROUP BY local_date",
-            (member.guild_id, member.user_id, first.isoformat()),
-        )
-    }
-    pauses = load_pauses(conn, member.guild_id, member.user_id)
-    summary = summary_of(member, pauses, now, week_days_of(conn, member, today))
+    rows = await db.fetch_all(
+        "SELECT local_date, count(*) FROM roadmap_checkins WHERE guild_id = ? "
+        "AND user_id = ? AND local_date >= ? GROUP BY local_date",
+        (member.guild_id, member.user_id, first),
+    )
+    heatmap = {date.fromisoformat(r[0]): r[1] for r in rows}
+    pauses = await load_pauses(db, member.guild_id, member.user_id)
+    summary = summary_of(member, pauses, now, await week_days_of(db, member, today))
     end = alive_until(member, member.streak, pauses)
     return StreakView(
         user_id=member.user_id,

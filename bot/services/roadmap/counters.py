@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
-from functools import cache
 
+from bot.db import Transaction
 from bot.services.roadmap.dates import period_keys
 
-COUNTERS = ("checkins", "days", "minutes", "milestones")
+ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
+BUMP_SQL = (
+    "INSERT INTO roadmap_period_stats AS s (guild_id, user_id, period, checkins, days, minutes, "
+    f"milestones, streak_max) VALUES {ROW}, {ROW}, {ROW} "
+    "ON CONFLICT (guild_id, user_id, period) DO UPDATE SET "
+    "checkins = s.checkins + excluded.checkins, days = s.days + excluded.days, "
+    "minutes = s.minutes + excluded.minutes, milestones = s.milestones + excluded.milestones, "
+    "streak_max = CASE WHEN excluded.streak_max > s.streak_max THEN excluded.streak_max "
+    "ELSE s.streak_max END "
+    "RETURNING period, days"
+)
 
 
-@cache
-def bump_sql(changed: tuple[str, ...], with_streak: bool) -> str:
-    """An upsert of three periods that sets only the counters that change.
-
-    SQLite rewrites an index entry whenever its column is assigned, even to the same value,
-    so leaving unchanged counters out keeps the leaderboard indexes untouched.
-    """
-    assignments = [f"{name} = {name} + excluded.{name}" for name in changed]
-    if with_streak:
-        assignments.append("streak_max = max(streak_max, excluded.streak_max)")
-    row = "(?, ?, ?, ?, ?, ?, ?, ?)"
-    return (
-        "INSERT INTO roadmap_period_stats (guild_id, user_id, period, checkins, days, minutes, "
-        f"milestones, streak_max) VALUES {row}, {row}, {row} "
-        f"ON CONFLICT (guild_id, user_id, period) DO UPDATE SET {', '.join(assignments)} "
-        "RETURNING period, days"
-    )
+def bump_statement(
+    guild_id: int,
+    user_id: int,
+    day: date,
+    checkins: int,
+    days: int,
+    minutes: int,
+    milestones: int,
+    streak: int,
+) -> tuple[str, list[object]]:
+    """The upsert of `day`'s week, month and all-time counters, returning (period, days)."""
+    params: list[object] = []
+    for period in period_keys(day):
+        params += [guild_id, user_id, period, checkins, days, minutes, milestones, streak]
+    return BUMP_SQL, params
 
 
-def bump_periods(
-    conn: sqlite3.Connection,
+async def bump_periods(
+    tx: Transaction,
     guild_id: int,
     user_id: int,
     day: date,
@@ -43,12 +50,8 @@ def bump_periods(
     streak: int = 0,
 ) -> dict[str, int]:
     """Add to the week, month and all-time counters of `day`; returns each period's days."""
-    values = {"checkins": checkins, "days": days, "minutes": minutes, "milestones": milestones}
-    changed = tuple(name for name in COUNTERS if values[name])
-    if not changed and not streak:
-        changed = ("checkins",)  # a no-op assignment, still returning the rows
-    params: list[object] = []
-    for period in period_keys(day):
-        params += [guild_id, user_id, period, checkins, days, minutes, milestones, streak]
-    rows = conn.execute(bump_sql(changed, streak > 0), params).fetchall()
+    sql, params = bump_statement(
+        guild_id, user_id, day, checkins, days, minutes, milestones, streak
+    )
+    rows = await tx.fetch_all(sql, params)
     return {row[0]: row[1] for row in rows}

@@ -7,7 +7,6 @@ After downtime only the latest week is posted.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -88,62 +87,58 @@ class DigestService:
         roadmap = await self.catalog.get(guild_id)
         period = week_key(week_start)
         week_end = week_start + timedelta(days=6)
-
-        def read(conn: sqlite3.Connection) -> Digest:
-            totals = conn.execute(
-                "SELECT coalesce(sum(checkins), 0), coalesce(sum(days > 0), 0), "
-                "coalesce(sum(minutes), 0), coalesce(sum(milestones), 0) "
-                "FROM roadmap_period_stats WHERE guild_id = ? AND period = ?",
-                (guild_id, period),
-            ).fetchone()
-            streaks = conn.execute(
-                "SELECT user_id, streak_max FROM roadmap_period_stats WHERE guild_id = ? "
-                "AND period = ? AND streak_max > 0 ORDER BY streak_max DESC, user_id LIMIT ?",
-                (guild_id, period, TOP_STREAKS),
-            ).fetchall()
-            entries = conn.execute(
-                "SELECT user_id, phase FROM roadmap_phase_entries WHERE guild_id = ? "
-                "AND entered_on BETWEEN ? AND ? ORDER BY phase DESC, entered_on, user_id",
-                (guild_id, week_start.isoformat(), week_end.isoformat()),
-            ).fetchall()
-            # One index range per member: no index on (server, day) to slow every check-in
-            # down for the sake of a weekly chart.
-            per_day = dict(
-                conn.execute(
-                    "SELECT c.local_date, count(*) FROM roadmap_members m "
-                    "JOIN roadmap_checkins c ON c.guild_id = m.guild_id AND c.user_id = m.user_id "
-                    "AND c.local_date BETWEEN ? AND ? WHERE m.guild_id = ? GROUP BY c.local_date",
-                    (week_start.isoformat(), week_end.isoformat(), guild_id),
-                ).fetchall()
+        totals = await self.db.fetch_one(
+            "SELECT coalesce(sum(checkins), 0), count(*) FILTER (WHERE days > 0), "
+            "coalesce(sum(minutes), 0), coalesce(sum(milestones), 0) "
+            "FROM roadmap_period_stats WHERE guild_id = ? AND period = ?",
+            (guild_id, period),
+        )
+        streaks = await self.db.fetch_all(
+            "SELECT user_id, streak_max FROM roadmap_period_stats WHERE guild_id = ? "
+            "AND period = ? AND streak_max > 0 ORDER BY streak_max DESC, user_id LIMIT ?",
+            (guild_id, period, TOP_STREAKS),
+        )
+        entries = await self.db.fetch_all(
+            "SELECT user_id, phase FROM roadmap_phase_entries WHERE guild_id = ? "
+            "AND entered_on BETWEEN ? AND ? ORDER BY phase DESC, entered_on, user_id",
+            (guild_id, week_start.isoformat(), week_end.isoformat()),
+        )
+        # One index range per member: no index on (server, day) to slow every check-in
+        # down for the sake of a weekly chart.
+        per_day = dict(
+            await self.db.fetch_all(
+                "SELECT c.local_date, count(*) FROM roadmap_members m "
+                "JOIN roadmap_checkins c ON c.guild_id = m.guild_id AND c.user_id = m.user_id "
+                "AND c.local_date BETWEEN ? AND ? WHERE m.guild_id = ? GROUP BY c.local_date",
+                (week_start.isoformat(), week_end.isoformat(), guild_id),
             )
-            enrolled = conn.execute(
-                "SELECT count(*) FROM roadmap_members WHERE guild_id = ?", (guild_id,)
-            ).fetchone()[0]
-            # The newest phase each member entered this week, once per member.
-            newest: dict[int, int] = {}
-            for user_id, phase in entries:
-                newest.setdefault(user_id, phase)
-            names = [
-                (
-                    user_id,
-                    "finished the roadmap" if p > len(roadmap.phases) else roadmap.phase(p).name,
-                )
-                for user_id, p in newest.items()
-            ]
-            return Digest(
-                guild_id=guild_id,
-                week_start=week_start,
-                checkins=totals[0],
-                members_active=totals[1],
-                minutes=totals[2],
-                milestones=totals[3],
-                top_streaks=tuple((r[0], r[1]) for r in streaks),
-                phase_entries=tuple(names[:PHASE_ENTRIES_SHOWN]),
-                phase_entries_total=len(names),
-                per_day=tuple(
-                    per_day.get((week_start + timedelta(days=i)).isoformat(), 0) for i in range(7)
-                ),
-                enrolled=enrolled,
+        )
+        enrolled = await self.db.fetch_value(
+            "SELECT count(*) FROM roadmap_members WHERE guild_id = ?", (guild_id,)
+        )
+        # The newest phase each member entered this week, once per member.
+        newest: dict[int, int] = {}
+        for user_id, phase in entries:
+            newest.setdefault(user_id, phase)
+        names = [
+            (
+                user_id,
+                "finished the roadmap" if p > len(roadmap.phases) else roadmap.phase(p).name,
             )
-
-        return await self.db.run_read(read)
+            for user_id, p in newest.items()
+        ]
+        return Digest(
+            guild_id=guild_id,
+            week_start=week_start,
+            checkins=totals[0],
+            members_active=totals[1],
+            minutes=totals[2],
+            milestones=totals[3],
+            top_streaks=tuple((r[0], r[1]) for r in streaks),
+            phase_entries=tuple(names[:PHASE_ENTRIES_SHOWN]),
+            phase_entries_total=len(names),
+            per_day=tuple(
+                per_day.get((week_start + timedelta(days=i)).isoformat(), 0) for i in range(7)
+            ),
+            enrolled=enrolled,
+        )

@@ -8,7 +8,6 @@ rank order, so a page costs about the same with fifty members or fifty thousand.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -114,25 +113,20 @@ class LeaderboardService:
             )
             params = (guild_id, first_day.isoformat(), to_db_time(self.clock.now()))
 
-        def read(conn: sqlite3.Connection) -> LeaderboardPage:
-            # One row more than a page says whether there is a next page; the full count is
-            # only needed (and only paid for) when a member asks for a page past the end.
-            rows = conn.execute(
-                f"{select} LIMIT ? OFFSET ?", (*params, size + 1, offset)
-            ).fetchall()
-            if not rows and page > 1:
-                total = conn.execute(f"SELECT count(*) {source}", params).fetchone()[0]
-                pages = max(1, -(-total // size))
-                noun = "page" if pages == 1 else "pages"
-                raise DomainError(f"That board has only {pages} {noun}: try page 1 to {pages}.")
-            return LeaderboardPage(
-                board=board,
-                period=period,
-                page=page,
-                has_next=len(rows) > size,
-                rows=tuple(
-                    LeaderRow(offset + i + 1, r[0], r[1], r[2]) for i, r in enumerate(rows[:size])
-                ),
-            )
-
-        return await self.db.run_read(read)
+        # One row more than a page says whether there is a next page; the full count is
+        # only needed (and only paid for) when a member asks for a page past the end.
+        rows = await self.db.fetch_all(f"{select} LIMIT ? OFFSET ?", (*params, size + 1, offset))
+        if not rows and page > 1:
+            total = await self.db.fetch_value(f"SELECT count(*) {source}", params)
+            pages = max(1, -(-total // size))
+            noun = "page" if pages == 1 else "pages"
+            raise DomainError(f"That board has only {pages} {noun}: try page 1 to {pages}.")
+        return LeaderboardPage(
+            board=board,
+            period=period,
+            page=page,
+            has_next=len(rows) > size,
+            rows=tuple(
+                LeaderRow(offset + i + 1, r[0], r[1], r[2]) for i, r in enumerate(rows[:size])
+            ),
+        )

@@ -6,21 +6,20 @@ check-in (`streaks.replay`) and compares. A test proves both agree on random his
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from bot.clock import Clock, from_db_time
-from bot.db import Database
+from bot.clock import Clock, from_db_time, to_db_time
+from bot.db import Database, Transaction
 from bot.services.roadmap.catalog import RoadmapCatalog
 from bot.services.roadmap.content import Roadmap
 from bot.services.roadmap.dates import period_keys
 from bot.services.roadmap.member_state import (
     MEMBER_SQL,
-    db_time,
+    load_member,
     load_pauses,
-    member_from_row,
+    require_member,
 )
 from bot.services.roadmap.milestones import done_keys
 from bot.services.roadmap.plan import current_phase, phase_progress
@@ -44,22 +43,21 @@ class Expected:
     periods: dict[str, dict[str, int]]
 
 
-def expected_for(
-    conn: sqlite3.Connection,
+async def expected_for(
+    tx: Transaction,
     guild_id: int,
     user_id: int,
     roadmap: Roadmap,
     rules: StreakRules,
 ) -> Expected:
     """What the member's maintained columns and counters should be, from history alone."""
-    row = conn.execute(MEMBER_SQL, (guild_id, user_id)).fetchone()
-    member = member_from_row(row)
-    history = conn.execute(
+    member = await require_member(tx, guild_id, user_id)
+    history = await tx.fetch_all(
         "SELECT local_date, created_at, weekly_goal, minutes FROM roadmap_checkins "
         "WHERE guild_id = ? AND user_id = ? ORDER BY id",
         (guild_id, user_id),
-    ).fetchall()
-    pauses = load_pauses(conn, guild_id, user_id)
+    )
+    pauses = await load_pauses(tx, guild_id, user_id)
     days = [(date.fromisoformat(h[0]), from_db_time(h[1]), h[2]) for h in history]
     steps = replay(days, pauses, rules)
     state = steps[-1].state if steps else StreakState()
@@ -76,23 +74,23 @@ def expected_for(
             counters["streak_max"] = max(
                 counters["streak_max"], step.state.current if step.counted else 0
             )
-    milestones = conn.execute(
+    milestones = await tx.fetch_all(
         "SELECT done_on FROM roadmap_milestones WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
-    ).fetchall()
+    )
     for (done_on,) in milestones:
         for key in period_keys(date.fromisoformat(done_on)):
             periods[key]["milestones"] += 1
-    progress = phase_progress(roadmap, member.track, done_keys(conn, guild_id, user_id))
+    progress = phase_progress(roadmap, member.track, await done_keys(tx, guild_id, user_id))
     columns: dict[str, object] = {
         "current_streak": state.current,
         "best_streak": state.best,
         "freezes": state.freezes,
         "last_date": state.last_date.isoformat() if state.last_date else None,
-        "last_at": db_time(state.last_at),
+        "last_at": _db_time(state.last_at),
         "run_start": state.run_start.isoformat() if state.run_start else None,
         "week_days": state.week_days,
-        "alive_until": db_time(breaks_at(state, member.weekly_goal, pauses, member.zone)),
+        "alive_until": _db_time(breaks_at(state, member.weekly_goal, pauses, member.zone)),
         "checkins_total": len(history),
         "checkin_days": len(seen),
         "minutes_total": sum(h[3] for h in history),
@@ -102,43 +100,47 @@ def expected_for(
     return Expected(columns, {k: v for k, v in periods.items() if any(v.values())})
 
 
-def actual_periods(
-    conn: sqlite3.Connection, guild_id: int, user_id: int
-) -> dict[str, dict[str, int]]:
-    rows = conn.execute(
+def _db_time(when: datetime | None) -> str | None:
+    """As stored, for comparing with the member's row."""
+    return None if when is None else to_db_time(when)
+
+
+async def actual_periods(tx: Transaction, guild_id: int, user_id: int) -> dict[str, dict[str, int]]:
+    rows = await tx.fetch_all(
         "SELECT period, checkins, days, minutes, milestones, streak_max "
         "FROM roadmap_period_stats WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
-    ).fetchall()
+    )
     found = {r[0]: dict(zip(COUNTERS, r[1:], strict=True)) for r in rows}
     return {k: v for k, v in found.items() if any(v.values())}
 
 
-def differences(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, expected: Expected
+async def differences(
+    tx: Transaction, guild_id: int, user_id: int, expected: Expected
 ) -> list[str]:
-    row = conn.execute(MEMBER_SQL, (guild_id, user_id)).fetchone()
+    row = await tx.fetch_one(MEMBER_SQL, (guild_id, user_id))
+    assert row is not None
     found = [
         f"{guild_id}/{user_id} {name}: stored {row[name]!r}, history says {value!r}"
         for name, value in expected.columns.items()
         if row[name] != value
     ]
-    if actual_periods(conn, guild_id, user_id) != expected.periods:
+    if await actual_periods(tx, guild_id, user_id) != expected.periods:
         found.append(f"{guild_id}/{user_id} period counters differ from history")
     return found
 
 
-def repair(conn: sqlite3.Connection, guild_id: int, user_id: int, expected: Expected) -> None:
+async def repair(tx: Transaction, guild_id: int, user_id: int, expected: Expected) -> None:
     names = list(expected.columns)
-    conn.execute(
+    await tx.execute(
         f"UPDATE roadmap_members SET {', '.join(f'{n} = ?' for n in names)}, roles_dirty = 1 "
         "WHERE guild_id = ? AND user_id = ?",
         (*expected.columns.values(), guild_id, user_id),
     )
-    conn.execute(
+    await tx.execute(
         "DELETE FROM roadmap_period_stats WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
-    conn.executemany(
+    await tx.executemany(
         "INSERT INTO roadmap_period_stats (guild_id, user_id, period, checkins, days, minutes, "
         "milestones, streak_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -174,27 +176,16 @@ class MaintenanceService:
         for start in range(0, len(keys), BATCH):
             batch = keys[start : start + BATCH]
             roadmaps = {g: await self.catalog.get(g) for g in {g for g, _ in batch}}
-
-            def work(
-                conn: sqlite3.Connection,
-                batch: list[tuple[int, int]] = batch,
-                roadmaps: dict[int, Roadmap] = roadmaps,
-                rules: StreakRules = self.rules,
-            ) -> tuple[int, list[str]]:
-                fixed, notes = 0, []
-                for g, u in batch:
-                    if conn.execute(MEMBER_SQL, (g, u)).fetchone() is None:
+            for g, u in batch:
+                async with self.db.transaction() as tx:
+                    await tx.lock("roadmap-member", g, u)
+                    if await load_member(tx, g, u) is None:
                         continue  # left meanwhile
-                    expected = expected_for(conn, g, u, roadmaps[g], rules)
-                    diff = differences(conn, g, u, expected)
+                    expected = await expected_for(tx, g, u, roadmaps[g], self.rules)
+                    diff = await differences(tx, g, u, expected)
                     if diff:
-                        notes.extend(diff)
+                        found.extend(diff)
                         if fix:
-                            repair(conn, g, u, expected)
-                            fixed += 1
-                return fixed, notes
-
-            fixed, notes = await self.db.run_transaction(work, background=True)
-            repaired += fixed
-            found.extend(notes)
+                            await repair(tx, g, u, expected)
+                            repaired += 1
         return RecomputeReport(len(keys), repaired, tuple(found[:SHOWN_DIFFERENCES]))

@@ -1,17 +1,18 @@
-"""A member's row, read and derived inside a write transaction (plain sqlite3, one thread).
+"""A member's row and what is derived from it: the helpers every roadmap write shares.
 
-Write paths run as synchronous functions on the writer connection (`Database.run_transaction`),
-so a whole check-in is one transaction in one call; these helpers are what they share.
+Each helper takes `q`, a transaction or the database itself (both have the read helpers),
+so the same code reads inside a write transaction or outside one.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.clock import from_db_time
+from bot.db import Database, Transaction
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.dates import DAY, at_local, local_date, parse_date
 from bot.services.roadmap.streaks import (
@@ -78,18 +79,16 @@ class MemberRecord:
         return local_date(now, self.zone)
 
 
-def parse_db_time(text: str) -> datetime:
-    """`from_db_time` without strptime: this runs several times on every check-in."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+Queryable = Database | Transaction
 
 
 def _time(text: str | None) -> datetime | None:
-    return None if text is None else parse_db_time(text)
+    return None if text is None else from_db_time(text)
 
 
 def member_from_row(row: Any) -> MemberRecord:
-    """A member from a MEMBER_SQL row (a sqlite3.Row, or a dict made of one)."""
-    if not isinstance(row, dict):  # a Row's lookups by name scan its columns: read them once
+    """A member from a MEMBER_SQL row (a row, or a dict made of one)."""
+    if not isinstance(row, dict):  # a row's lookups by name may scan its columns: read once
         row = dict(zip(row.keys(), row, strict=True))
     streak = StreakState(
         current=row["current_streak"],
@@ -125,25 +124,26 @@ def member_from_row(row: Any) -> MemberRecord:
         remind_misses=row["remind_misses"],
         phase_role_id=row["phase_role_id"],
         streak_role_id=row["streak_role_id"],
-        enrolled_at=parse_db_time(row["enrolled_at"]),
+        enrolled_at=from_db_time(row["enrolled_at"]),
     )
 
 
-def load_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MemberRecord | None:
-    row = conn.execute(MEMBER_SQL, (guild_id, user_id)).fetchone()
+async def load_member(q: Queryable, guild_id: int, user_id: int) -> MemberRecord | None:
+    row = await q.fetch_one(MEMBER_SQL, (guild_id, user_id))
     return None if row is None else member_from_row(row)
 
 
-def require_member_values(conn: sqlite3.Connection, guild_id: int, user_id: int) -> dict[str, Any]:
-    """The member's MEMBER_SQL row as a dict, as stored (for comparing before an update)."""
-    row = conn.execute(MEMBER_SQL, (guild_id, user_id)).fetchone()
-    if row is None:
+async def require_member(q: Queryable, guild_id: int, user_id: int) -> MemberRecord:
+    member = await load_member(q, guild_id, user_id)
+    if member is None:
         raise NotFound(NOT_ENROLLED)
-    return dict(zip(row.keys(), row, strict=True))
+    return member
 
 
-def require_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MemberRecord:
-    return member_from_row(require_member_values(conn, guild_id, user_id))
+async def lock_member(tx: Transaction, guild_id: int, user_id: int) -> MemberRecord:
+    """The member, read under the member's lock: their writes run one after the other."""
+    await tx.lock("roadmap-member", guild_id, user_id)
+    return await require_member(tx, guild_id, user_id)
 
 
 def require_active(member: MemberRecord) -> None:
@@ -151,11 +151,11 @@ def require_active(member: MemberRecord) -> None:
         raise DomainError("Your roadmap is paused: use /roadmap resume first.")
 
 
-def load_pauses(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Pauses:
-    rows = conn.execute(
+async def load_pauses(q: Queryable, guild_id: int, user_id: int) -> Pauses:
+    rows = await q.fetch_all(
         "SELECT start_date, end_date FROM roadmap_pauses WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
-    ).fetchall()
+    )
     return Pauses((date.fromisoformat(r[0]), parse_date(r[1])) for r in rows)
 
 
@@ -209,13 +209,31 @@ class RoleMap:
         )
 
 
-def load_role_map(conn: sqlite3.Connection, guild_id: int) -> RoleMap:
-    rows = conn.execute(
+async def load_role_map(q: Queryable, guild_id: int) -> RoleMap:
+    rows = await q.fetch_all(
         "SELECT kind, level, role_id, suspended_at FROM roadmap_roles WHERE guild_id = ?"
         " AND broken_at IS NULL",
         (guild_id,),
-    ).fetchall()
+    )
     return RoleMap.from_rows(rows)
+
+
+class RoleMaps:
+    """Each server's role map, read once and kept: it changes only through `RoleService`,
+    which calls `forget`, and every check-in needs it. (A stale map can only mark a member's
+    roles for a check they did not need; the daily re-sync reads the map afresh.)"""
+
+    def __init__(self) -> None:
+        self._maps: dict[int, RoleMap] = {}
+
+    async def get(self, q: Queryable, guild_id: int) -> RoleMap:
+        found = self._maps.get(guild_id)
+        if found is None:
+            found = self._maps[guild_id] = await load_role_map(q, guild_id)
+        return found
+
+    def forget(self, guild_id: int) -> None:
+        self._maps.pop(guild_id, None)
 
 
 def missed_days_end(after: date, misses: int, pauses: Pauses, zone: ZoneInfo) -> datetime | None:
@@ -286,27 +304,22 @@ def next_reminder(
     raise AssertionError("a reminder time always recurs within two days")
 
 
-def db_time(when: datetime | None) -> str | None:
-    """`to_db_time` (same text) without strftime, for the check-in path; None stays None."""
-    if when is None:
-        return None
-    return when.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-
-
-def refresh_schedule(conn: sqlite3.Connection, member: MemberRecord, now: datetime) -> None:
+async def refresh_schedule(
+    tx: Transaction, member: MemberRecord, now: datetime, roles: RoleMaps
+) -> None:
     """Recompute every derived instant of a member after a change of zone, goal or pause."""
-    member = require_member(conn, member.guild_id, member.user_id)
-    pauses = load_pauses(conn, member.guild_id, member.user_id)
-    roles = load_role_map(conn, member.guild_id)
+    member = await require_member(tx, member.guild_id, member.user_id)
+    pauses = await load_pauses(tx, member.guild_id, member.user_id)
+    role_map = await roles.get(tx, member.guild_id)
     streak = effective_streak(member, pauses, now)
-    conn.execute(
+    await tx.execute(
         "UPDATE roadmap_members SET alive_until = ?, nudge_due_at = ?, remind_next_at = ?, "
         "roles_dirty = ? WHERE guild_id = ? AND user_id = ?",
         (
-            db_time(alive_until(member, member.streak, pauses)),
-            db_time(nudge_due(member, member.streak, pauses)),
-            db_time(next_reminder(member.remind_time, member.zone, now, member.paused)),
-            roles_dirty(member, roles, member.phase, streak),
+            alive_until(member, member.streak, pauses),
+            nudge_due(member, member.streak, pauses),
+            next_reminder(member.remind_time, member.zone, now, member.paused),
+            roles_dirty(member, role_map, member.phase, streak),
             member.guild_id,
             member.user_id,
         ),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, datetime
 
-from bot.clock import Clock, to_db_time
-from bot.db import Database
+from bot.clock import Clock
+from bot.db import Database, Transaction
 from bot.discord_limits import CHOICE_NAME, CHOICES
 from bot.errors import DomainError, NotFound
 from bot.services.contracts import MemberContext
@@ -17,13 +16,14 @@ from bot.services.roadmap.member_state import (
     MEMBER_SQL,
     NOT_ENROLLED,
     MemberRecord,
+    Queryable,
+    RoleMaps,
     effective_streak,
     load_member,
     load_pauses,
-    load_role_map,
+    lock_member,
     member_from_row,
     refresh_schedule,
-    require_member,
     roles_dirty,
 )
 from bot.services.roadmap.milestones import change_milestone, done_keys, resolve_milestone
@@ -77,20 +77,26 @@ def summary_of(
     )
 
 
-def week_days_of(conn: sqlite3.Connection, member: MemberRecord, today: date) -> int:
+async def week_days_of(q: Queryable, member: MemberRecord, today: date) -> int:
     """Distinct check-in days in the member's current local week."""
-    return conn.execute(
+    return await q.fetch_value(
         "SELECT count(DISTINCT local_date) FROM roadmap_checkins WHERE guild_id = ? "
         "AND user_id = ? AND local_date >= ?",
-        (member.guild_id, member.user_id, monday(today).isoformat()),
-    ).fetchone()[0]
+        (member.guild_id, member.user_id, monday(today)),
+    )
 
 
 class MemberService:
     def __init__(
-        self, db: Database, clock: Clock, catalog: RoadmapCatalog, rules: StreakRules
+        self,
+        db: Database,
+        clock: Clock,
+        catalog: RoadmapCatalog,
+        rules: StreakRules,
+        roles: RoleMaps,
     ) -> None:
         self.db = db
+        self.roles = roles
         self.clock = clock
         self.catalog = catalog
         self.rules = rules
@@ -111,37 +117,28 @@ class MemberService:
         zone_name = parse_timezone(timezone).key if timezone and timezone.strip() else None
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> Enrolment:
-            if load_member(conn, guild_id, user_id) is not None:
+        async with self.db.transaction() as tx:
+            await tx.lock("roadmap-member", guild_id, user_id)
+            if await load_member(tx, guild_id, user_id) is not None:
                 raise DomainError(
                     "You are already on the roadmap here. /roadmap view shows where you are; "
                     "/roadmap leave lets you start over."
                 )
-            server_zone = conn.execute(
+            server_zone = await tx.fetch_value(
                 "SELECT timezone FROM guild_settings WHERE guild_id = ?", (guild_id,)
-            ).fetchone()
-            effective_zone = zone_name or (server_zone[0] if server_zone else "UTC")
+            )
+            effective_zone = zone_name or server_zone or "UTC"
             today = local_date(now, parse_timezone(effective_zone))
             start = parse_start_date(start_date, today)
             # With reward roles mapped, a new member's phase role is due at the next tick.
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO roadmap_members (guild_id, user_id, track, start_date, timezone, "
                 "enrolled_at, roles_dirty) VALUES (?, ?, ?, ?, ?, ?, "
-                "EXISTS (SELECT 1 FROM roadmap_roles WHERE guild_id = ?))",
-                (
-                    guild_id,
-                    user_id,
-                    chosen.key,
-                    start.isoformat(),
-                    zone_name,
-                    to_db_time(now),
-                    guild_id,
-                ),
+                "CAST(EXISTS (SELECT 1 FROM roadmap_roles WHERE guild_id = ?) AS INTEGER))",
+                (guild_id, user_id, chosen.key, start, zone_name, now, guild_id),
             )
-            month = plan_month(start, today)
-            return Enrolment(chosen, start, effective_zone, month, roadmap.phases[0])
-
-        return await self.db.run_transaction(work)
+        month = plan_month(start, today)
+        return Enrolment(chosen, start, effective_zone, month, roadmap.phases[0])
 
     async def _member(self, guild_id: int, user_id: int) -> MemberRecord:
         row = await self.db.fetch_one(MEMBER_SQL, (guild_id, user_id))
@@ -154,13 +151,7 @@ class MemberService:
         row = await self.db.fetch_one(MEMBER_SQL, (guild_id, user_id))
         if row is None:
             raise NotFound(NOT_ENROLLED if own else "That member is not on the roadmap here.")
-        member = member_from_row(row)
-        now = self.clock.now()
-
-        def read(conn: sqlite3.Connection) -> MemberView:
-            return build_view(conn, member, roadmap, now)
-
-        return await self.db.run_read(read)
+        return await build_view(self.db, member_from_row(row), roadmap, self.clock.now())
 
     async def milestone_choices(
         self, guild_id: int, user_id: int, query: str
@@ -198,125 +189,113 @@ class MemberService:
         roadmap = await self.catalog.get(guild_id)
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> MilestoneResult:
-            member = require_member(conn, guild_id, user_id)
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
             milestone = resolve_milestone(roadmap, member.track, key)
-            change = change_milestone(conn, member, roadmap, milestone, done, now)
+            change = await change_milestone(tx, member, roadmap, milestone, done, now)
             if change.changed:
-                pauses = load_pauses(conn, guild_id, user_id)
+                pauses = await load_pauses(tx, guild_id, user_id)
                 dirty = roles_dirty(
                     member,
-                    load_role_map(conn, guild_id),
+                    await self.roles.get(tx, guild_id),
                     change.phase_after,
                     effective_streak(member, pauses, now),
                 )
-                conn.execute(
+                await tx.execute(
                     "UPDATE roadmap_members SET milestones_done = milestones_done + ?, "
                     "phase = ?, roles_dirty = ? WHERE guild_id = ? AND user_id = ?",
                     (change.delta, change.phase_after, dirty, guild_id, user_id),
                 )
-            total = len(roadmap.milestones_for(member.track))
-            mine = done_keys(conn, guild_id, user_id)
-            count = sum(1 for m in roadmap.milestones_for(member.track) if m.key in mine)
-            return MilestoneResult(
-                milestone=milestone,
-                done=change.done,
-                changed=change.changed,
-                phase_before=change.phase_before,
-                phase_after=change.phase_after,
-                phase_name=phase_name(roadmap, change.phase_after),
-                done_count=count,
-                total=total,
-            )
-
-        return await self.db.run_transaction(work)
+            mine = await done_keys(tx, guild_id, user_id)
+        total = len(roadmap.milestones_for(member.track))
+        count = sum(1 for m in roadmap.milestones_for(member.track) if m.key in mine)
+        return MilestoneResult(
+            milestone=milestone,
+            done=change.done,
+            changed=change.changed,
+            phase_before=change.phase_before,
+            phase_after=change.phase_after,
+            phase_name=phase_name(roadmap, change.phase_after),
+            done_count=count,
+            total=total,
+        )
 
     async def pause(self, guild_id: int, user_id: int) -> date:
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> date:
-            member = require_member(conn, guild_id, user_id)
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
             if member.paused:
                 raise DomainError(f"Your roadmap has been paused since {member.paused_on}.")
             today = member.today(now)
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO roadmap_pauses (guild_id, user_id, start_date) VALUES (?, ?, ?) "
-                "ON CONFLICT DO UPDATE SET end_date = NULL",
-                (guild_id, user_id, today.isoformat()),
+                "ON CONFLICT (guild_id, user_id, start_date) DO UPDATE SET end_date = NULL",
+                (guild_id, user_id, today),
             )
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET paused_on = ? WHERE guild_id = ? AND user_id = ?",
-                (today.isoformat(), guild_id, user_id),
+                (today, guild_id, user_id),
             )
-            refresh_schedule(conn, member, now)
-            return today
-
-        return await self.db.run_transaction(work)
+            await refresh_schedule(tx, member, now, self.roles)
+        return today
 
     async def resume(self, guild_id: int, user_id: int) -> int:
         """Resume; returns how many days the pause lasted (the plan clock skips them)."""
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> int:
-            member = require_member(conn, guild_id, user_id)
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
             if member.paused_on is None:
                 raise DomainError("Your roadmap is not paused.")
             today = max(member.today(now), member.paused_on)
             days = (today - member.paused_on).days
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_pauses SET end_date = ? WHERE guild_id = ? AND user_id = ? "
                 "AND end_date IS NULL",
-                (today.isoformat(), guild_id, user_id),
+                (today, guild_id, user_id),
             )
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET paused_on = NULL, paused_days = paused_days + ? "
                 "WHERE guild_id = ? AND user_id = ?",
                 (days, guild_id, user_id),
             )
-            refresh_schedule(conn, member, now)
-            return days
-
-        return await self.db.run_transaction(work)
+            await refresh_schedule(tx, member, now, self.roles)
+        return days
 
     async def leave(self, guild_id: int, user_id: int) -> None:
         """Remove the member's roadmap data in this server (check-ins, streaks, milestones)."""
 
-        def work(conn: sqlite3.Connection) -> None:
-            require_member(conn, guild_id, user_id)
-            remove_member(conn, guild_id, user_id)
-
-        await self.db.run_transaction(work)
+        async with self.db.transaction() as tx:
+            await lock_member(tx, guild_id, user_id)
+            await remove_member(tx, guild_id, user_id)
 
     async def set_timezone(self, guild_id: int, user_id: int, name: str) -> str:
         zone = parse_timezone(name).key
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> str:
-            member = require_member(conn, guild_id, user_id)
-            conn.execute(
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
+            await tx.execute(
                 "UPDATE roadmap_members SET timezone = ? WHERE guild_id = ? AND user_id = ?",
                 (zone, guild_id, user_id),
             )
-            refresh_schedule(conn, member, now)
-            return zone
-
-        return await self.db.run_transaction(work)
+            await refresh_schedule(tx, member, now, self.roles)
+        return zone
 
     async def set_goal(self, guild_id: int, user_id: int, days: int) -> int:
         if not 1 <= days <= 7:
             raise DomainError("Your goal is a number of check-in days per week, from 1 to 7.")
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> int:
-            member = require_member(conn, guild_id, user_id)
-            conn.execute(
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
+            await tx.execute(
                 "UPDATE roadmap_members SET weekly_goal = ? WHERE guild_id = ? AND user_id = ?",
                 (days, guild_id, user_id),
             )
-            refresh_schedule(conn, member, now)
-            return days
-
-        return await self.db.run_transaction(work)
+            await refresh_schedule(tx, member, now, self.roles)
+        return days
 
     async def member_context(self, guild_id: int, user_id: int) -> MemberContext | None:
         """Where a member is, for the Q&A helper; None when they are not on the roadmap."""
@@ -325,19 +304,14 @@ class MemberService:
             return None
         member = member_from_row(row)
         roadmap = await self.catalog.get(guild_id)
-        now = self.clock.now()
-
-        def read(conn: sqlite3.Connection) -> MemberContext:
-            view = build_view(conn, member, roadmap, now)
-            return MemberContext(
-                track=view.track.name,
-                phase=view.phase_name,
-                month=view.month,
-                open_milestones=tuple(m.title for m in view.next_up),
-                streak_days=view.streak.current,
-            )
-
-        return await self.db.run_read(read)
+        view = await build_view(self.db, member, roadmap, self.clock.now())
+        return MemberContext(
+            track=view.track.name,
+            phase=view.phase_name,
+            month=view.month,
+            open_milestones=tuple(m.title for m in view.next_up),
+            streak_days=view.streak.current,
+        )
 
 
 def phase_name(roadmap: Roadmap, number: int) -> str:
@@ -346,8 +320,8 @@ def phase_name(roadmap: Roadmap, number: int) -> str:
     return roadmap.phase(number).name
 
 
-def build_view(
-    conn: sqlite3.Connection, member: MemberRecord, roadmap: Roadmap, now: datetime
+async def build_view(
+    q: Queryable, member: MemberRecord, roadmap: Roadmap, now: datetime
 ) -> MemberView:
     track = roadmap.track(member.track)
     if track is None:
@@ -356,11 +330,11 @@ def build_view(
             "/roadmap leave, then /roadmap start on another track."
         )
     today = member.today(now)
-    rows = conn.execute(
+    rows = await q.fetch_all(
         "SELECT milestone, title, done_on, archived_at FROM roadmap_milestones "
-        "WHERE guild_id = ? AND user_id = ? ORDER BY done_at DESC",
+        "WHERE guild_id = ? AND user_id = ? ORDER BY done_at DESC, milestone",
         (member.guild_id, member.user_id),
-    ).fetchall()
+    )
     done_order = [r[0] for r in rows if r[3] is None]
     archived = tuple(
         ArchivedMilestone(r[0], r[1] or r[0], date.fromisoformat(r[2]))
@@ -370,7 +344,7 @@ def build_view(
     done = set(done_order)
     progress = phase_progress(roadmap, member.track, done)
     effective_start = plan_start(member.start_date, member.paused_days, member.paused_on, today)
-    pauses = load_pauses(conn, member.guild_id, member.user_id)
+    pauses = await load_pauses(q, member.guild_id, member.user_id)
     mine = roadmap.milestones_for(member.track)
     recent = tuple(m for key in done_order if (m := roadmap.milestone(key)) in mine)[:3]
     phase = current_phase(progress)
@@ -387,16 +361,16 @@ def build_view(
         next_up=tuple(m for m in mine if m.key not in done)[:3],
         pace=pace(progress, effective_start, today),
         paused_since=member.paused_on,
-        streak=summary_of(member, pauses, now, week_days_of(conn, member, today)),
+        streak=summary_of(member, pauses, now, await week_days_of(q, member, today)),
         buddy_id=member.buddy_id,
         archived=archived,
     )
 
 
-def remove_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> int:
+async def remove_member(tx: Transaction, guild_id: int, user_id: int) -> int:
     """Delete a member's roadmap rows in one server; returns how many rows went."""
     removed = 0
-    conn.execute(
+    await tx.execute(
         "UPDATE roadmap_members SET buddy_id = NULL, nudge_due_at = NULL "
         "WHERE guild_id = ? AND buddy_id = ?",
         (guild_id, user_id),
@@ -411,5 +385,5 @@ def remove_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> int:
         "DELETE FROM roadmap_members WHERE guild_id = ? AND user_id = ?",
     ):
         params = (guild_id, user_id, user_id) if "to_user" in sql else (guild_id, user_id)
-        removed += conn.execute(sql, params).rowcount
+        removed += await tx.execute(sql, params)
     return removed

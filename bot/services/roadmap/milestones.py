@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.clock import to_db_time
+from bot.db import Transaction
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.content import Milestone, Roadmap
 from bot.services.roadmap.counters import bump_periods
-from bot.services.roadmap.member_state import MemberRecord
+from bot.services.roadmap.member_state import MemberRecord, Queryable
 from bot.services.roadmap.plan import current_phase, phase_progress
 
 
@@ -50,20 +49,18 @@ def resolve_milestone(roadmap: Roadmap, track: str, text: str) -> Milestone:
     return milestone
 
 
-def done_keys(conn: sqlite3.Connection, guild_id: int, user_id: int) -> set[str]:
+async def done_keys(q: Queryable, guild_id: int, user_id: int) -> set[str]:
     """The member's ticked milestones that their roadmap still offers (not archived)."""
-    return {
-        row[0]
-        for row in conn.execute(
-            "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? "
-            "AND archived_at IS NULL",
-            (guild_id, user_id),
-        )
-    }
+    rows = await q.fetch_all(
+        "SELECT milestone FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? "
+        "AND archived_at IS NULL",
+        (guild_id, user_id),
+    )
+    return {row[0] for row in rows}
 
 
-def change_milestone(
-    conn: sqlite3.Connection,
+async def change_milestone(
+    tx: Transaction,
     member: MemberRecord,
     roadmap: Roadmap,
     milestone: Milestone,
@@ -76,45 +73,45 @@ def change_milestone(
     row once with everything else that changed.
     """
     key = (member.guild_id, member.user_id)
-    existing = conn.execute(
+    existing = await tx.fetch_one(
         "SELECT done_on FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? "
         "AND milestone = ?",
         (*key, milestone.key),
-    ).fetchone()
+    )
     if (existing is not None) == done:
         return MilestoneChange(milestone, done, False, member.phase, member.phase, 0)
     today = member.today(now)
     if done:
-        conn.execute(
+        await tx.execute(
             "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on, "
             "title) VALUES (?, ?, ?, ?, ?, ?)",
-            (*key, milestone.key, to_db_time(now), today.isoformat(), milestone.title),
+            (*key, milestone.key, now, today, milestone.title),
         )
-        bump_periods(conn, *key, today, milestones=1)
+        await bump_periods(tx, *key, today, milestones=1)
     else:
-        conn.execute(
+        await tx.execute(
             "DELETE FROM roadmap_milestones WHERE guild_id = ? AND user_id = ? AND milestone = ?",
             (*key, milestone.key),
         )
-        bump_periods(conn, *key, date.fromisoformat(existing[0]), milestones=-1)
-    phase = current_phase(phase_progress(roadmap, member.track, done_keys(conn, *key)))
-    record_phase_entries(conn, member, member.phase, phase, today)
+        await bump_periods(tx, *key, date.fromisoformat(existing[0]), milestones=-1)
+    phase = current_phase(phase_progress(roadmap, member.track, await done_keys(tx, *key)))
+    await record_phase_entries(tx, member, member.phase, phase, today)
     return MilestoneChange(milestone, done, True, member.phase, phase, 1 if done else -1)
 
 
-def record_phase_entries(
-    conn: sqlite3.Connection, member: MemberRecord, before: int, after: int, today: date
+async def record_phase_entries(
+    tx: Transaction, member: MemberRecord, before: int, after: int, today: date
 ) -> None:
     """Note each phase entered (for the digest); forget entries an undo walked back."""
     key = (member.guild_id, member.user_id)
     if after > before:
-        conn.executemany(
-            "INSERT OR IGNORE INTO roadmap_phase_entries (guild_id, user_id, phase, entered_on) "
-            "VALUES (?, ?, ?, ?)",
-            [(*key, phase, today.isoformat()) for phase in range(before + 1, after + 1)],
+        await tx.executemany(
+            "INSERT INTO roadmap_phase_entries (guild_id, user_id, phase, entered_on) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(*key, phase, today) for phase in range(before + 1, after + 1)],
         )
     elif after < before:
-        conn.execute(
+        await tx.execute(
             "DELETE FROM roadmap_phase_entries WHERE guild_id = ? AND user_id = ? AND phase > ?",
             (*key, after),
         )

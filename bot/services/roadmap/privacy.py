@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from bot.db import Database, Transaction
 from bot.services.roadmap.members import remove_member
 
 MEMBER_TABLES = {
@@ -41,39 +41,38 @@ GUILD_TABLES = (
 )
 
 
-def export_member(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
-    memberships = conn.execute(
+async def export_member(db: Database, user_id: int) -> dict[str, Any]:
+    memberships = await db.fetch_all(
         "SELECT * FROM roadmap_members WHERE user_id = ? ORDER BY guild_id", (user_id,)
-    ).fetchall()
+    )
     data: dict[str, Any] = {"memberships": [dict(r) for r in memberships]}
     for name, sql in MEMBER_TABLES.items():
         params = (user_id, user_id) if sql.count("?") == 2 else (user_id,)
-        data[name] = [dict(r) for r in conn.execute(sql, params).fetchall()]
+        data[name] = [dict(r) for r in await db.fetch_all(sql, params)]
     return data
 
 
-def delete_member(conn: sqlite3.Connection, user_id: int) -> int:
+async def delete_member(tx: Transaction, user_id: int) -> int:
     """Erase the member everywhere; buddies lose the pairing, servers keep nothing of theirs."""
-    guilds = [
-        r[0]
-        for r in conn.execute("SELECT guild_id FROM roadmap_members WHERE user_id = ?", (user_id,))
-    ]
-    removed = sum(remove_member(conn, guild_id, user_id) for guild_id in guilds)
-    removed += conn.execute(
+    rows = await tx.fetch_all("SELECT guild_id FROM roadmap_members WHERE user_id = ?", (user_id,))
+    removed = 0
+    for row in rows:
+        removed += await remove_member(tx, row[0], user_id)
+    removed += await tx.execute(
         "DELETE FROM roadmap_buddy_requests WHERE from_user = ? OR to_user = ?", (user_id, user_id)
-    ).rowcount
-    conn.execute(
+    )
+    await tx.execute(
         "UPDATE roadmap_members SET buddy_id = NULL, nudge_due_at = NULL WHERE buddy_id = ?",
         (user_id,),
     )
     # A roadmap they imported belongs to the server; who imported it is forgotten.
-    conn.execute("UPDATE roadmap_custom SET imported_by = 0 WHERE imported_by = ?", (user_id,))
+    await tx.execute("UPDATE roadmap_custom SET imported_by = 0 WHERE imported_by = ?", (user_id,))
     return removed
 
 
-def delete_guild(conn: sqlite3.Connection, guild_id: int) -> int:
+async def delete_guild(tx: Transaction, guild_id: int) -> int:
     # Table names come from the constant above, never from input.
-    return sum(
-        conn.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,)).rowcount
-        for table in GUILD_TABLES
-    )
+    removed = 0
+    for table in GUILD_TABLES:
+        removed += await tx.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
+    return removed

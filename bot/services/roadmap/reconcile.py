@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import to_db_time
-from bot.db import WriteSession
+from bot.db import Transaction
 from bot.services.roadmap.content import Roadmap
 
 ALL_USERS = (0, 2**63 - 1)  # every Discord user id
@@ -36,7 +36,7 @@ class Reconciled:
 
 
 async def reconcile_guild(
-    conn: WriteSession, guild_id: int, roadmap: Roadmap, now: datetime
+    conn: Transaction, guild_id: int, roadmap: Roadmap, now: datetime
 ) -> Reconciled:
     """Bring all of one server's members in line with `roadmap`, and record that."""
     done = await reconcile_members(conn, guild_id, roadmap, now)
@@ -45,7 +45,7 @@ async def reconcile_guild(
 
 
 async def reconcile_members(
-    conn: WriteSession,
+    conn: Transaction,
     guild_id: int,
     roadmap: Roadmap,
     now: datetime,
@@ -56,12 +56,11 @@ async def reconcile_members(
     An archived milestone keeps the title the previous roadmap gave it, else the one it had
     when ticked, else its title in the roadmap's `retired` list.
     """
-    cursor = await conn.execute(
+    state = await conn.fetch_one(
         "SELECT titles FROM roadmap_content_state WHERE guild_id = ?", (guild_id,)
     )
-    state = await cursor.fetchone()
     previous: dict[str, str] = json.loads(state[0]) if state is not None else {}
-    cursor = await conn.execute(
+    rows = await conn.fetch_all(
         "SELECT m.user_id, m.milestone, m.title, m.archived_at, r.track "
         "FROM roadmap_milestones m JOIN roadmap_members r "
         "ON r.guild_id = m.guild_id AND r.user_id = m.user_id "
@@ -70,7 +69,7 @@ async def reconcile_members(
     )
     archive, restore = [], []
     live: dict[int, set[str]] = {}  # each member's ticked milestones the roadmap offers
-    for user_id, key, title, archived_at, track in await cursor.fetchall():
+    for user_id, key, title, archived_at, track in rows:
         if roadmap.offers(track, key):
             live.setdefault(user_id, set()).add(key)
             if archived_at is not None:
@@ -88,7 +87,7 @@ async def reconcile_members(
 
 
 async def record_reconciled(
-    conn: WriteSession, guild_id: int, roadmap: Roadmap, now: datetime
+    conn: Transaction, guild_id: int, roadmap: Roadmap, now: datetime
 ) -> None:
     """Note that the server's members now match `roadmap` (and keep its titles)."""
     titles = json.dumps({m.key: m.title for m in roadmap.milestones}, ensure_ascii=False)
@@ -129,7 +128,7 @@ class TrackPlan:
 
 
 async def move_phases(
-    conn: WriteSession,
+    conn: Transaction,
     guild_id: int,
     roadmap: Roadmap,
     live: dict[int, set[str]],
@@ -137,7 +136,7 @@ async def move_phases(
 ) -> int:
     """Derive members' current phase again from their live milestones; count the moves."""
     # A member with nothing ticked and still in phase 1 stays there: skip them in SQL.
-    cursor = await conn.execute(
+    rows = await conn.fetch_all(
         "SELECT user_id, track, phase FROM roadmap_members "
         "WHERE guild_id = ? AND user_id BETWEEN ? AND ? AND (phase <> 1 OR user_id IN "
         "(SELECT user_id FROM roadmap_milestones WHERE guild_id = ? AND user_id BETWEEN ? AND ?))",
@@ -145,7 +144,7 @@ async def move_phases(
     )
     plans: dict[str, TrackPlan] = {}
     moves = []
-    for user_id, track, phase in await cursor.fetchall():
+    for user_id, track, phase in rows:
         plan = plans.get(track) or plans.setdefault(track, TrackPlan.of(roadmap, track))
         new_phase = plan.current_phase(live.get(user_id, set()))
         if new_phase != phase:

@@ -9,7 +9,6 @@ next day. Three undelivered days in a row turn reminders off.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,11 +18,11 @@ from bot.errors import DomainError
 from bot.services.roadmap.dates import at_local, local_date
 from bot.services.roadmap.member_state import (
     MEMBER_SQL,
-    db_time,
     in_quiet_hours,
+    load_member,
+    lock_member,
     member_from_row,
     next_reminder,
-    require_member,
 )
 from bot.timezones import format_time_of_day, parse_time_of_day
 
@@ -100,95 +99,88 @@ class ReminderService:
             )
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> ReminderSettings:
-            member = require_member(conn, guild_id, user_id)
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
             next_at = next_reminder(clock_time, member.zone, now, member.paused)
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET remind_time = ?, quiet_start = ?, quiet_end = ?, "
                 "remind_next_at = ?, remind_misses = 0 WHERE guild_id = ? AND user_id = ?",
-                (clock_time, quiet_start, quiet_end, db_time(next_at), guild_id, user_id),
+                (clock_time, quiet_start, quiet_end, next_at, guild_id, user_id),
             )
-            return ReminderSettings(clock_time, quiet_start, quiet_end, member.zone_name, next_at)
-
-        return await self.db.run_transaction(work)
+        return ReminderSettings(clock_time, quiet_start, quiet_end, member.zone_name, next_at)
 
     async def turn_off(self, guild_id: int, user_id: int) -> bool:
         """Turn reminders off; False when they already were."""
 
-        def work(conn: sqlite3.Connection) -> bool:
-            member = require_member(conn, guild_id, user_id)
-            conn.execute(
+        async with self.db.transaction() as tx:
+            member = await lock_member(tx, guild_id, user_id)
+            await tx.execute(
                 "UPDATE roadmap_members SET remind_time = NULL, remind_next_at = NULL, "
                 "remind_misses = 0 WHERE guild_id = ? AND user_id = ?",
                 (guild_id, user_id),
             )
-            return member.remind_time is not None
-
-        return await self.db.run_transaction(work)
+        return member.remind_time is not None
 
     async def due(self, now: datetime, limit: int) -> list[ReminderDue]:
         """Reminders to send now; reminders that no longer apply are moved to their next day."""
 
-        def work(conn: sqlite3.Connection) -> list[ReminderDue]:
-            rows = conn.execute(
-                "SELECT m.*, COALESCE(g.timezone, 'UTC') AS server_timezone, "
-                "g.checkin_channel_id FROM roadmap_members m "
-                "LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
-                "WHERE m.remind_next_at IS NOT NULL AND m.remind_next_at <= ? "
-                "ORDER BY m.remind_next_at LIMIT ?",
-                (db_time(now), limit),
-            ).fetchall()
-            due = []
-            for row in rows:
-                member = member_from_row(row)
-                zone = member.zone
-                assert member.remind_next_at is not None and member.remind_time is not None
-                day = local_date(member.remind_next_at, zone)
-                local_now = now.astimezone(zone)
-                checked_in = conn.execute(
-                    "SELECT 1 FROM roadmap_checkins WHERE guild_id = ? AND user_id = ? "
-                    "AND local_date = ? LIMIT 1",
-                    (member.guild_id, member.user_id, day.isoformat()),
-                ).fetchone()
-                later: datetime | None = None
-                if local_now.date() != day or checked_in is not None or member.paused:
-                    later = next_reminder(member.remind_time, zone, now, member.paused)
-                elif in_quiet_hours(local_now.time(), member.quiet_start, member.quiet_end):
-                    assert member.quiet_end is not None
-                    end = at_local(day, parse_time_of_day(member.quiet_end), zone)
-                    later = (
-                        end if end > now else next_reminder(member.remind_time, zone, now, False)
-                    )
-                if later is not None:
-                    _reschedule(conn, member.guild_id, member.user_id, later)
-                    continue
-                due.append(
-                    ReminderDue(
-                        guild_id=member.guild_id,
-                        user_id=member.user_id,
-                        day=day,
-                        streak=member.streak.current,
-                        checkin_channel_id=row["checkin_channel_id"],
-                        last_try=member.remind_misses + 1 >= self.max_misses,
-                    )
+        rows = await self.db.fetch_all(
+            "SELECT m.*, COALESCE(g.timezone, 'UTC') AS server_timezone, "
+            "g.checkin_channel_id FROM roadmap_members m "
+            "LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
+            "WHERE m.remind_next_at IS NOT NULL AND m.remind_next_at <= ? "
+            "ORDER BY m.remind_next_at LIMIT ?",
+            (now, limit),
+        )
+        due = []
+        for row in rows:
+            member = member_from_row(row)
+            zone = member.zone
+            assert member.remind_next_at is not None and member.remind_time is not None
+            day = local_date(member.remind_next_at, zone)
+            local_now = now.astimezone(zone)
+            checked_in = await self.db.fetch_one(
+                "SELECT 1 FROM roadmap_checkins WHERE guild_id = ? AND user_id = ? "
+                "AND local_date = ? LIMIT 1",
+                (member.guild_id, member.user_id, day),
+            )
+            later: datetime | None = None
+            if local_now.date() != day or checked_in is not None or member.paused:
+                later = next_reminder(member.remind_time, zone, now, member.paused)
+            elif in_quiet_hours(local_now.time(), member.quiet_start, member.quiet_end):
+                assert member.quiet_end is not None
+                end = at_local(day, parse_time_of_day(member.quiet_end), zone)
+                later = end if end > now else next_reminder(member.remind_time, zone, now, False)
+            if later is not None:
+                await self._reschedule(
+                    member.guild_id, member.user_id, member.remind_next_at, later
                 )
-            return due
-
-        return await self.db.run_transaction(work)
+                continue
+            due.append(
+                ReminderDue(
+                    guild_id=member.guild_id,
+                    user_id=member.user_id,
+                    day=day,
+                    streak=member.streak.current,
+                    checkin_channel_id=row["checkin_channel_id"],
+                    last_try=member.remind_misses + 1 >= self.max_misses,
+                )
+            )
+        return due
 
     async def finish(self, reminder: ReminderDue, delivered_by_dm: bool) -> bool:
         """Record the outcome and schedule the next day; True when reminders were turned off."""
         now = self.clock.now()
         max_misses = self.max_misses
 
-        def work(conn: sqlite3.Connection) -> bool:
-            row = conn.execute(MEMBER_SQL, (reminder.guild_id, reminder.user_id)).fetchone()
-            if row is None or row["remind_time"] is None:
+        async with self.db.transaction() as tx:
+            await tx.lock("roadmap-member", reminder.guild_id, reminder.user_id)
+            member = await load_member(tx, reminder.guild_id, reminder.user_id)
+            if member is None or member.remind_time is None:
                 return False
-            member = member_from_row(row)
             misses = 0 if delivered_by_dm else member.remind_misses + 1
             if misses >= max_misses:
-                conn.execute(
+                await tx.execute(
                     "UPDATE roadmap_members SET remind_time = NULL, remind_next_at = NULL, "
                     "remind_misses = 0 WHERE guild_id = ? AND user_id = ?",
                     (reminder.guild_id, reminder.user_id),
@@ -198,28 +190,22 @@ class ReminderService:
             assert member.remind_time is not None
             sent_slot = at_local(reminder.day, parse_time_of_day(member.remind_time), zone)
             later = next_reminder(member.remind_time, zone, max(now, sent_slot), member.paused)
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET remind_misses = ?, remind_next_at = ? "
                 "WHERE guild_id = ? AND user_id = ?",
-                (misses, db_time(later), reminder.guild_id, reminder.user_id),
+                (misses, later, reminder.guild_id, reminder.user_id),
             )
-            return False
-
-        return await self.db.run_transaction(work)
+        return False
 
     async def skip(self, reminder: ReminderDue) -> None:
         """Move a reminder that was already sent (found claimed) on to its next day."""
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> None:
-            row = conn.execute(MEMBER_SQL, (reminder.guild_id, reminder.user_id)).fetchone()
-            if row is None or row["remind_time"] is None:
-                return
-            member = member_from_row(row)
-            later = next_reminder(member.remind_time, member.zone, now, member.paused)
-            _reschedule(conn, reminder.guild_id, reminder.user_id, later)
-
-        await self.db.run_transaction(work)
+        member = await load_member(self.db, reminder.guild_id, reminder.user_id)
+        if member is None or member.remind_time is None:
+            return
+        later = next_reminder(member.remind_time, member.zone, now, member.paused)
+        await self._reschedule(reminder.guild_id, reminder.user_id, member.remind_next_at, later)
 
     async def due_nudges(self, now: datetime, limit: int) -> list[NudgeDue]:
         rows = await self.db.fetch_all(
@@ -228,7 +214,7 @@ class ReminderService:
             "FROM roadmap_members m LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
             "WHERE m.nudge_due_at IS NOT NULL AND m.nudge_due_at <= ? "
             "ORDER BY m.nudge_due_at LIMIT ?",
-            (db_time(now), limit),
+            (now, limit),
         )
         due = []
         for row in rows:
@@ -272,11 +258,12 @@ class ReminderService:
             row["remind_time"], row["quiet_start"], row["quiet_end"], member.zone_name, next_at
         )
 
-
-def _reschedule(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, when: datetime | None
-) -> None:
-    conn.execute(
-        "UPDATE roadmap_members SET remind_next_at = ? WHERE guild_id = ? AND user_id = ?",
-        (db_time(when), guild_id, user_id),
-    )
+    async def _reschedule(
+        self, guild_id: int, user_id: int, was: datetime | None, when: datetime | None
+    ) -> None:
+        """Move the next reminder, unless a write of the member moved it meanwhile."""
+        await self.db.execute(
+            "UPDATE roadmap_members SET remind_next_at = ? WHERE guild_id = ? AND user_id = ? "
+            "AND remind_next_at IS NOT DISTINCT FROM ?",
+            (when, guild_id, user_id, was),
+        )

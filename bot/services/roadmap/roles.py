@@ -15,20 +15,28 @@ not granted, so the bot never takes it away.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database
+from bot.db import Database, Row
 from bot.errors import DomainError
-from bot.services.roadmap.member_state import STREAK_THRESHOLDS, RoleMap, load_role_map
+from bot.services.roadmap.member_state import (
+    STREAK_THRESHOLDS,
+    RoleMap,
+    RoleMaps,
+    load_role_map,
+)
 from bot.services.scheduled_posts import ScheduledPosts
 
 RESYNC_KIND = "roadmap:roles"
 NOTICE_KIND = "notice:role"  # telling the moderators a mapped role was stopped or suspended
 SCAN_CHUNK = 500
+SCAN_COLUMNS = (
+    "guild_id, user_id, phase, current_streak, alive_until, phase_role_id, streak_role_id, "
+    "roles_granted"
+)
 PHASE_GRANTED, STREAK_GRANTED = 1, 2
 
 
@@ -74,14 +82,14 @@ class RoleNotice:
         return f"{self.why}:{self.role_id}:{to_db_time(self.since)}"
 
 
-def _effective_streak(row: sqlite3.Row, now: datetime) -> int:
+def _effective_streak(row: Row, now: datetime) -> int:
     alive = row["alive_until"]
     if alive is not None and from_db_time(alive) <= now:
         return 0
     return row["current_streak"]
 
 
-def _change(row: sqlite3.Row, roles: RoleMap, now: datetime) -> RoleChange | None:
+def _change(row: Row, roles: RoleMap, now: datetime) -> RoleChange | None:
     """What to do for one member, or None when nothing changes."""
     held = (row["phase_role_id"], row["streak_role_id"])
     granted = row["roles_granted"]
@@ -126,10 +134,13 @@ def granted_bits(change: RoleChange, failed: set[int], already_held: set[int]) -
 
 
 class RoleService:
-    def __init__(self, db: Database, clock: Clock, posts: ScheduledPosts) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, posts: ScheduledPosts, role_maps: RoleMaps
+    ) -> None:
         self.db = db
         self.clock = clock
         self.posts = posts
+        self.role_maps = role_maps
 
     async def mappings(self, guild_id: int) -> list[RoleMapping]:
         rows = await self.db.fetch_all(
@@ -168,14 +179,14 @@ class RoleService:
         if kind is RoleKind.PHASE and not 1 <= level <= 12:
             raise DomainError("Phase roles are for phase numbers 1 to 12.")
 
-        def work(conn: sqlite3.Connection) -> None:
+        async with self.db.transaction() as tx:
             if role_id is None:
-                conn.execute(
+                await tx.execute(
                     "DELETE FROM roadmap_roles WHERE guild_id = ? AND kind = ? AND level = ?",
                     (guild_id, kind.value, level),
                 )
             else:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO roadmap_roles (guild_id, kind, level, role_id) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, kind, level) DO UPDATE SET "
                     "role_id = excluded.role_id, broken_at = NULL, suspended_at = NULL",
@@ -183,57 +194,61 @@ class RoleService:
                 )
                 # Mapping a role again (checked safe by the cog) is how a moderator says
                 # "try this role again".
-                conn.execute(
+                await tx.execute(
                     "UPDATE roadmap_roles SET broken_at = NULL, suspended_at = NULL"
                     " WHERE guild_id = ? AND role_id = ?",
                     (guild_id, role_id),
                 )
-            conn.execute(
+            await tx.execute(
                 "UPDATE roadmap_members SET roles_dirty = 1 WHERE guild_id = ?", (guild_id,)
             )
-
-        await self.db.run_transaction(work)
+        self.role_maps.forget(guild_id)
         return await self.mappings(guild_id)
 
     async def due_changes(self, now: datetime, limit: int) -> list[RoleChange]:
         """A batch of members whose roles must change; starts the daily re-sync when due."""
         await self._start_daily_resync(now)
-        now_text = to_db_time(now)
-
-        def work(conn: sqlite3.Connection) -> list[RoleChange]:
-            conn.execute(
-                "UPDATE roadmap_members SET roles_dirty = 1 WHERE streak_role_id IS NOT NULL "
-                "AND alive_until <= ? AND roles_dirty = 0",
-                (now_text,),
+        await self.db.execute(
+            "UPDATE roadmap_members SET roles_dirty = 1 WHERE streak_role_id IS NOT NULL "
+            "AND alive_until <= ? AND roles_dirty = 0",
+            (now,),
+        )
+        maps: dict[int, RoleMap] = {}
+        changes: list[RoleChange] = []
+        after = (0, 0)
+        while len(changes) < limit:
+            rows = await self.db.fetch_all(
+                f"SELECT {SCAN_COLUMNS} FROM roadmap_members WHERE roles_dirty = 1 "
+                "AND (guild_id, user_id) > (?, ?) ORDER BY guild_id, user_id LIMIT ?",
+                (*after, SCAN_CHUNK),
             )
-            maps: dict[int, RoleMap] = {}
-            changes: list[RoleChange] = []
-            last = 0
-            while len(changes) < limit:
-                rows = conn.execute(
-                    "SELECT rowid AS rid, * FROM roadmap_members WHERE roles_dirty = 1 "
-                    "AND rowid > ? ORDER BY rowid LIMIT ?",
-                    (last, SCAN_CHUNK),
-                ).fetchall()
-                if not rows:
-                    break
-                for row in rows:
-                    last = row["rid"]
-                    guild_id = row["guild_id"]
-                    if guild_id not in maps:
-                        maps[guild_id] = load_role_map(conn, guild_id)
-                    change = _change(row, maps[guild_id], now)
-                    if change is not None:
-                        changes.append(change)
-                        if len(changes) == limit:
-                            break
-                    else:
-                        conn.execute(
-                            "UPDATE roadmap_members SET roles_dirty = 0 WHERE rowid = ?", (last,)
-                        )
-            return changes
-
-        return await self.db.run_transaction(work)
+            if not rows:
+                break
+            settled = []
+            for row in rows:
+                after = (row["guild_id"], row["user_id"])
+                guild_id = row["guild_id"]
+                if guild_id not in maps:
+                    maps[guild_id] = await load_role_map(self.db, guild_id)
+                change = _change(row, maps[guild_id], now)
+                if change is not None:
+                    changes.append(change)
+                    if len(changes) == limit:
+                        break
+                else:
+                    settled.append(tuple(row)[:-1])
+            if settled:
+                # Read outside a transaction, so cleared only if nothing that decides the
+                # roles changed since (a check-in, a new role recorded).
+                await self.db.executemany(
+                    "UPDATE roadmap_members SET roles_dirty = 0 WHERE guild_id = ? "
+                    "AND user_id = ? AND phase = ? AND current_streak = ? "
+                    "AND alive_until IS NOT DISTINCT FROM ? "
+                    "AND phase_role_id IS NOT DISTINCT FROM ? "
+                    "AND streak_role_id IS NOT DISTINCT FROM ?",
+                    settled,
+                )
+        return changes
 
     async def _start_daily_resync(self, now: datetime) -> None:
         guilds = await self.db.fetch_all("SELECT DISTINCT guild_id FROM roadmap_roles")
@@ -264,21 +279,16 @@ class RoleService:
         bits = granted_bits(change, failed, already_held)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            await conn.lock("roadmap-member", change.guild_id, change.user_id)
+            row = await conn.fetch_one(
                 "UPDATE roadmap_members SET phase_role_id = ?, streak_role_id = ?,"
                 " roles_granted = ? WHERE guild_id = ? AND user_id = ?"
                 " RETURNING phase, current_streak, alive_until",
                 (phase_role, streak_role, bits, change.guild_id, change.user_id),
             )
-            row = await cursor.fetchone()
             if row is None:
                 return
-            cursor = await conn.execute(
-                "SELECT kind, level, role_id, suspended_at FROM roadmap_roles"
-                " WHERE guild_id = ? AND broken_at IS NULL",
-                (change.guild_id,),
-            )
-            roles = RoleMap.from_rows(await cursor.fetchall())
+            roles = await load_role_map(conn, change.guild_id)
             settled = roles.settled(
                 row["phase"], _effective_streak(row, now), (phase_role, streak_role)
             )
@@ -302,6 +312,7 @@ class RoleService:
             " AND suspended_at IS NULL",
             (to_db_time(self.clock.now()), guild_id, role_id),
         )
+        self.role_maps.forget(guild_id)
         return changed > 0
 
     async def notices_due(self) -> list[RoleNotice]:
@@ -329,10 +340,11 @@ class RoleService:
             "AND broken_at IS NULL",
             (to_db_time(self.clock.now()), guild_id, role_id),
         )
+        self.role_maps.forget(guild_id)
         return changed > 0
 
 
-def _mapping(row: sqlite3.Row) -> RoleMapping:
+def _mapping(row: Row) -> RoleMapping:
     return RoleMapping(
         RoleKind(row["kind"]),
         row["level"],

@@ -15,6 +15,7 @@ from bot.services.roadmap.checkins import CheckinLimits, CheckinService
 from bot.services.roadmap.digest import DigestService
 from bot.services.roadmap.leaderboard import LeaderboardService
 from bot.services.roadmap.maintenance import MaintenanceService
+from bot.services.roadmap.member_state import RoleMaps
 from bot.services.roadmap.members import MemberService
 from bot.services.roadmap.reminders import ReminderService
 from bot.services.roadmap.role_sync import RoleSync
@@ -40,7 +41,8 @@ class RoadmapService:
         rules = StreakRules(settings.roadmap_freeze_every_days, settings.roadmap_max_freezes)
         self.rules = rules
         self.catalog = RoadmapCatalog(db, clock, settings.roadmap_import_max_bytes)
-        self.members = MemberService(db, clock, self.catalog, rules)
+        self.role_maps = RoleMaps()
+        self.members = MemberService(db, clock, self.catalog, rules, self.role_maps)
         self.checkins = CheckinService(
             db,
             clock,
@@ -52,6 +54,7 @@ class RoadmapService:
                 per_day_max=settings.roadmap_checkins_per_day_max,
                 heatmap_weeks=settings.roadmap_heatmap_weeks,
             ),
+            self.role_maps,
         )
         self.leaderboard = LeaderboardService(db, clock, settings.roadmap_leaderboard_page_size)
         self.buddies = BuddyService(db, clock, settings.roadmap_buddy_request_days)
@@ -62,7 +65,7 @@ class RoadmapService:
             settings.roadmap_reminder_max_misses,
         )
         self.digest = DigestService(db, clock, self.catalog, posts)
-        self.roles = RoleService(db, clock, posts)
+        self.roles = RoleService(db, clock, posts, self.role_maps)
         self.role_sync = RoleSync(self.roles, settings.roadmap_job_batch)
         self.maintenance = MaintenanceService(db, clock, self.catalog, rules)
 
@@ -70,16 +73,15 @@ class RoadmapService:
         return await self.members.member_context(guild_id, user_id)
 
     async def export_member(self, user_id: int) -> dict[str, Any]:
-        return await self.db.run_read(lambda conn: privacy.export_member(conn, user_id))
+        return await privacy.export_member(self.db, user_id)
 
     async def delete_member(self, user_id: int) -> int:
-        return await self.db.run_transaction(
-            lambda conn: privacy.delete_member(conn, user_id), background=True
-        )
+        async with self.db.transaction() as tx:
+            return await privacy.delete_member(tx, user_id)
 
     async def delete_guild(self, guild_id: int) -> int:
-        removed = await self.db.run_transaction(
-            lambda conn: privacy.delete_guild(conn, guild_id), background=True
-        )
+        async with self.db.transaction() as tx:
+            removed = await privacy.delete_guild(tx, guild_id)
         self.catalog.forget(guild_id)
+        self.role_maps.forget(guild_id)
         return removed
