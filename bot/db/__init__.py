@@ -1,6 +1,7 @@
 """Storage: one async API (`bot.db.base`) over SQLite (`bot.db.sqlite`, the default) and
 PostgreSQL (`bot.db.postgres`), chosen by DATABASE_URL (`bot.db.url`), with per-engine
-migrations (`bot.db.migrations`)."""
+migrations (`bot.db.migrations`) and one mapping from rows to dataclasses
+(`bot.db.rows`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from bot.db.base import Database, DatabaseUnavailable, Params, Row, Transaction
 from bot.db.migrations import Migration, load_migrations
+from bot.db.rows import from_row
 from bot.db.url import PostgresTarget, SqliteTarget
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "Row",
     "Transaction",
     "connect",
+    "from_row",
     "load_migrations",
     "open_database",
 ]

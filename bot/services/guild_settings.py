@@ -8,7 +8,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database
+from bot.db import Database, from_row
 from bot.timezones import format_time_of_day, parse_time_of_day, parse_timezone
 
 
@@ -85,11 +85,11 @@ class GuildSettingsService:
         row = await self.db.fetch_one(
             f"SELECT guild_id, {COLUMNS} FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
-        return GuildSettings(guild_id=guild_id) if row is None else GuildSettings(**dict(row))
+        return GuildSettings(guild_id=guild_id) if row is None else from_row(GuildSettings, row)
 
     async def all_configured(self) -> list[GuildSettings]:
         rows = await self.db.fetch_all(f"SELECT guild_id, {COLUMNS} FROM guild_settings")
-        return [GuildSettings(**dict(row)) for row in rows]
+        return [from_row(GuildSettings, row) for row in rows]
 
     async def set_channel(
         self, guild_id: int, kind: ChannelKind, channel_id: int | None

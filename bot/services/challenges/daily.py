@@ -9,9 +9,9 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
-from bot.clock import Clock, from_db_time, to_db_time
+from bot.clock import Clock, to_db_time
 from bot.config import Settings
-from bot.db import Database, Row
+from bot.db import Database, Row, from_row
 from bot.errors import DomainError, NotFound
 from bot.services.challenges.answers import PendingAnswer, write_answer
 from bot.services.challenges.bank import ChallengeBank
@@ -230,19 +230,12 @@ class DailyService:
         challenge = self.bank.from_snapshot(row["challenge_payload"])
         if challenge is None:
             challenge = await self.bank.get(row["guild_id"], row["challenge_id"])
-        return DailyPost(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            day=row["day"],
+        return from_row(
+            DailyPost,
+            row,
             challenge=challenge,
-            cycle=row["cycle"],
-            channel_id=row["channel_id"],
-            message_id=row["message_id"],
-            thread_id=row["thread_id"],
             answered=row["answered_count"],
             correct=row["correct_count"],
-            posted_at=from_db_time(row["posted_at"]) if row["posted_at"] else None,
-            closes_at=from_db_time(row["closes_at"]) if row["closes_at"] else None,
         )
 
     # --- Answering ----------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.clock import Clock, from_db_time, to_db_time
+from bot.clock import Clock, to_db_time
 from bot.config import Settings
-from bot.db import Database, Row
+from bot.db import Database, from_row
 from bot.errors import DomainError, NotFound
 from bot.markdown import inline
 from bot.services.challenges.daily import DailyService
@@ -33,25 +33,6 @@ class SubmissionChanged(DomainError):
             f"{current.version}). Look at the new version and review it again."
         )
         self.current = current
-
-
-def submission_from_row(row: Row) -> Submission:
-    return Submission(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        kind=row["kind"],
-        ref=row["ref"],
-        user_id=row["user_id"],
-        link=row["link"],
-        notes=row["notes"],
-        status=row["status"],
-        points=row["points"],
-        comment=row["comment"],
-        reviewer_id=row["reviewer_id"],
-        submitted_at=from_db_time(row["submitted_at"]),
-        updated_at=from_db_time(row["updated_at"]),
-        version=row["version"],
-    )
 
 
 class SubmissionService:
@@ -159,7 +140,7 @@ class SubmissionService:
             " WHERE guild_id = ? AND kind = ? AND ref = ? AND user_id = ?",
             (guild_id, kind, ref, user_id),
         )
-        return None if row is None else submission_from_row(row)
+        return None if row is None else from_row(Submission, row)
 
     async def get(self, guild_id: int, submission_id: int) -> Submission:
         row = await self.db.fetch_one(
@@ -168,7 +149,7 @@ class SubmissionService:
         )
         if row is None:
             raise NotFound("That submission does not exist in this server.")
-        return submission_from_row(row)
+        return from_row(Submission, row)
 
     async def queue(
         self, guild_id: int, kind: str, ref: str | None = None, include_reviewed: bool = False
@@ -184,7 +165,7 @@ class SubmissionService:
             sql += " AND ref = ?"
             params.append(ref)
         sql += " ORDER BY status != 'pending', submitted_at, id LIMIT 500"
-        return [submission_from_row(r) for r in await self.db.fetch_all(sql, params)]
+        return [from_row(Submission, r) for r in await self.db.fetch_all(sql, params)]
 
     async def title_of(self, submission: Submission) -> tuple[str, int | None]:
         """The challenge's title and discussion thread."""
@@ -256,7 +237,7 @@ class SubmissionService:
                     f"SELECT {SUBMISSION_COLUMNS} FROM challenge_submissions WHERE id = ?",
                     (submission_id,),
                 )
-                current = submission_from_row(row)
+                current = from_row(Submission, row)
                 if current.status == "pending":
                     raise SubmissionChanged(current)
                 raise DomainError(

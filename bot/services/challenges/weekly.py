@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, from_db_time, to_db_time
 from bot.config import Settings
-from bot.db import Database, Row
+from bot.db import Database, Row, from_row
 from bot.errors import DomainError, NotFound
 from bot.markdown import inline
 from bot.services.challenges.model import (
@@ -36,21 +36,7 @@ WEEKLY_COLUMNS = (
 
 
 def weekly_from_row(row: Row) -> Weekly:
-    return Weekly(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        title=row["title"],
-        brief=row["brief"],
-        rules=row["rules"],
-        starts_at=from_db_time(row["starts_at"]),
-        deadline=from_db_time(row["deadline"]),
-        status=row["status"],
-        channel_id=row["channel_id"],
-        message_id=row["message_id"],
-        thread_id=row["thread_id"],
-        created_by=row["created_by"],
-        results_posted=row["results_posted_at"] is not None,
-    )
+    return from_row(Weekly, row, results_posted=row["results_posted_at"] is not None)
 
 
 class WeeklyService:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.clock import from_db_time
+from bot.db import from_row
 from bot.services.portfolio.base import PortfolioBase
 from bot.services.portfolio.models import (
     History,
@@ -156,18 +157,13 @@ class Insights(PortfolioBase):
             else None
         )
         reviewers = tuple(
-            ReviewerStats(
-                reviewer_id=row["reviewer_id"],
-                reviews=row["reviews"],
-                ratings=row["ratings"],
-                average_helpful=row["helpful"],
-                last_review_at=from_db_time(row["last_at"]),
-            )
+            from_row(ReviewerStats, row)
             for row in await self.db.fetch_all(
                 "SELECT reviewer_id, count(*) AS reviews, count(helpful) AS ratings, "
-                "avg(helpful) AS helpful, max(created_at) AS last_at FROM portfolio_reviews "
+                "avg(helpful) AS average_helpful, max(created_at) AS last_review_at "
+                "FROM portfolio_reviews "
                 "WHERE guild_id = ? AND reviewer_id <> 0 GROUP BY reviewer_id "
-                "ORDER BY reviews DESC, helpful DESC, reviewer_id LIMIT ?",
+                "ORDER BY reviews DESC, average_helpful DESC, reviewer_id LIMIT ?",
                 (guild_id, REVIEWERS_SHOWN),
             )
         )

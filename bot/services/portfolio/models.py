@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
-from bot.clock import from_db_time
+from bot.db import Row, from_row
 from bot.services.portfolio.rubric import CRITERIA_KEYS
 
 
@@ -86,37 +85,8 @@ class Request:
         return PostLocation(self.channel_id, self.post_channel_id, self.message_id, self.thread_id)
 
     @classmethod
-    def from_row(cls, row: Any) -> Request:
-        return cls(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            owner_id=row["owner_id"],
-            archetype=row["archetype"],
-            title=row["title"],
-            repo_url=row["repo_url"],
-            demo_url=row["demo_url"],
-            description=row["description"],
-            feedback_wanted=row["feedback_wanted"],
-            self_check=row["self_check"],
-            round=row["round"],
-            root_id=row["root_id"],
-            previous_id=row["previous_id"],
-            change_note=row["change_note"],
-            status=Status(row["status"]),
-            reviewer_id=row["reviewer_id"],
-            claimed_at=_time(row["claimed_at"]),
-            credit_reviews=row["credit_reviews"],
-            queue_at=from_db_time(row["queue_at"]),
-            open_since=from_db_time(row["open_since"]),
-            returned_count=row["returned_count"],
-            created_at=from_db_time(row["created_at"]),
-            closed_at=_time(row["closed_at"]),
-            channel_id=row["channel_id"],
-            post_channel_id=row["post_channel_id"],
-            message_id=row["message_id"],
-            thread_id=row["thread_id"],
-            post_version=row["post_version"],
-        )
+    def from_row(cls, row: Row) -> Request:
+        return from_row(cls, row)
 
 
 @dataclass(frozen=True)
@@ -139,21 +109,8 @@ class Review:
         return sum(self.scores.values()) / len(self.scores)
 
     @classmethod
-    def from_row(cls, row: Any) -> Review:
-        return cls(
-            id=row["id"],
-            request_id=row["request_id"],
-            guild_id=row["guild_id"],
-            reviewer_id=row["reviewer_id"],
-            scores={key: row[f"score_{key}"] for key in CRITERIA_KEYS},
-            strengths=row["strengths"],
-            improvements=row["improvements"],
-            created_at=from_db_time(row["created_at"]),
-            message_id=row["message_id"],
-            helpful=row["helpful"],
-            rating_comment=row["rating_comment"],
-            rated_at=_time(row["rated_at"]),
-        )
+    def from_row(cls, row: Row) -> Review:
+        return from_row(cls, row, scores={key: row[f"score_{key}"] for key in CRITERIA_KEYS})
 
 
 @dataclass(frozen=True)
@@ -244,7 +201,3 @@ class Reminder:
 
     request: Request
     reviewer_id: int
-
-
-def _time(value: str | None) -> datetime | None:
-    return None if value is None else from_db_time(value)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database
+from bot.clock import Clock, to_db_time
+from bot.db import Database, from_row
 from bot.errors import DomainError, NotFound, PermissionDenied
 from bot.services.qa.kb import KnowledgeBase, SavedDocument
 from bot.services.qa.models import Escalation, QuestionRecord, VoteTally
@@ -30,18 +30,7 @@ class QAFeedback:
         )
         if row is None or row["user_id"] == 0:
             raise NotFound("That question is no longer on record.")
-        return QuestionRecord(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            user_id=row["user_id"],
-            channel_id=row["channel_id"],
-            thread_id=row["thread_id"],
-            question=row["question"],
-            status=row["status"],
-            mode=row["mode"],
-            answer=row["answer"],
-            created_at=from_db_time(row["created_at"]),
-        )
+        return from_row(QuestionRecord, row)
 
     async def vote(self, question_id: int, guild_id: int, user_id: int, up: bool) -> VoteTally:
         """One vote per member per answer; voting again changes it."""

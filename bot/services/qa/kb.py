@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database, Row, Transaction
+from bot.clock import Clock, to_db_time
+from bot.db import Database, Row, Transaction, from_row
 from bot.errors import DomainError, NotFound
 from bot.services.qa.documents import (
     SHIPPED_DIR,
@@ -80,17 +80,7 @@ DOC_COLUMNS = (
 
 
 def _info(row: Row) -> DocumentInfo:
-    return DocumentInfo(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        slug=row["slug"],
-        title=row["title"],
-        source=row["source"],
-        sections=row["sections"],
-        chars=row["chars"],
-        updated_at=from_db_time(row["updated_at"]),
-        created_by=row["created_by"],
-    )
+    return from_row(DocumentInfo, row)
 
 
 def check_upload(filename: str, size: int, max_bytes: int) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.clock import Clock, from_db_time, to_db_time
+from bot.clock import Clock, to_db_time
 from bot.config import Settings
-from bot.db import Database
+from bot.db import Database, from_row
 from bot.services.qa.limits import QALimits, day_start
 from bot.services.qa.models import Gap, UsageDay, UsageReport
 
@@ -84,13 +84,12 @@ class QAReports:
             (self.settings.qa_min_coverage, guild_id, to_db_time(since), limit),
         )
         return [
-            Gap(
+            from_row(
+                Gap,
+                row,
                 question=row["example"],
-                asked=row["asked"],
-                weak=row["weak"],
                 down_votes=row["downs"],
                 escalations=row["escalated"],
-                last_asked=from_db_time(row["last_asked"]),
             )
             for row in rows
         ]

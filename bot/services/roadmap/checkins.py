@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.clock import Clock, from_db_time, to_db_time
-from bot.db import Database, Row
+from bot.db import Database, Row, from_row
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.catalog import RoadmapCatalog
 from bot.services.roadmap.checkin_writer import CheckinRequest, CheckinWriter
@@ -85,17 +85,10 @@ def clean_text(value: str | None, label: str, maximum: int, required: bool = Fal
 
 
 def _record(row: Row) -> CheckinRecord:
-    return CheckinRecord(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
+    return from_row(
+        CheckinRecord,
+        row,
         day=date.fromisoformat(row["local_date"]),
-        created_at=from_db_time(row["created_at"]),
-        minutes=row["minutes"],
-        did=row["did"],
-        blockers=row["blockers"],
-        next_step=row["next_step"],
-        milestone=row["milestone"],
         escalated=row["escalated_at"] is not None,
     )
 

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import from_db_time
-from bot.db import Database, Transaction
+from bot.db import Database, Row, Transaction, from_row
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.dates import DAY, at_local, local_date, parse_date
 from bot.services.roadmap.streaks import (
@@ -86,46 +86,13 @@ def _time(text: str | None) -> datetime | None:
     return None if text is None else from_db_time(text)
 
 
-def member_from_row(row: Any) -> MemberRecord:
+def member_from_row(row: Row | dict[str, Any]) -> MemberRecord:
     """A member from a MEMBER_SQL row (a row, or a dict made of one)."""
-    if not isinstance(row, dict):  # a row's lookups by name may scan its columns: read once
-        row = dict(zip(row.keys(), row, strict=True))
-    streak = StreakState(
-        current=row["current_streak"],
-        best=row["best_streak"],
-        freezes=row["freezes"],
-        last_date=parse_date(row["last_date"]),
-        last_at=_time(row["last_at"]),
-        run_start=parse_date(row["run_start"]),
-        week_days=row["week_days"],
+    values = row if isinstance(row, dict) else dict(zip(row.keys(), row, strict=True))
+    streak = from_row(
+        StreakState, values, current=values["current_streak"], best=values["best_streak"]
     )
-    return MemberRecord(
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        track=row["track"],
-        start_date=date.fromisoformat(row["start_date"]),
-        timezone=row["timezone"],
-        server_timezone=row["server_timezone"],
-        weekly_goal=row["weekly_goal"],
-        paused_on=parse_date(row["paused_on"]),
-        paused_days=row["paused_days"],
-        phase=row["phase"],
-        streak=streak,
-        alive_until=_time(row["alive_until"]),
-        checkins_total=row["checkins_total"],
-        checkin_days=row["checkin_days"],
-        minutes_total=row["minutes_total"],
-        milestones_done=row["milestones_done"],
-        buddy_id=row["buddy_id"],
-        remind_time=row["remind_time"],
-        quiet_start=row["quiet_start"],
-        quiet_end=row["quiet_end"],
-        remind_next_at=_time(row["remind_next_at"]),
-        remind_misses=row["remind_misses"],
-        phase_role_id=row["phase_role_id"],
-        streak_role_id=row["streak_role_id"],
-        enrolled_at=from_db_time(row["enrolled_at"]),
-    )
+    return from_row(MemberRecord, values, streak=streak)
 
 
 async def load_member(q: Queryable, guild_id: int, user_id: int) -> MemberRecord | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.clock import Clock, from_db_time
-from bot.db import Database
+from bot.db import Database, from_row
 from bot.errors import DomainError
 from bot.services.roadmap.dates import at_local, local_date
 from bot.services.roadmap.member_state import (
@@ -209,8 +209,8 @@ class ReminderService:
 
     async def due_nudges(self, now: datetime, limit: int) -> list[NudgeDue]:
         rows = await self.db.fetch_all(
-            "SELECT m.guild_id, m.user_id, m.buddy_id, m.last_date, m.nudge_due_at, "
-            "g.checkin_channel_id "
+            "SELECT m.guild_id, m.user_id, m.buddy_id, m.last_date AS last_day, "
+            "m.nudge_due_at AS due_at, g.checkin_channel_id "
             "FROM roadmap_members m LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
             "WHERE m.nudge_due_at IS NOT NULL AND m.nudge_due_at <= ? "
             "ORDER BY m.nudge_due_at LIMIT ?",
@@ -219,19 +219,9 @@ class ReminderService:
         due = []
         for row in rows:
             if row["buddy_id"] is None:
-                await self._clear_nudge(row["guild_id"], row["user_id"], row["nudge_due_at"])
+                await self._clear_nudge(row["guild_id"], row["user_id"], row["due_at"])
                 continue
-            last = row["last_date"]
-            due.append(
-                NudgeDue(
-                    guild_id=row["guild_id"],
-                    buddy_id=row["buddy_id"],
-                    user_id=row["user_id"],
-                    last_day=date.fromisoformat(last) if last else None,
-                    checkin_channel_id=row["checkin_channel_id"],
-                    due_at=row["nudge_due_at"],
-                )
-            )
+            due.append(from_row(NudgeDue, row))
         return due
 
     async def finish_nudge(self, nudge: NudgeDue) -> None:
