@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.clock import from_db_time
 from bot.services.portfolio.rubric import CRITERIA_KEYS
+from bot.services.scheduled_posts import PostKey
 
 
 class Status(StrEnum):
@@ -186,6 +187,17 @@ class Transition:
 
     request: Request
     previous_reviewer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An announcement of a return or an expiry still to send (`key` says which)."""
+
+    key: PostKey
+    request_id: int
+    request: Request | None  # None: erased since
+    recipient_id: int | None = None  # whom a DM about a return goes to
+    claimed_at: datetime | None = None  # the claim that ran out, for a return
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """What the scheduler asks: nudges, reminders, claims that ran out, expiry, stale posts.
 
 Returns and expiries are state changes that only one caller can win (a conditional
-UPDATE). Nudges and reviewer reminders are sent once through the scheduled-post helper
+UPDATE); the same transaction plans the posts that announce them (`scheduled_posts.plan`),
+so a crash right after the change cannot lose them, and `notices_due` lists those still to
+send. Nudges and reviewer reminders are sent once through the scheduled-post helper
 (bot/delivery.py), which records them here after sending.
 """
 
@@ -10,12 +12,21 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from bot.clock import to_db_time
-from bot.services.portfolio.base import PortfolioBase
-from bot.services.portfolio.models import Reminder, Request, Transition
+from bot.clock import from_db_time, to_db_time
+from bot.services.portfolio.base import PortfolioBase, load_in
+from bot.services.portfolio.models import Notice, Reminder, Request, Transition
+from bot.services.scheduled_posts import RETURNED_DM_KIND, PostKey, ScheduledPosts, plan
 
 BATCH = 100
 POSTS_PER_TICK = 20
+
+# Announcements of a change of state, planned with the change. Periods: the request and the
+# claim that ran out (`<request_id>:<claimed_at>`, the DM's key starts with the reviewer's
+# id, which makes it member data), or the request alone for an expiry (`<request_id>`).
+RETURNED_KIND = "portfolio:returned"
+EXPIRED_KIND = "portfolio:expired"
+EXPIRED_DM_KIND = "portfolio:expired-dm"
+NOTICE_KINDS = (RETURNED_KIND, RETURNED_DM_KIND, EXPIRED_KIND, EXPIRED_DM_KIND)
 
 
 class Upkeep(PortfolioBase):
@@ -71,29 +82,42 @@ class Upkeep(PortfolioBase):
         return Reminder(request, request.reviewer_id)
 
     async def return_stale_claims(self, now: datetime) -> list[Transition]:
-        """Claims held past the limit without a review go back to the queue."""
+        """Claims held past the limit without a review go back to the queue; each return
+        plans its notice in the thread and its DM to the reviewer."""
         cutoff = to_db_time(now - self.rules.return_after)
         rows = await self.db.fetch_all(
-            "SELECT id, guild_id, reviewer_id FROM portfolio_requests WHERE status = 'claimed' "
+            "SELECT id, guild_id FROM portfolio_requests WHERE status = 'claimed' "
             "AND claimed_at <= ? ORDER BY claimed_at LIMIT ?",
             (cutoff, BATCH),
         )
         returned = []
         for row in rows:
-            changed = await self.db.execute(
-                "UPDATE portfolio_requests SET status = 'open', reviewer_id = NULL, "
-                "claimed_at = NULL, open_since = ?, nudged_at = NULL, reminded_at = NULL, "
-                "returned_count = returned_count + 1, post_version = post_version + 1 "
-                "WHERE id = ? AND status = 'claimed' AND reviewer_id = ? AND claimed_at <= ?",
-                (to_db_time(now), row["id"], row["reviewer_id"], cutoff),
-            )
-            if changed == 1:
-                request = await self.get(row["guild_id"], row["id"])
-                returned.append(Transition(request, row["reviewer_id"]))
+            async with self.db.transaction() as tx:
+                before = await load_in(tx, row["guild_id"], row["id"])
+                if before.claimed_at is None or before.reviewer_id is None:
+                    continue
+                claimed_at = to_db_time(before.claimed_at)
+                changed = await tx.execute(
+                    "UPDATE portfolio_requests SET status = 'open', reviewer_id = NULL, "
+                    "claimed_at = NULL, open_since = ?, nudged_at = NULL, reminded_at = NULL, "
+                    "returned_count = returned_count + 1, post_version = post_version + 1 "
+                    "WHERE id = ? AND status = 'claimed' AND reviewer_id = ? AND claimed_at = ? "
+                    "AND claimed_at <= ?",
+                    (to_db_time(now), before.id, before.reviewer_id, claimed_at, cutoff),
+                )
+                if changed != 1:
+                    continue
+                period = f"{before.id}:{claimed_at}"
+                await plan(tx, PostKey(before.guild_id, RETURNED_KIND, period), now)
+                dm_period = f"{before.reviewer_id}:{period}"
+                await plan(tx, PostKey(before.guild_id, RETURNED_DM_KIND, dm_period), now)
+                request = await load_in(tx, before.guild_id, before.id)
+            returned.append(Transition(request, before.reviewer_id))
         return returned
 
     async def expire_stale(self, now: datetime) -> list[Request]:
-        """Open requests nobody claimed within the expiry time are closed as expired."""
+        """Open requests nobody claimed within the expiry time are closed as expired; each
+        expiry plans its notice in the thread and its DM to the owner."""
         cutoff = to_db_time(now - self.rules.expire_after)
         rows = await self.db.fetch_all(
             "SELECT id, guild_id FROM portfolio_requests WHERE status = 'open' "
@@ -102,15 +126,36 @@ class Upkeep(PortfolioBase):
         )
         expired = []
         for row in rows:
-            changed = await self.db.execute(
-                "UPDATE portfolio_requests SET status = 'expired', closed_at = ?, "
-                "post_version = post_version + 1 "
-                "WHERE id = ? AND status = 'open' AND open_since <= ?",
-                (to_db_time(now), row["id"], cutoff),
-            )
-            if changed == 1:
-                expired.append(await self.get(row["guild_id"], row["id"]))
+            async with self.db.transaction() as tx:
+                changed = await tx.execute(
+                    "UPDATE portfolio_requests SET status = 'expired', closed_at = ?, "
+                    "post_version = post_version + 1 "
+                    "WHERE id = ? AND status = 'open' AND open_since <= ?",
+                    (to_db_time(now), row["id"], cutoff),
+                )
+                if changed != 1:
+                    continue
+                for kind in (EXPIRED_KIND, EXPIRED_DM_KIND):
+                    await plan(tx, PostKey(row["guild_id"], kind, str(row["id"])), now)
+                expired.append(await load_in(tx, row["guild_id"], row["id"]))
         return expired
+
+    async def notices_due(self, posts: ScheduledPosts, now: datetime) -> list[Notice]:
+        """Announcements of returns and expiries not sent yet (planned, or failed and now
+        past their back-off), with the request as it is now (None if it was erased)."""
+        notices = []
+        for key in await posts.due(NOTICE_KINDS, now, BATCH):
+            parts = key.period.split(":", 2 if key.kind == RETURNED_DM_KIND else 1)
+            recipient = int(parts.pop(0)) if key.kind == RETURNED_DM_KIND else None
+            request_id = int(parts[0])
+            claimed_at = from_db_time(parts[1]) if len(parts) > 1 else None
+            row = await self.db.fetch_one(
+                "SELECT * FROM portfolio_requests WHERE id = ? AND guild_id = ?",
+                (request_id, key.guild_id),
+            )
+            request = None if row is None else Request.from_row(row)
+            notices.append(Notice(key, request_id, request, recipient, claimed_at))
+        return notices
 
     async def stale_posts(self, limit: int = POSTS_PER_TICK) -> list[Request]:
         """Requests whose post shows an older state than the database (an edit failed)."""
