@@ -1,5 +1,9 @@
--- Posts planned with the change they announce (a portfolio notice) are found by an index.
+-- Posts planned with the change they announce are found by an index; a content update never moves a member back a phase.
 
 -- A portfolio request's return or expiry plans its notices in the same transaction
 -- (status 'claimed', no attempt yet); the notices job lists those nobody holds by retry_at.
 CREATE INDEX scheduled_posts_due ON scheduled_posts (retry_at) WHERE status = 'claimed';
+
+-- The phase a content update found the member in: when new milestones open up in a phase
+-- behind them, they keep their phase, and no later recompute puts them below it.
+ALTER TABLE roadmap_members ADD COLUMN phase_floor INTEGER NOT NULL DEFAULT 1;

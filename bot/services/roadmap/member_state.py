@@ -47,6 +47,7 @@ class MemberRecord:
     paused_on: date | None
     paused_days: int
     phase: int
+    phase_floor: int  # the phase a content update found them in: never recomputed below
     streak: StreakState
     alive_until: datetime | None
     checkins_total: int
@@ -110,6 +111,7 @@ def member_from_row(row: Any) -> MemberRecord:
         paused_on=parse_date(row["paused_on"]),
         paused_days=row["paused_days"],
         phase=row["phase"],
+        phase_floor=row["phase_floor"],
         streak=streak,
         alive_until=_time(row["alive_until"]),
         checkins_total=row["checkins_total"],
