@@ -1,17 +1,20 @@
-"""Notices of a claim that ran out or a request that expired: planned with the change of
-state, sent through the one delivery helper, so a crash between the change and the message
-(or a failed send) delays the notice and never loses or repeats it (issue 14).
+"""The messages a portfolio change owes people (a claim that ran out, an expiry, a review, a
+rating, a withdrawal, a transfer): planned with the change of state, sent through the one
+delivery helper, so a crash between the change and the message (or a failed send) delays
+the message and never loses or repeats it (issue 14).
 
-The crash is the scheduler's own first half run by hand: the service makes the change and
-the process is gone before any message, as if SIGKILLed right after the commit.
+The crash is the first half of the job or form run by hand: the service makes the change
+and the process is gone before any message, as if SIGKILLed right after the commit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.services.portfolio.upkeep import EXPIRED_KIND, RETURNED_KIND
-from tests.test_portfolio_e2e import configure, post_of, submit
+from bot.services.portfolio.models import Actor
+from bot.services.portfolio.notices import EXPIRED_KIND, RETURNED_KIND
+from tests.portfolio_helpers import a_review
+from tests.test_portfolio_e2e import configure, embed_text, post_of, submit
 
 MESSAGES = "/channels/{channel_id}/messages"
 
@@ -147,3 +150,53 @@ async def test_the_dm_planned_for_a_reviewer_goes_with_their_erasure(sim: Any) -
     await sim.run_scheduler()
     assert returned_dms(sim, rita) == [] and len(back_in_queue(sim, thread)) == 1
     sim.take_problems()
+
+
+async def request_id_of(sim: Any) -> int:
+    return (await sim.services.portfolio.search(sim.guild.id, ""))[0].id
+
+
+async def test_a_crash_after_a_review_is_saved_still_posts_it_and_tells_the_owner(
+    sim: Any,
+) -> None:
+    rita, thread = await claimed_request(sim)
+    alice = sim.member("alice")
+    portfolio = sim.services.portfolio
+    request_id = await request_id_of(sim)
+    await portfolio.submit_review(
+        sim.guild.id, request_id, Actor(rita.id, is_reviewer=True), a_review(portfolio)
+    )
+    await sim.restart_bot()  # the form's handler died after the commit
+    await sim.run_scheduler()
+    (posted,) = [m for m in sim.messages(thread) if "Strengths" in embed_text(m)]
+    (told,) = [m for m in sim.dms(alice) if "got a review" in m.content]
+    review = await sim.services.portfolio.review_of(request_id)  # the new process
+    assert review is not None and review.message_id == posted.id  # its Rate button works
+    await sim.restart_bot()
+    await sim.advance(hours=1)
+    assert len([m for m in sim.messages(thread) if "Strengths" in embed_text(m)]) == 1
+    assert [m.id for m in sim.dms(alice) if "got a review" in m.content] == [told.id]
+
+
+async def test_a_crash_after_a_withdrawal_or_transfer_still_tells_the_reviewers(
+    sim: Any,
+) -> None:
+    rita, _ = await claimed_request(sim)
+    rex = sim.member("rex", roles=["reviewer"])
+    portfolio = sim.services.portfolio
+    request_id = await request_id_of(sim)
+    moderator = Actor(sim.member("mo", moderator=True).id, is_moderator=True)
+    await portfolio.transfer(sim.guild.id, request_id, moderator, rex.id, target_is_reviewer=True)
+    owner = Actor(sim.member("alice").id)
+    await portfolio.withdraw(sim.guild.id, request_id, owner)
+    await sim.restart_bot()
+    await sim.run_scheduler()
+    assert [m.content for m in sim.dms(rita)] == [
+        f"A moderator passed request #{request_id} to another reviewer; you no longer need "
+        "to review it."
+    ]
+    gave, withdrawn = (m.content for m in sim.dms(rex))
+    assert gave.startswith(f"A moderator gave you portfolio review request #{request_id}")
+    assert withdrawn.startswith(f"Request #{request_id} that you claimed was withdrawn")
+    await sim.advance(hours=1)
+    assert len(sim.dms(rita)) == 1 and len(sim.dms(rex)) == 2

@@ -11,9 +11,10 @@ by a period that starts with their id: `<user_id>:<day>`, or `<from>:<to>:<day>`
 buddy request's ping. Those keys are personal data: exported, erased with the member, and
 deleted after MEMBER_KEY_DAYS, when no restart can need them any more.
 
-A post that announces a change of state (a portfolio request returned to the queue, or
-expired) is planned in the transaction that makes the change (`plan`): a crash after the
-commit leaves the post due, never forgotten, and the capability's job finds it with `due`.
+A post that announces a change of state (a portfolio request returned to the queue,
+expired, reviewed...) is planned in the transaction that makes the change (`plan`): a
+crash after the commit leaves the post due, never forgotten, and the capability's job finds
+it with `due`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,20 @@ from bot.discord_limits import NONCE
 REMIND_KIND = "roadmap:remind"
 NUDGE_KIND = "roadmap:nudge"
 BUDDY_PING_KIND = "roadmap:buddy-ping"
-RETURNED_DM_KIND = "portfolio:returned-dm"  # `<reviewer_id>:<request_id>:<claimed_at>`
-MEMBER_KINDS = (REMIND_KIND, NUDGE_KIND, BUDDY_PING_KIND, RETURNED_DM_KIND)
+# DMs about a portfolio request to someone it no longer names: `<user_id>:<request_id>...`
+RETURNED_DM_KIND = "portfolio:returned-dm"
+WITHDRAWN_DM_KIND = "portfolio:withdrawn-dm"
+TRANSFER_TO_KIND = "portfolio:transfer-to"
+TRANSFER_FROM_KIND = "portfolio:transfer-from"
+MEMBER_KINDS = (
+    REMIND_KIND,
+    NUDGE_KIND,
+    BUDDY_PING_KIND,
+    RETURNED_DM_KIND,
+    WITHDRAWN_DM_KIND,
+    TRANSFER_TO_KIND,
+    TRANSFER_FROM_KIND,
+)
 MEMBER_KEY_DAYS = 7
 
 FIRST_RETRY = timedelta(minutes=1)

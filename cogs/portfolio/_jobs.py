@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.clock import to_db_time
 from bot.delivery import (
-    After,
-    Build,
     ChannelPost,
     Destination,
     DirectMessage,
@@ -29,11 +27,11 @@ from bot.delivery import (
 from bot.markdown import clip_escaped
 from bot.scheduler import Job
 from bot.services.guild_settings import GuildSettings
-from bot.services.portfolio.models import Notice, Request
-from bot.services.portfolio.upkeep import EXPIRED_DM_KIND, EXPIRED_KIND, RETURNED_KIND
-from bot.services.scheduled_posts import RETURNED_DM_KIND, PostKey
-from bot.ui.replies import NO_PINGS, ping_only
+from bot.services.portfolio.models import Request
+from bot.services.scheduled_posts import PostKey
+from bot.ui.replies import ping_only
 from cogs.portfolio._embeds import duration, jump_url, nudge_embed
+from cogs.portfolio._notices import PortfolioNotices
 from cogs.portfolio._publisher import Publisher
 
 if TYPE_CHECKING:
@@ -43,36 +41,6 @@ log = logging.getLogger(__name__)
 
 NUDGE_KIND = "portfolio:unclaimed"
 REMIND_KIND = "portfolio:remind"
-
-
-def day_of(when: datetime | None) -> str:
-    return f"{when:%A} {when.day} {when:%B}" if when else "an earlier day"
-
-
-def thread_destinations(
-    request: Request, marker: str, message: dict[str, Any]
-) -> list[Destination]:
-    """The request's thread; without one (or when it is refused), a reply under its post."""
-    message = {"allowed_mentions": NO_PINGS, **message}
-    found: list[Destination] = []
-    if request.thread_id is not None:
-        found.append(
-            ChannelPost(marker, message, guild_id=request.guild_id, channel=request.thread_id)
-        )
-    post = request.post
-    if post is not None and post.post_channel_id != request.thread_id:
-        reference = discord.MessageReference(
-            message_id=post.message_id, channel_id=post.post_channel_id, fail_if_not_exists=False
-        )
-        found.append(
-            ChannelPost(
-                marker,
-                {**message, "reference": reference},
-                guild_id=request.guild_id,
-                channel=post.post_channel_id,
-            )
-        )
-    return found
 
 
 def where(request: Request) -> str:
@@ -86,6 +54,7 @@ class PortfolioJobs:
         self.publisher = publisher
         self.services = bot.services
         self.portfolio = bot.services.portfolio
+        self.notices = PortfolioNotices(bot, publisher)
 
     def jobs(self) -> dict[str, Job]:
         """In the order they should run within one tick."""
@@ -106,71 +75,9 @@ class PortfolioJobs:
         await self.portfolio.expire_stale(now)
 
     async def announce(self, now: datetime) -> None:
-        """Send the notices of returns and expiries: planned with the change, so a crash
-        between the change and the message delays the message, never loses it."""
-        for notice in await self.portfolio.notices_due(self.services.scheduled_posts, now):
-            await self.bot.delivery.deliver(
-                notice.key,
-                self._notice_build(notice),
-                self._notice_after(notice),
-                what="a portfolio request's notice",
-            )
-
-    def _notice_build(self, notice: Notice) -> Build:
-        async def build() -> list[Destination]:
-            request = notice.request
-            if request is None:
-                return []  # erased since: nothing left to announce
-            kind = notice.key.kind
-            if kind == RETURNED_KIND:
-                marker, text = self._returned(notice)
-                return thread_destinations(request, marker, {"content": text})
-            if kind == RETURNED_DM_KIND and notice.recipient_id is not None:
-                marker, text = self._returned_dm(notice)
-                return [DirectMessage(marker, {"content": text}, user_id=notice.recipient_id)]
-            if kind == EXPIRED_KIND:
-                days = duration(self.portfolio.rules.expire_after)
-                marker = "This request expired"
-                text = f"{marker}: nobody claimed it within {days}."
-                return thread_destinations(request, marker, {"content": text})
-            if kind == EXPIRED_DM_KIND:
-                days = duration(self.portfolio.rules.expire_after)
-                marker = f"Your review request #{request.id} expired"
-                link = jump_url(request)
-                text = (
-                    f"{marker} after {days} without a reviewer{f' ({link})' if link else ''}. "
-                    "You are welcome to ask again with /portfolio submit; reviewing someone "
-                    "else's project first moves yours up the queue."
-                )
-                return [DirectMessage(marker, {"content": text}, user_id=request.owner_id)]
-            return []
-
-        return build
-
-    def _notice_after(self, notice: Notice) -> After:
-        async def after(message: discord.Message, index: int) -> None:
-            request = notice.request
-            if notice.key.kind == EXPIRED_KIND and request and request.thread_id is not None:
-                await self.publisher.archive(request.thread_id)  # a message may reopen it
-
-        return after
-
-    def _returned(self, notice: Notice) -> tuple[str, str]:
-        days = duration(self.portfolio.rules.return_after)
-        marker = f"the claim of {day_of(notice.claimed_at)} ran"
-        return marker, (
-            f"This request is back in the queue: {marker} {days} without a review. Any "
-            "reviewer can claim it now."
-        )
-
-    def _returned_dm(self, notice: Notice) -> tuple[str, str]:
-        days = duration(self.portfolio.rules.return_after)
-        marker = f"You claimed request #{notice.request_id} on {day_of(notice.claimed_at)}"
-        link = jump_url(notice.request) if notice.request else None
-        return marker, (
-            f"{marker} and it went back to the queue after {days} without a review"
-            f"{f' ({link})' if link else ''}. Claim it again if you are still on it."
-        )
+        """Send the notices still due (cogs/portfolio/_notices.py): those of returns and
+        expiries, and any a crash or a failure kept from going out at once."""
+        await self.notices.send_due(now)
 
     async def remind_reviewers(self, now: datetime) -> None:
         for request in await self.portfolio.reminders_due(now):

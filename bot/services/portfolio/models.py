@@ -187,6 +187,7 @@ class Transition:
 
     request: Request
     previous_reviewer_id: int | None = None
+    notices: tuple[PostKey, ...] = ()  # planned with the change: send them (bot/delivery.py)
 
 
 @dataclass(frozen=True)
@@ -196,14 +197,16 @@ class Notice:
     key: PostKey
     request_id: int
     request: Request | None  # None: erased since
-    recipient_id: int | None = None  # whom a DM about a return goes to
-    claimed_at: datetime | None = None  # the claim that ran out, for a return
+    recipient_id: int | None = None  # whom a DM goes to, when the request can't say
+    claimed_at: datetime | None = None  # the claim a return or a transfer concerns
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
 class ReviewOutcome:
     request: Request
     review: Review
+    notices: tuple[PostKey, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
 """What the scheduler asks: nudges, reminders, claims that ran out, expiry, stale posts.
 
 Returns and expiries are state changes that only one caller can win (a conditional
-UPDATE); the same transaction plans the posts that announce them (`scheduled_posts.plan`),
-so a crash right after the change cannot lose them, and `notices_due` lists those still to
-send. Nudges and reviewer reminders are sent once through the scheduled-post helper
-(bot/delivery.py), which records them here after sending.
+UPDATE); the same transaction plans the posts that announce them (notices.py), so a
+crash right after the change cannot lose them. Nudges and reviewer reminders are sent once
+through the scheduled-post helper (bot/delivery.py), which records them here after sending.
 """
 
 from __future__ import annotations
@@ -12,21 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from bot.clock import from_db_time, to_db_time
+from bot.clock import to_db_time
 from bot.services.portfolio.base import PortfolioBase, load_in
-from bot.services.portfolio.models import Notice, Reminder, Request, Transition
-from bot.services.scheduled_posts import RETURNED_DM_KIND, PostKey, ScheduledPosts, plan
+from bot.services.portfolio.models import Reminder, Request, Transition
+from bot.services.portfolio.notices import EXPIRED_DM_KIND, EXPIRED_KIND, RETURNED_KIND, plan_notice
+from bot.services.scheduled_posts import RETURNED_DM_KIND
 
 BATCH = 100
 POSTS_PER_TICK = 20
-
-# Announcements of a change of state, planned with the change. Periods: the request and the
-# claim that ran out (`<request_id>:<claimed_at>`, the DM's key starts with the reviewer's
-# id, which makes it member data), or the request alone for an expiry (`<request_id>`).
-RETURNED_KIND = "portfolio:returned"
-EXPIRED_KIND = "portfolio:expired"
-EXPIRED_DM_KIND = "portfolio:expired-dm"
-NOTICE_KINDS = (RETURNED_KIND, RETURNED_DM_KIND, EXPIRED_KIND, EXPIRED_DM_KIND)
 
 
 class Upkeep(PortfolioBase):
@@ -107,10 +99,12 @@ class Upkeep(PortfolioBase):
                 )
                 if changed != 1:
                     continue
-                period = f"{before.id}:{claimed_at}"
-                await plan(tx, PostKey(before.guild_id, RETURNED_KIND, period), now)
-                dm_period = f"{before.reviewer_id}:{period}"
-                await plan(tx, PostKey(before.guild_id, RETURNED_DM_KIND, dm_period), now)
+                when = before.claimed_at
+                await plan_notice(tx, RETURNED_KIND, before, now, claimed_at=when)
+                reviewer = before.reviewer_id
+                await plan_notice(
+                    tx, RETURNED_DM_KIND, before, now, recipient=reviewer, claimed_at=when
+                )
                 request = await load_in(tx, before.guild_id, before.id)
             returned.append(Transition(request, before.reviewer_id))
         return returned
@@ -135,27 +129,11 @@ class Upkeep(PortfolioBase):
                 )
                 if changed != 1:
                     continue
+                request = await load_in(tx, row["guild_id"], row["id"])
                 for kind in (EXPIRED_KIND, EXPIRED_DM_KIND):
-                    await plan(tx, PostKey(row["guild_id"], kind, str(row["id"])), now)
-                expired.append(await load_in(tx, row["guild_id"], row["id"]))
+                    await plan_notice(tx, kind, request, now)
+                expired.append(request)
         return expired
-
-    async def notices_due(self, posts: ScheduledPosts, now: datetime) -> list[Notice]:
-        """Announcements of returns and expiries not sent yet (planned, or failed and now
-        past their back-off), with the request as it is now (None if it was erased)."""
-        notices = []
-        for key in await posts.due(NOTICE_KINDS, now, BATCH):
-            parts = key.period.split(":", 2 if key.kind == RETURNED_DM_KIND else 1)
-            recipient = int(parts.pop(0)) if key.kind == RETURNED_DM_KIND else None
-            request_id = int(parts[0])
-            claimed_at = from_db_time(parts[1]) if len(parts) > 1 else None
-            row = await self.db.fetch_one(
-                "SELECT * FROM portfolio_requests WHERE id = ? AND guild_id = ?",
-                (request_id, key.guild_id),
-            )
-            request = None if row is None else Request.from_row(row)
-            notices.append(Notice(key, request_id, request, recipient, claimed_at))
-        return notices
 
     async def stale_posts(self, limit: int = POSTS_PER_TICK) -> list[Request]:
         """Requests whose post shows an older state than the database (an edit failed)."""
