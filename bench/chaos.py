@@ -10,6 +10,8 @@ submitted across a restart and answered; acknowledged writes and any lost; integ
 
     python -m bench.chaos                       # 3 days, 40 restarts each, random seeds
     python -m bench.chaos --seed 1234 --days 1  # replay one day
+    python -m bench.chaos --postgres            # on PostgreSQL: a throwaway cluster, a
+                                                # new database each day (tests/pgcluster.py)
 """
 
 from __future__ import annotations
@@ -23,17 +25,35 @@ import time
 from pathlib import Path
 
 from simulator.chaos import ChaosReport, run_chaos_day
+from tests import pgcluster
 
 
 async def main(args: argparse.Namespace) -> int:
+    if not args.postgres:
+        return await days(args, None)
+    binaries = pgcluster.find_binaries()
+    if binaries is None:
+        print(pgcluster.INSTALL_HINT, file=sys.stderr)
+        return 2
+    cluster = pgcluster.Cluster(binaries)
+    try:
+        return await days(args, pgcluster.TestServer(cluster.start()))
+    finally:
+        cluster.stop()
+
+
+async def days(args: argparse.Namespace, server: pgcluster.TestServer | None) -> int:
     seeds = [args.seed] if args.seed is not None else []
     seeds += [random.randrange(1_000_000) for _ in range(args.days - len(seeds))]
     reports: list[ChaosReport] = []
     for seed in seeds:
         print(f"day with seed {seed} ({args.restarts} restarts planned)...", flush=True)
         started = time.perf_counter()
+        url = await server.create(migrated=False) if server else None
         with tempfile.TemporaryDirectory() as folder:
-            report = await run_chaos_day(Path(folder), seed, args.restarts)
+            report = await run_chaos_day(Path(folder), seed, args.restarts, url)
+        if server and url:
+            await server.drop(url)
         print(f"  {report.summary()}")
         print(f"  {'OK' if report.ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
         reports.append(report)
@@ -66,6 +86,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=3, help="scripted days to run")
     parser.add_argument("--restarts", type=int, default=40, help="restarts planned per day")
     parser.add_argument("--seed", type=int, help="the first day's seed (to replay a failure)")
+    parser.add_argument("--postgres", action="store_true", help="run on PostgreSQL")
     return parser.parse_args()
 
 

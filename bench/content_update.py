@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.db import open_database
 from bot.services.roadmap import catalog
 from bot.services.roadmap.content import load_builtin
+from bot.services.roadmap.reconcile import TrackPlan
 from bot.wiring import build_services
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,11 @@ def seed(path: Path) -> int:
             "INSERT INTO roadmap_milestones (guild_id, user_id, milestone, done_at, done_on) "
             "VALUES (?, ?, ?, ?, ?)",
             rows,
+        )
+        plan = TrackPlan.of(previous, "ml_engineer")  # each member's phase on that roadmap
+        conn.executemany(
+            "UPDATE roadmap_members SET phase = ? WHERE user_id = ?",
+            [(plan.current_phase(set(keys[: user % 30 + 1])), user) for user in users],
         )
         conn.execute(
             "INSERT INTO roadmap_content_state (guild_id, fingerprint, titles, synced_at) "
@@ -81,6 +87,10 @@ async def main() -> None:
             total = time.perf_counter() - started
             catalog.reconcile_members = reconcile
             print(f"first start after the update: {total:.2f} s ({report})")
+            floors = await db.fetch_value(
+                "SELECT count(*) FROM roadmap_members WHERE phase_floor > 1"
+            )
+            print(f"members kept in their phase (a floor) instead of moving back: {floors:,}")
             print(
                 f"{len(spans)} transactions: longest {max(spans) * 1000:.0f} ms, "
                 f"median {sorted(spans)[len(spans) // 2] * 1000:.0f} ms"

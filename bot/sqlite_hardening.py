@@ -5,10 +5,12 @@ statements. With `trusted_schema` off they may only use functions and virtual ta
 SQLite marks harmless; defensive mode (where Python exposes it: 3.12 and later) also
 forbids the statements that can corrupt a file on purpose (writable_schema and the like).
 
-Every connection is hardened. The writer alone keeps a trusted schema, because the
-knowledge base's full-text index is kept in step by triggers that write to an FTS5 table,
-which SQLite allows only then; the bot trusts that schema because it checks, at every
-start (`bot.schema_check`), that it is exactly what the migrations produce.
+Every connection is hardened, the writer included: no trigger or view of the file can
+use an unsafe function (load_extension, a function the application registered) or write a
+virtual table (the FTS5 index), even in a file whose schema was never checked (the bot also
+checks, at every start, that it is exactly what the migrations produce: bot.schema_check).
+The knowledge base's FTS5 index is written by the service itself in the same transaction as
+its passages (bot/services/qa/fts_writes.py), not by triggers, which need a trusted schema.
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ import sqlite3
 UNTRUSTED_SCHEMA = "PRAGMA trusted_schema = OFF"
 
 
-def harden(conn: sqlite3.Connection, *, verified_schema: bool = False) -> None:
-    """`verified_schema`: only for the writer of the bot's own, checked database."""
-    if not verified_schema:
-        conn.execute(UNTRUSTED_SCHEMA)
+def harden(conn: sqlite3.Connection) -> None:
+    conn.execute(UNTRUSTED_SCHEMA)
     setconfig = getattr(conn, "setconfig", None)  # Python 3.12+
     if setconfig is not None:
         setconfig(sqlite3.SQLITE_DBCONFIG_DEFENSIVE, True)

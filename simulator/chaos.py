@@ -10,8 +10,10 @@ asked and before the bot heard the answer. It is restarted after a random downti
 members whose command got no answer try again, as people do.
 
 Afterwards the invariants are checked: every acknowledged write is in the database, every
-scheduled post is in Discord exactly once, every form was answered, and SQLite's integrity
-check is clean. bench/chaos.py runs many restarts; tests/test_chaos.py a short seeded day.
+scheduled post is in Discord exactly once, every form was answered, and the database's own
+consistency check is clean (SQLite's integrity_check, or PostgreSQL's stand-in:
+simulator/integrity.py). The day runs on SQLite, or on PostgreSQL given `database_url`.
+bench/chaos.py runs many restarts; tests/test_chaos.py a short seeded day on each engine.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,12 +32,13 @@ from typing import Any
 
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.db import open_database
+from bot.db import connect, open_database
 from bot.services.guild_settings import ChannelKind, RoleKind
 from bot.services.portfolio.drafts import request_draft
 from bot.wiring import build_services
 from simulator import invocations
 from simulator.clocked_bot import CLOCK_FILE, SharedClock, read_tick
+from simulator.integrity import integrity
 from simulator.process import BotProcess
 from simulator.server import Simulator
 from simulator.state import (
@@ -122,8 +124,14 @@ def message_text(message: SimMessage) -> str:
 
 
 class ChaosDay:
-    def __init__(self, folder: Path, seed: int, restarts: int) -> None:
+    def __init__(
+        self, folder: Path, seed: int, restarts: int, database_url: str | None = None
+    ) -> None:
         self.folder = folder
+        self.settings = Settings(
+            _env_file=None, database_path=folder / "mentor.db", database_url=database_url
+        )
+        self.database_url = database_url
         self.rng = random.Random(seed)
         self.report = ChaosReport(seed)
         self.restarts_planned = restarts
@@ -157,7 +165,7 @@ class ChaosDay:
             if self.bot is not None:
                 await self.bot.stop()
             await self.sim.close()
-        self.check()
+        await self.check()
         return self.report
 
     async def day(self) -> None:
@@ -203,6 +211,8 @@ class ChaosDay:
             "SHUTDOWN_GRACE_SECONDS": "2",
             "AUTO_SYNC_COMMANDS": "true",
         }
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
         self.starting = True  # no armed kill while it starts: it would never get going
         try:
             self.bot = await BotProcess.start(self.sim, self.folder, env, clocked=True)
@@ -406,8 +416,8 @@ class ChaosDay:
     async def set_up_the_server(self) -> None:
         """Saturday, before the day: channels, roles, members on the roadmap with reminders,
         a quiz-only bank, a weekly challenge due Monday 18:00, and a portfolio request."""
-        settings = Settings(_env_file=None, database_path=self.folder / "mentor.db")
-        db = await open_database(settings.database_path)
+        settings = self.settings
+        db = await open_database(settings.database_target)
         try:
             services = build_services(settings, db, FixedClock(SETUP))
             guild, gs = self.guild, services.guild_settings
@@ -470,7 +480,7 @@ class ChaosDay:
             key=lambda m: m.id,
         )
 
-    def check(self) -> None:
+    async def check(self) -> None:
         report = self.report
         expected = self.expected_posts()
         report.posts_expected = len(expected)
@@ -491,17 +501,18 @@ class ChaosDay:
         crossed = [f for f in self.forms if f.get("sent", f["opened"]) > f["opened"]]
         report.forms_across_restart = len(crossed)
         report.forms_answered = sum(1 for f in crossed if f.get("answered"))
-        self.check_database()
+        await self.check_database()
 
     def threads(self) -> set[int]:
         """Discussion threads the bot opens under its posts (their first messages are expected)."""
         return {c.id for c in self.sim.state.channels.values() if c.is_thread}
 
-    def check_database(self) -> None:
+    async def check_database(self) -> None:
         report = self.report
         report.writes_acknowledged = len(self.acknowledged)
-        with contextlib.closing(sqlite3.connect(self.folder / "mentor.db")) as conn:
-            report.integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        db = await connect(self.settings.database_target)
+        try:
+            report.integrity = await integrity(db)
             for what, key in self.acknowledged:
                 if what == "checkin":
                     sql = "SELECT 1 FROM roadmap_checkins WHERE did = ?"
@@ -509,8 +520,10 @@ class ChaosDay:
                     sql = "SELECT 1 FROM daily_answers WHERE user_id = ?"
                 else:
                     sql = "SELECT 1 FROM challenge_submissions WHERE link = ?"
-                if conn.execute(sql, (key,)).fetchone() is None:
+                if await db.fetch_value(sql, (key,)) is None:
                     report.writes_lost.append(f"{what}: {key}")
+        finally:
+            await db.close()
 
 
 class NoAnswer(Exception):
@@ -525,7 +538,10 @@ def first_option(post: SimMessage) -> str:
     raise RuntimeError("the daily post has no quiz options")
 
 
-async def run_chaos_day(folder: Path, seed: int, restarts: int) -> ChaosReport:
+async def run_chaos_day(
+    folder: Path, seed: int, restarts: int, database_url: str | None = None
+) -> ChaosReport:
     """One scripted day with `restarts` restarts at random points chosen by `seed`, in
-    `folder` (an empty folder that exists)."""
-    return await ChaosDay(folder, seed, restarts).run()
+    `folder` (an empty folder that exists), on SQLite there or on the empty PostgreSQL
+    database `database_url`."""
+    return await ChaosDay(folder, seed, restarts, database_url).run()

@@ -39,7 +39,12 @@ def tampered(source: Path, dest: Path, statement: str) -> Path:
         ("CREATE INDEX sneaky ON qa_questions (question)", "an extra index 'sneaky'"),
         ("ALTER TABLE guild_settings ADD COLUMN webhook TEXT", "a changed table"),
         ("DROP INDEX qa_questions_user", "no index 'qa_questions_user'"),
-        ("DROP TRIGGER qa_chunks_ad", "no trigger 'qa_chunks_ad'"),
+        (  # the triggers that wrote the full-text index before migration 0014
+            "CREATE TRIGGER qa_chunks_ai AFTER INSERT ON qa_chunks BEGIN "
+            "INSERT INTO qa_chunks_fts (rowid, title, section, body, scope) "
+            "VALUES (new.id, new.title, new.section, new.body, new.scope); END",
+            "an extra trigger 'qa_chunks_ai'",
+        ),
     ],
 )
 async def test_restore_refuses_a_schema_the_migrations_do_not_produce(
@@ -83,11 +88,13 @@ async def test_the_bot_refuses_to_open_its_own_database_with_a_foreign_schema(
 
 
 async def test_connections_distrust_the_schema_of_the_file(tmp_path: Path) -> None:
-    """The reader, the checkpointer and every backup connection run with trusted_schema
-    off; the writer keeps it on (the FTS5 triggers need it) only for a checked schema."""
+    """The writer, the readers, the checkpointer and every backup connection run with
+    trusted_schema off."""
     db = await open_database(tmp_path / "mentor.db")
     try:
         assert await db.fetch_value("PRAGMA trusted_schema") == 0
+        async with db.transaction() as tx:
+            assert await tx.fetch_value("PRAGMA trusted_schema") == 0
         copy = backup_database(db.path, tmp_path / "copy.db").path
         with sqlite3.connect(copy) as conn:
             conn.execute(

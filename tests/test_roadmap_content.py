@@ -171,7 +171,9 @@ async def test_replacing_refuses_to_drop_a_track_members_follow(services: Servic
     assert await services.db.fetch_value("SELECT count(*) FROM roadmap_custom") == 0
 
 
-async def test_extend_adds_milestones_and_moves_phases(services: Services) -> None:
+async def test_extend_adds_milestones_behind_a_member_without_moving_them_back(
+    services: Services,
+) -> None:
     await services.roadmap.members.start(G, 5, "ai_engineer")
     for milestone in (await services.roadmap.catalog.get(G)).milestones_for("ai_engineer")[:7]:
         await services.roadmap.members.set_milestone(G, 5, milestone.key)
@@ -181,9 +183,10 @@ async def test_extend_adds_milestones_and_moves_phases(services: Services) -> No
         'title = "Write a Discord bot"\ndescription = "A small one."\nskill = "Python"\n'
     )
     result = await _import(services, "extra.toml", extension, "extend")
-    assert result.members_moved == 1  # type: ignore[attr-defined]
+    assert result.members_moved == 0  # type: ignore[attr-defined]
     view = await services.roadmap.members.view(G, 5)
-    assert view.phase == 1 and view.progress[0].total == 8
+    assert view.phase == 2 and (view.progress[0].done, view.progress[0].total) == (7, 8)
+    assert "discord-bot" in {m.key for m in view.next_up}
     clash = extension.replace("discord-bot", "python-core")
     with pytest.raises(RoadmapFileError, match="line 2: milestone 'python-core' is defined twice"):
         await _import(services, "extra.toml", clash, "extend")

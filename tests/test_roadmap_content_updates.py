@@ -148,17 +148,18 @@ async def check_updated(services: Services, before: dict[str, list]) -> None:
     members = services.roadmap.members
     alice = await members.view(G, ALICE)
     assert [(m.key, m.title) for m in alice.archived] == [(RETIRED, RETIRED_TITLE)]
-    # The ML track now has the whole LLM block of phase 3, so she has work open there again.
-    assert alice.phase == 3 and [p.total for p in alice.progress] == [7, 8, 10, 10]
+    # The ML track now has the whole LLM block of phase 3: open work behind her, and she
+    # keeps the phase she reached.
+    assert alice.phase == 4 and [p.total for p in alice.progress] == [7, 8, 10, 10]
     assert [p.done for p in alice.progress] == [7, 8, 5, 2]
-    assert alice.next_up[0].key == "llm-api-basics"
+    assert "llm-api-basics" in {m.key for m in alice.next_up}
     assert RETIRED not in {key for _, key in await members.milestone_choices(G, ALICE, "")}
     with pytest.raises(NotFound, match="no milestone"):
         await members.set_milestone(G, ALICE, RETIRED)
     stored = await services.db.fetch_one(
-        "SELECT phase, roles_dirty FROM roadmap_members WHERE user_id = ?", (ALICE,)
+        "SELECT phase, phase_floor FROM roadmap_members WHERE user_id = ?", (ALICE,)
     )
-    assert tuple(stored) == (3, 1)  # her phase role follows at the next role sync
+    assert tuple(stored) == (4, 4)  # the phase she reached is her floor
 
     bob = await members.view(G, BOB)  # the AI track lost nothing, so nothing moves
     assert bob.archived == () and bob.phase == 2 and bob.progress[3].done == 1
@@ -169,6 +170,71 @@ async def check_updated(services: Services, before: dict[str, list]) -> None:
     report = await services.roadmap.maintenance.recompute(fix=False)
     assert report.differences == ()  # totals, counters and phases agree with the history
     assert (await services.roadmap.catalog.sync_members()).servers == 0  # once, not again
+
+
+class FakeRoles:
+    """Discord's side of the role sync: which roles each member holds."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, set[int]] = {ALICE: set(), BOB: set(), CAROL: set()}
+        self.removed: list[tuple[int, int]] = []
+
+    def ready(self, guild_id: int) -> bool:
+        return True
+
+    def dangerous_now(self, guild_id: int, role_ids: set[int]) -> set[int]:
+        return set()
+
+    async def is_dangerous(self, guild_id: int, role_id: int) -> bool:
+        return False
+
+    async def member_roles(self, guild_id: int, user_id: int) -> set[int]:
+        return set(self.held[user_id])
+
+    async def add(self, guild_id: int, user_id: int, role_id: int) -> None:
+        self.held[user_id].add(role_id)
+
+    async def remove(self, guild_id: int, user_id: int, role_id: int) -> None:
+        self.removed.append((user_id, role_id))
+        self.held[user_id].discard(role_id)
+
+
+PHASE_3_ROLE, PHASE_4_ROLE = 7003, 7004
+
+
+async def test_a_content_update_never_moves_a_member_back_a_phase_nor_takes_her_role(
+    settings: Settings, clock: FixedClock, monkeypatch
+) -> None:
+    """Alice finished phases 1-3 of the old ML track and holds the phase 4 role. The update
+    adds milestones to phase 3: she keeps phase 4 and its role, whatever she ticks next,
+    and still moves on when she finishes."""
+    roles = FakeRoles()
+    monkeypatch.setattr(catalog_module, "load_builtin", lambda: PREVIOUS)
+    async with running(settings, clock) as services:
+        await write_progress(services, clock)
+        for phase, role in ((3, PHASE_3_ROLE), (4, PHASE_4_ROLE)):
+            await services.roadmap.roles.set_mapping(G, "phase", phase, role)
+        await services.roadmap.role_sync.run(clock.now(), roles)
+    monkeypatch.undo()
+    assert roles.held[ALICE] == {PHASE_4_ROLE}
+
+    async with running(settings, clock) as services:  # the new built-in roadmap
+        members = services.roadmap.members
+        assert (await members.view(G, ALICE)).phase == 4
+        await members.set_milestone(G, ALICE, "llm-api-basics")  # new work behind her
+        await members.set_milestone(G, ALICE, "python-core", done=False)  # an undo
+        await services.roadmap.checkins.checkin(
+            G, ALICE, "prompting", "30", milestone="prompt-patterns"
+        )
+        alice = await members.view(G, ALICE)
+        assert alice.phase == 4 and alice.progress[2].done == 7
+        await services.roadmap.role_sync.run(clock.now(), roles)
+        assert roles.held[ALICE] == {PHASE_4_ROLE} and roles.removed == []
+        report = await services.roadmap.maintenance.recompute(fix=False)
+        assert report.differences == ()  # a recompute from history keeps the floor too
+
+        await tick_all(services, G, ALICE, "ml_engineer", {1, 2, 3, 4})
+        assert (await members.view(G, ALICE)).finished  # the floor never holds her back
 
 
 async def test_milestones_are_matched_by_key_and_come_back_when_the_content_does(

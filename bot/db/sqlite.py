@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -299,6 +300,19 @@ class SqliteDatabase(Database):
         rows = await self.fetch_all("SELECT name, hidden FROM pragma_table_xinfo(?)", (table,))
         return [row[0] for row in rows if row[1] == 0]
 
+    async def copied(self, table: str) -> None:
+        """Rows were inserted straight into `table` (copy-data): rebuild each full-text
+        index whose content it is (qa_chunks_fts), which only the knowledge base's own
+        writes keep in step (bot/services/qa/fts_writes.py)."""
+        rows = await self.fetch_all(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+            "AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+        )
+        for name, sql in rows:
+            if re.search(rf"content\s*=\s*'{re.escape(table)}'", sql):
+                # A name from the catalog, never from input.
+                await self.execute(f"INSERT INTO {name} ({name}) VALUES ('rebuild')")
+
     async def primary_key(self, table: str) -> list[str]:
         rows = await self.fetch_all(
             "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (table,)
@@ -376,15 +390,6 @@ class _HardenedConnection(sqlite3.Connection):
         harden(self)
 
 
-class _HardenedWriter(sqlite3.Connection):
-    """The writer keeps a trusted schema (FTS5's triggers need it), which `check_schema`
-    verified is exactly what the migrations made."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        harden(self, verified_schema=True)
-
-
 async def _connect(
     path: Path, factory: type[sqlite3.Connection] = _HardenedConnection
 ) -> aiosqlite.Connection:
@@ -399,7 +404,7 @@ async def _connect(
 
 
 async def _open_writer(path: Path, synchronous: str, busy_timeout_ms: int) -> aiosqlite.Connection:
-    conn = await _connect(path, _HardenedWriter)
+    conn = await _connect(path)
     try:
         await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         await conn.execute("PRAGMA journal_mode = WAL")

@@ -10,6 +10,11 @@ Most posts belong to a server (a daily challenge, a digest). Posts to one member
 by a period that starts with their id: `<user_id>:<day>`, or `<from>:<to>:<day>` for a
 buddy request's ping. Those keys are personal data: exported, erased with the member, and
 deleted after MEMBER_KEY_DAYS, when no restart can need them any more.
+
+A post that announces a change of state (a portfolio request returned to the queue,
+expired, reviewed...) is planned in the transaction that makes the change (`plan`): a
+crash after the commit leaves the post due, never forgotten, and the capability's job finds
+it with `due`.
 """
 
 from __future__ import annotations
@@ -20,13 +25,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database
+from bot.db import Database, Transaction
 from bot.discord_limits import NONCE
 
 REMIND_KIND = "roadmap:remind"
 NUDGE_KIND = "roadmap:nudge"
 BUDDY_PING_KIND = "roadmap:buddy-ping"
-MEMBER_KINDS = (REMIND_KIND, NUDGE_KIND, BUDDY_PING_KIND)
+# DMs about a portfolio request to someone it no longer names: `<user_id>:<request_id>...`
+RETURNED_DM_KIND = "portfolio:returned-dm"
+WITHDRAWN_DM_KIND = "portfolio:withdrawn-dm"
+TRANSFER_TO_KIND = "portfolio:transfer-to"
+TRANSFER_FROM_KIND = "portfolio:transfer-from"
+MEMBER_KINDS = (
+    REMIND_KIND,
+    NUDGE_KIND,
+    BUDDY_PING_KIND,
+    RETURNED_DM_KIND,
+    WITHDRAWN_DM_KIND,
+    TRANSFER_TO_KIND,
+    TRANSFER_FROM_KIND,
+)
 MEMBER_KEY_DAYS = 7
 
 FIRST_RETRY = timedelta(minutes=1)
@@ -69,6 +87,20 @@ class Claim:
 
     def __bool__(self) -> bool:
         return True
+
+
+async def plan(tx: Transaction, key: PostKey, now: datetime) -> None:
+    """Make the post `key` due now, inside the caller's transaction (the change it announces).
+
+    It is a claim nobody holds (no attempt yet, its lease over): the first `claim` wins it
+    as a first try. Planned twice, it stays one post.
+    """
+    await tx.execute(
+        "INSERT INTO scheduled_posts (guild_id, kind, period, status, claimed_at, attempts, "
+        "retry_at) VALUES (?, ?, ?, 'claimed', ?, 0, ?) "
+        "ON CONFLICT (guild_id, kind, period) DO NOTHING",
+        (key.guild_id, key.kind, key.period, now, now),
+    )
 
 
 class ScheduledPosts:
@@ -136,6 +168,17 @@ class ScheduledPosts:
                 "WHERE guild_id = ? AND kind = ? AND period = ? AND status = 'claimed'",
                 (to_db_time(self.clock.now() + retry_delay(row[0])), guild_id, kind, period),
             )
+
+    async def due(self, kinds: tuple[str, ...], now: datetime, limit: int) -> list[PostKey]:
+        """Planned or failed posts of these kinds that nobody holds now, oldest first."""
+        marks = ", ".join("?" * len(kinds))
+        rows = await self.db.fetch_all(
+            "SELECT guild_id, kind, period FROM scheduled_posts "
+            f"WHERE status = 'claimed' AND kind IN ({marks}) AND retry_at <= ? "
+            "ORDER BY retry_at LIMIT ?",
+            (*kinds, to_db_time(now), limit),
+        )
+        return [PostKey(row[0], row[1], row[2]) for row in rows]
 
     async def is_open(self, guild_id: int, kind: str, period: str) -> bool:
         """True when nobody holds the post: never claimed, or its lease or back-off is over."""

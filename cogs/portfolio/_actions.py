@@ -14,6 +14,7 @@ from bot.ui.confirm import Confirmation, confirm_view
 from bot.ui.replies import reply
 from cogs.portfolio._embeds import duration
 from cogs.portfolio._forms import RateModal, ReviewModal
+from cogs.portfolio._notices import PortfolioNotices
 from cogs.portfolio._publisher import Publisher
 from cogs.portfolio._sent import actor
 
@@ -108,9 +109,4 @@ class Actions:
             content=f"Request #{request_id} is withdrawn.", view=None
         )
         await self.publisher.refresh(moved.request)
-        if moved.previous_reviewer_id:
-            await self.publisher.dm_quietly(
-                moved.previous_reviewer_id,
-                content=f"Request #{request_id} that you claimed was withdrawn by its owner; "
-                "no review is needed any more.",
-            )
+        await PortfolioNotices(self.publisher.bot, self.publisher).send(moved.notices)

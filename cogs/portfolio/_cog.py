@@ -9,7 +9,6 @@ from discord.ext import commands
 from bot.app import MentorBot
 from bot.discord_limits import CHOICE_NAME
 from bot.errors import DomainError
-from bot.markdown import clip_escaped
 from bot.parts import Parts
 from bot.services.portfolio.models import ACTIVE, Request, Status
 from bot.services.portfolio.rubric import default_rubric
@@ -34,6 +33,7 @@ from cogs.portfolio._embeds import (
 )
 from cogs.portfolio._forms import FORMS
 from cogs.portfolio._jobs import PortfolioJobs
+from cogs.portfolio._notices import PortfolioNotices
 from cogs.portfolio._publisher import Publisher
 from cogs.portfolio._sent import actor
 from cogs.portfolio._views import PostActions, RequestButton
@@ -189,17 +189,7 @@ class PortfolioCog(
             target_is_reviewer=member_is_reviewer(reviewer, settings),
         )
         await self.publisher.refresh(moved.request)
-        await self.publisher.dm_quietly(
-            reviewer.id,
-            content=f"A moderator gave you portfolio review request #{request} "
-            f"({clip_escaped(moved.request.title, 160)}). Submit your review from its post.",
-        )
-        if moved.previous_reviewer_id:
-            await self.publisher.dm_quietly(
-                moved.previous_reviewer_id,
-                content=f"A moderator passed request #{request} to another reviewer; "
-                "you no longer need to review it.",
-            )
+        await PortfolioNotices(self.bot, self.publisher).send(moved.notices)  # both reviewers' DMs
         await reply(interaction, f"Request #{request} now belongs to {reviewer.mention}.")
 
     @transfer.autocomplete("request")

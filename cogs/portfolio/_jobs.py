@@ -1,8 +1,10 @@
 """Scheduled portfolio work: nudges, reminders, claims that ran out, expiry, stale posts.
 
-Each job asks the service what is due; nudges and reminders go through the one delivery
-helper (bot/delivery.py), so a second tick or a restart never sends the same notice twice
-and a crash never loses one; after downtime the bot catches up once.
+Each job asks the service what is due; every message goes through the one delivery helper
+(bot/delivery.py), so a second tick or a restart never sends the same notice twice and a
+crash never loses one; after downtime the bot catches up once. Returns and expiries are
+changes of state: the service plans their notices in the same transaction, and the
+notices job sends them.
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.clock import to_db_time
-from bot.delivery import ChannelPost, Destination, DirectMessage, ForumPost, Outcome
+from bot.delivery import (
+    ChannelPost,
+    Destination,
+    DirectMessage,
+    ForumPost,
+    Outcome,
+)
 from bot.markdown import clip_escaped
 from bot.scheduler import Job
 from bot.services.guild_settings import GuildSettings
-from bot.services.portfolio.models import Request, Transition
+from bot.services.portfolio.models import Request
 from bot.services.scheduled_posts import PostKey
 from bot.ui.replies import ping_only
 from cogs.portfolio._embeds import duration, jump_url, nudge_embed
+from cogs.portfolio._notices import PortfolioNotices
 from cogs.portfolio._publisher import Publisher
 
 if TYPE_CHECKING:
@@ -45,54 +54,30 @@ class PortfolioJobs:
         self.publisher = publisher
         self.services = bot.services
         self.portfolio = bot.services.portfolio
+        self.notices = PortfolioNotices(bot, publisher)
 
     def jobs(self) -> dict[str, Job]:
         """In the order they should run within one tick."""
         return {
             "portfolio:returns": self.return_stale_claims,
             "portfolio:expiry": self.expire,
+            "portfolio:notices": self.announce,
             "portfolio:reminders": self.remind_reviewers,
             "portfolio:nudges": self.nudge_reviewers,
             "portfolio:posts": self.sync_posts,
         }
 
     async def return_stale_claims(self, now: datetime) -> None:
-        for moved in await self.portfolio.return_stale_claims(now):
-            await self._isolated(moved.request, self._announce_return(moved))
-
-    async def _announce_return(self, moved: Transition) -> None:
-        days = duration(self.portfolio.rules.return_after)
-        request = moved.request
-        await self.publisher.refresh(request)
-        await self.publisher.in_thread(
-            request,
-            content=f"This request is back in the queue: its claim ran {days} without a "
-            "review. Any reviewer can claim it now.",
-        )
-        if moved.previous_reviewer_id:
-            await self.publisher.dm_quietly(
-                moved.previous_reviewer_id,
-                content=f"You claimed {where(request)} {days} ago without a review, so it "
-                "went back to the queue. Claim it again if you are still on it.",
-            )
+        """Claims that ran out go back to the queue; their notices are planned with them."""
+        await self.portfolio.return_stale_claims(now)
 
     async def expire(self, now: datetime) -> None:
-        for request in await self.portfolio.expire_stale(now):
-            await self._isolated(request, self._announce_expiry(request))
+        await self.portfolio.expire_stale(now)
 
-    async def _announce_expiry(self, request: Request) -> None:
-        days = duration(self.portfolio.rules.expire_after)
-        await self.publisher.in_thread(
-            request,
-            content=f"This request expired: nobody claimed it within {days}.",
-        )
-        await self.publisher.refresh(request)
-        await self.publisher.dm_quietly(
-            request.owner_id,
-            content=f"Your {where(request)} expired after {days} without a reviewer. "
-            "You are welcome to ask again with /portfolio submit; reviewing someone "
-            "else's project first moves yours up the queue.",
-        )
+    async def announce(self, now: datetime) -> None:
+        """Send the notices still due (cogs/portfolio/_notices.py): those of returns and
+        expiries, and any a crash or a failure kept from going out at once."""
+        await self.notices.send_due(now)
 
     async def remind_reviewers(self, now: datetime) -> None:
         for request in await self.portfolio.reminders_due(now):

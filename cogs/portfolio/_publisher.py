@@ -1,4 +1,5 @@
-"""Everything the portfolio feature sends to Discord: posts, thread messages, edits, DMs.
+"""The portfolio feature's posts and their edits (the messages its changes owe people go
+through the delivery helper: cogs/portfolio/_notices.py).
 
 A missing channel, post or thread is an answer, not a crash: the request in the database
 stays as it is, and the caller learns what could not be delivered.
@@ -16,10 +17,8 @@ from bot.discord_limits import ARCHIVE_AFTER_WEEK
 from bot.errors import DomainError
 from bot.services.guild_settings import GuildSettings
 from bot.services.portfolio.models import PostLocation, Request, Review, Status
-from bot.ui.direct_messages import send_dm, send_dm_quietly
-from bot.ui.replies import NO_PINGS
 from cogs.portfolio._embeds import request_embed, review_embed, thread_name
-from cogs.portfolio._views import post_view, rate_view
+from cogs.portfolio._views import post_view
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -177,42 +176,7 @@ class Publisher:
             if isinstance(thread, discord.Thread) and not thread.archived:
                 await thread.edit(archived=True)
 
-    # --- Thread messages and DMs -----------------------------------------------
-
-    async def in_thread(self, request: Request, **kwargs: Any) -> discord.Message | None:
-        """Send in the request's thread; without one, reply under the post. None if gone."""
-        kwargs.setdefault("allowed_mentions", NO_PINGS)
-        if request.thread_id is not None:
-            thread = self.bot.get_partial_messageable(request.thread_id, guild_id=request.guild_id)
-            try:
-                return await thread.send(**kwargs)
-            except discord.NotFound:
-                log.info("Thread of portfolio request %s is gone", request.id)
-                await self.portfolio.forget_thread(request.id)
-            except discord.Forbidden:
-                log.warning("Not allowed to post in the thread of request %s", request.id)
-                return None
-        post = request.post
-        if post is None or post.post_channel_id == request.thread_id:
-            return None
-        channel = self.bot.get_partial_messageable(post.post_channel_id, guild_id=request.guild_id)
-        reference = discord.MessageReference(
-            message_id=post.message_id, channel_id=post.post_channel_id, fail_if_not_exists=False
-        )
-        try:
-            return await channel.send(reference=reference, **kwargs)
-        except (discord.NotFound, discord.Forbidden):
-            return None
-
-    async def post_review(self, request: Request, review: Review) -> discord.Message | None:
-        message = await self.in_thread(
-            request,
-            embed=review_embed(request, review, self.rubric),
-            view=rate_view(request.id),
-        )
-        if message is not None:
-            await self.portfolio.attach_review_message(request.id, message.id)
-        return message
+    # --- The review ----------------------------------------------------------------
 
     async def refresh_review(self, request: Request, review: Review) -> None:
         """After the owner rated it: show the rating and drop the button."""
@@ -224,9 +188,3 @@ class Publisher:
         ).get_partial_message(review.message_id)
         with contextlib.suppress(discord.HTTPException):
             await message.edit(embed=review_embed(request, review, self.rubric), view=None)
-
-    async def dm(self, user_id: int, **kwargs: Any) -> bool:
-        return await send_dm(self.bot, user_id, **kwargs)
-
-    async def dm_quietly(self, user_id: int, **kwargs: Any) -> bool:
-        return await send_dm_quietly(self.bot, user_id, **kwargs)

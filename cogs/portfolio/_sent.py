@@ -8,11 +8,14 @@ import discord
 from discord import app_commands
 
 from bot.app import bot_of
+from bot.delivery import Delivered, Outcome
 from bot.services.portfolio.drafts import RequestDraft, ResubmitDraft, ReviewDraft
 from bot.services.portfolio.models import Actor, Request, Status
+from bot.services.portfolio.notices import REVIEW_DM_KIND, REVIEW_KIND
 from bot.ui.checks import member_is_moderator, member_is_reviewer, settings_for
-from bot.ui.replies import ping_only, reply
-from cogs.portfolio._embeds import jump_url, review_embed
+from bot.ui.replies import reply
+from cogs.portfolio._embeds import jump_url
+from cogs.portfolio._notices import PortfolioNotices
 from cogs.portfolio._publisher import Publisher
 
 
@@ -80,31 +83,30 @@ async def finish_review(
     portfolio = publisher.portfolio
     acting = await actor(interaction)
     outcome = await portfolio.submit_review(interaction.guild_id, request_id, acting, draft)
-    request, review = outcome.request, outcome.review
-    await publisher.refresh(request)
-    posted = await publisher.post_review(request, review)
-    told = await publisher.dm_quietly(
-        request.owner_id,
-        content=f"Your portfolio project got a review: request {link_or_number(request)}. "
-        "Rate how helpful it was with the button under the review.",
-        embed=review_embed(request, review, portfolio.rubric),
-    )
-    if not told and posted is not None:
-        await publisher.in_thread(
-            request,
-            content=f"<@{request.owner_id}> your review is in (I couldn't DM you).",
-            allowed_mentions=ping_only(request.owner_id),
-        )
-    if posted is None:
-        reached = (
-            "the owner got it by DM." if told else "the owner can read it with /portfolio view."
-        )
-        where = f"The request's thread is gone, so the review is saved but not posted; {reached}"
-    else:
-        where = "It is posted in the request's thread" + (
-            " and the owner got a DM." if told else "; the owner was mentioned there."
-        )
+    await publisher.refresh(outcome.request)
+    # The review in the thread, then the owner's DM (a mention there when DMs are closed):
+    # planned with the review, so a crash here delays them and never loses them.
+    sent = await PortfolioNotices(publisher.bot, publisher).send(outcome.notices)
+    where = review_whereabouts(sent.get(REVIEW_KIND), sent.get(REVIEW_DM_KIND))
     await reply(interaction, f"Thank you! Your review of #{request_id} is saved. {where}")
+
+
+def review_whereabouts(posted: Delivered | None, told: Delivered | None) -> str:
+    """Where the review went and how its owner heard of it, for the reviewer."""
+    if told is not None and told.outcome is Outcome.SENT:
+        owner = "the owner got a DM" if told.index == 0 else "the owner was mentioned there"
+    elif told is not None and told.outcome is Outcome.SKIPPED:
+        owner = "the owner can read it with /portfolio view"
+    else:
+        owner = "the owner will be told in a moment"
+    if posted is not None and posted.outcome is Outcome.SENT:
+        joint = " and " if owner.endswith("DM") else "; "
+        return f"It is posted in the request's thread{joint}{owner}."
+    if posted is not None and posted.outcome is Outcome.SKIPPED:
+        if owner.endswith("there"):
+            owner = "the owner was mentioned under the post"
+        return f"The request's thread is gone, so the review is saved but not posted; {owner}."
+    return f"It will be posted in the request's thread in a moment; {owner}."
 
 
 async def finish_rating(
@@ -121,11 +123,7 @@ async def finish_rating(
     )
     await publisher.refresh(outcome.request)
     await publisher.refresh_review(outcome.request, outcome.review)
-    await publisher.dm_quietly(
-        outcome.review.reviewer_id,
-        content=f"The owner of request #{request_id} rated your review {helpful}/5 "
-        "for helpfulness. Thank you for reviewing!",
-    )
+    await PortfolioNotices(publisher.bot, publisher).send(outcome.notices)  # the reviewer's DM
     follow_up = (
         " When you have worked on it, /portfolio resubmit opens the next round."
         if outcome.request.status is Status.REVIEWED

@@ -25,10 +25,25 @@ from bot.services.portfolio.models import (
     Status,
     Transition,
 )
+from bot.services.portfolio.notices import (
+    RATED_DM_KIND,
+    REVIEW_DM_KIND,
+    REVIEW_KIND,
+    plan_notice,
+)
 from bot.services.portfolio.rubric import CRITERIA_KEYS
+from bot.services.scheduled_posts import (
+    TRANSFER_FROM_KIND,
+    TRANSFER_TO_KIND,
+    WITHDRAWN_DM_KIND,
+    PostKey,
+)
 
 ACTIVE_SQL = "('open', 'claimed')"
 BUMP = "post_version = post_version + 1"
+
+
+REVIEWED_KINDS = (REVIEW_KIND, REVIEW_DM_KIND)
 
 
 class Lifecycle(PortfolioBase):
@@ -191,7 +206,9 @@ class Lifecycle(PortfolioBase):
         return request
 
     async def withdraw(self, guild_id: int, request_id: int, actor: Actor) -> Transition:
-        now = to_db_time(self.now())
+        moment = self.now()
+        now = to_db_time(moment)
+        notices: tuple[PostKey, ...] = ()
         async with self.db.transaction() as conn:
             before = await load_in(conn, guild_id, request_id)
             changed = await conn.execute(
@@ -199,10 +216,16 @@ class Lifecycle(PortfolioBase):
                 f"WHERE id = ? AND guild_id = ? AND status IN {ACTIVE_SQL} AND owner_id = ?",
                 (now, request_id, guild_id, actor.user_id),
             )
+            if changed == 1 and before.status is Status.CLAIMED:
+                notices = (
+                    await plan_notice(
+                        conn, WITHDRAWN_DM_KIND, before, moment, recipient=before.reviewer_id
+                    ),
+                )
             request = await load_in(conn, guild_id, request_id)
         if changed != 1:
             raise refusals.refuse_withdraw(request, actor)
-        return Transition(request, before.reviewer_id)
+        return Transition(request, before.reviewer_id, notices)
 
     async def ensure_can_review(self, guild_id: int, request_id: int, actor: Actor) -> Request:
         """Check before opening the review form; `submit_review` checks again atomically."""
@@ -216,7 +239,9 @@ class Lifecycle(PortfolioBase):
     ) -> ReviewOutcome:
         if tuple(draft.scores) != CRITERIA_KEYS:
             raise DomainError("A review needs one score for each rubric criterion.")
-        now = to_db_time(self.now())
+        moment = self.now()
+        now = to_db_time(moment)
+        notices: tuple[PostKey, ...] = ()
         async with self.db.transaction() as conn:
             changed = await conn.execute(
                 f"UPDATE portfolio_requests SET status = 'reviewed', closed_at = ?, {BUMP} "
@@ -240,11 +265,15 @@ class Lifecycle(PortfolioBase):
                     ),
                 )
             request = await load_in(conn, guild_id, request_id)
+            if changed == 1:
+                notices = tuple(
+                    [await plan_notice(conn, k, request, moment) for k in REVIEWED_KINDS]
+                )
         if changed != 1:
             raise refusals.refuse_review(request, actor)
         review = await self.review_of(request_id)
         assert review is not None
-        return ReviewOutcome(request, review)
+        return ReviewOutcome(request, review, notices)
 
     async def attach_review_message(self, request_id: int, message_id: int) -> None:
         await self.db.execute(
@@ -270,7 +299,9 @@ class Lifecycle(PortfolioBase):
         """The owner says how helpful the review was (1 to 5), once."""
         if helpful not in range(1, 6):
             raise DomainError("Helpful must be a whole number from 1 to 5.")
-        now = to_db_time(self.now())
+        moment = self.now()
+        now = to_db_time(moment)
+        notices: tuple[PostKey, ...] = ()
         async with self.db.transaction() as conn:
             changed = await conn.execute(
                 "UPDATE portfolio_reviews SET helpful = ?, rating_comment = ?, rated_at = ? "
@@ -284,10 +315,12 @@ class Lifecycle(PortfolioBase):
                     f"UPDATE portfolio_requests SET {BUMP} WHERE id = ?", (request_id,)
                 )
             request = await load_in(conn, guild_id, request_id)
+            if changed == 1:
+                notices = (await plan_notice(conn, RATED_DM_KIND, request, moment),)
         review = await self.review_of(request_id)
         if changed != 1 or review is None:
             raise refusals.refuse_rate(request, actor, review.helpful if review else None)
-        return ReviewOutcome(request, review)
+        return ReviewOutcome(request, review, notices)
 
     async def transfer(
         self,
@@ -306,7 +339,9 @@ class Lifecycle(PortfolioBase):
                 "That member isn't a reviewer: give them the reviewer role first "
                 "(or pick a moderator)."
             )
-        now = to_db_time(self.now())
+        moment = self.now()
+        now = to_db_time(moment)
+        notices: tuple[PostKey, ...] = ()
         async with self.db.transaction() as conn:
             before = await load_in(conn, guild_id, request_id)
             changed = await conn.execute(
@@ -325,9 +360,28 @@ class Lifecycle(PortfolioBase):
                 ),
             )
             request = await load_in(conn, guild_id, request_id)
+            if changed == 1:
+                notices = (
+                    await plan_notice(
+                        conn,
+                        TRANSFER_TO_KIND,
+                        request,
+                        moment,
+                        recipient=to_user_id,
+                        claimed_at=moment,
+                    ),
+                    await plan_notice(
+                        conn,
+                        TRANSFER_FROM_KIND,
+                        request,
+                        moment,
+                        recipient=before.reviewer_id,
+                        claimed_at=moment,
+                    ),
+                )
         if changed != 1:
             raise refusals.refuse_transfer(request, to_user_id)
-        return Transition(request, before.reviewer_id)
+        return Transition(request, before.reviewer_id, notices)
 
     # --- Helpers --------------------------------------------------------------
 

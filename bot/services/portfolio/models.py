@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from bot.db import Row, from_row
 from bot.services.portfolio.rubric import CRITERIA_KEYS
+from bot.services.scheduled_posts import PostKey
 
 
 class Status(StrEnum):
@@ -143,12 +144,26 @@ class Transition:
 
     request: Request
     previous_reviewer_id: int | None = None
+    notices: tuple[PostKey, ...] = ()  # planned with the change: send them (bot/delivery.py)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An announcement of a return or an expiry still to send (`key` says which)."""
+
+    key: PostKey
+    request_id: int
+    request: Request | None  # None: erased since
+    recipient_id: int | None = None  # whom a DM goes to, when the request can't say
+    claimed_at: datetime | None = None  # the claim a return or a transfer concerns
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
 class ReviewOutcome:
     request: Request
     review: Review
+    notices: tuple[PostKey, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """What the scheduler asks: nudges, reminders, claims that ran out, expiry, stale posts.
 
 Returns and expiries are state changes that only one caller can win (a conditional
-UPDATE). Nudges and reviewer reminders are sent once through the scheduled-post helper
-(bot/delivery.py), which records them here after sending.
+UPDATE); the same transaction plans the posts that announce them (notices.py), so a
+crash right after the change cannot lose them. Nudges and reviewer reminders are sent once
+through the scheduled-post helper (bot/delivery.py), which records them here after sending.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections import defaultdict
 from datetime import datetime
 
 from bot.clock import to_db_time
-from bot.services.portfolio.base import PortfolioBase
+from bot.services.portfolio.base import PortfolioBase, load_in
 from bot.services.portfolio.models import Reminder, Request, Transition
+from bot.services.portfolio.notices import EXPIRED_DM_KIND, EXPIRED_KIND, RETURNED_KIND, plan_notice
+from bot.services.scheduled_posts import RETURNED_DM_KIND
 
 BATCH = 100
 POSTS_PER_TICK = 20
@@ -71,29 +74,44 @@ class Upkeep(PortfolioBase):
         return Reminder(request, request.reviewer_id)
 
     async def return_stale_claims(self, now: datetime) -> list[Transition]:
-        """Claims held past the limit without a review go back to the queue."""
+        """Claims held past the limit without a review go back to the queue; each return
+        plans its notice in the thread and its DM to the reviewer."""
         cutoff = to_db_time(now - self.rules.return_after)
         rows = await self.db.fetch_all(
-            "SELECT id, guild_id, reviewer_id FROM portfolio_requests WHERE status = 'claimed' "
+            "SELECT id, guild_id FROM portfolio_requests WHERE status = 'claimed' "
             "AND claimed_at <= ? ORDER BY claimed_at LIMIT ?",
             (cutoff, BATCH),
         )
         returned = []
         for row in rows:
-            changed = await self.db.execute(
-                "UPDATE portfolio_requests SET status = 'open', reviewer_id = NULL, "
-                "claimed_at = NULL, open_since = ?, nudged_at = NULL, reminded_at = NULL, "
-                "returned_count = returned_count + 1, post_version = post_version + 1 "
-                "WHERE id = ? AND status = 'claimed' AND reviewer_id = ? AND claimed_at <= ?",
-                (to_db_time(now), row["id"], row["reviewer_id"], cutoff),
-            )
-            if changed == 1:
-                request = await self.get(row["guild_id"], row["id"])
-                returned.append(Transition(request, row["reviewer_id"]))
+            async with self.db.transaction() as tx:
+                before = await load_in(tx, row["guild_id"], row["id"])
+                if before.claimed_at is None or before.reviewer_id is None:
+                    continue
+                claimed_at = to_db_time(before.claimed_at)
+                changed = await tx.execute(
+                    "UPDATE portfolio_requests SET status = 'open', reviewer_id = NULL, "
+                    "claimed_at = NULL, open_since = ?, nudged_at = NULL, reminded_at = NULL, "
+                    "returned_count = returned_count + 1, post_version = post_version + 1 "
+                    "WHERE id = ? AND status = 'claimed' AND reviewer_id = ? AND claimed_at = ? "
+                    "AND claimed_at <= ?",
+                    (to_db_time(now), before.id, before.reviewer_id, claimed_at, cutoff),
+                )
+                if changed != 1:
+                    continue
+                when = before.claimed_at
+                await plan_notice(tx, RETURNED_KIND, before, now, claimed_at=when)
+                reviewer = before.reviewer_id
+                await plan_notice(
+                    tx, RETURNED_DM_KIND, before, now, recipient=reviewer, claimed_at=when
+                )
+                request = await load_in(tx, before.guild_id, before.id)
+            returned.append(Transition(request, before.reviewer_id))
         return returned
 
     async def expire_stale(self, now: datetime) -> list[Request]:
-        """Open requests nobody claimed within the expiry time are closed as expired."""
+        """Open requests nobody claimed within the expiry time are closed as expired; each
+        expiry plans its notice in the thread and its DM to the owner."""
         cutoff = to_db_time(now - self.rules.expire_after)
         rows = await self.db.fetch_all(
             "SELECT id, guild_id FROM portfolio_requests WHERE status = 'open' "
@@ -102,14 +120,19 @@ class Upkeep(PortfolioBase):
         )
         expired = []
         for row in rows:
-            changed = await self.db.execute(
-                "UPDATE portfolio_requests SET status = 'expired', closed_at = ?, "
-                "post_version = post_version + 1 "
-                "WHERE id = ? AND status = 'open' AND open_since <= ?",
-                (to_db_time(now), row["id"], cutoff),
-            )
-            if changed == 1:
-                expired.append(await self.get(row["guild_id"], row["id"]))
+            async with self.db.transaction() as tx:
+                changed = await tx.execute(
+                    "UPDATE portfolio_requests SET status = 'expired', closed_at = ?, "
+                    "post_version = post_version + 1 "
+                    "WHERE id = ? AND status = 'open' AND open_since <= ?",
+                    (to_db_time(now), row["id"], cutoff),
+                )
+                if changed != 1:
+                    continue
+                request = await load_in(tx, row["guild_id"], row["id"])
+                for kind in (EXPIRED_KIND, EXPIRED_DM_KIND):
+                    await plan_notice(tx, kind, request, now)
+                expired.append(request)
         return expired
 
     async def stale_posts(self, limit: int = POSTS_PER_TICK) -> list[Request]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.db import Database
+from bot.services.qa.fts_writes import Fts5Writes
 from bot.services.qa.ranking import Candidate, ScopeStats
 
 SHIPPED_SCOPE = "g0"
@@ -38,8 +39,9 @@ def scope_filter(guild_id: int) -> str:
     return f'scope : ("{SHIPPED_SCOPE}" OR "{scope_token(guild_id)}")'
 
 
-class Fts5Search:
-    """Candidate passages and scoped statistics from the FTS5 index of qa_chunks."""
+class Fts5Search(Fts5Writes):
+    """Candidate passages and scoped statistics from the FTS5 index of qa_chunks, which
+    the knowledge base keeps in step through `Fts5Writes`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

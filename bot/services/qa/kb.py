@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock, to_db_time
-from bot.db import Database, Row, Transaction, from_row
+from bot.db import Database, Params, Row, Transaction, from_row
 from bot.errors import DomainError, NotFound
 from bot.services.qa.documents import (
     SHIPPED_DIR,
@@ -148,6 +148,7 @@ class KnowledgeBase:
                 for document in changed:
                     await self._store(conn, SHIPPED_GUILD, document, "shipped", None)
                 for slug in gone:
+                    await self._unindex(conn, "of_slug", (SHIPPED_GUILD, slug))
                     await conn.execute(
                         "DELETE FROM qa_documents WHERE guild_id = ? AND slug = ?",
                         (SHIPPED_GUILD, slug),
@@ -225,6 +226,7 @@ class KnowledgeBase:
         if info.shipped:
             raise DomainError("Shipped documents come with the bot and can't be removed.")
         async with self.db.transaction() as conn:
+            await self._unindex(conn, "of_document", (info.id,))
             await conn.execute("DELETE FROM qa_documents WHERE id = ?", (info.id,))
             await self._bump(conn, guild_id)
         self.index_vectors()
@@ -314,6 +316,7 @@ class KnowledgeBase:
         """Inside the caller's transaction: drop a server's documents and its version row."""
         if guild_id == SHIPPED_GUILD:
             return 0
+        await self._unindex(conn, "of_guild", (guild_id,))
         changed = await conn.execute("DELETE FROM qa_documents WHERE guild_id = ?", (guild_id,))
         await conn.execute("DELETE FROM qa_kb_versions WHERE guild_id = ?", (guild_id,))
         return changed
@@ -358,6 +361,7 @@ class KnowledgeBase:
             ),
         )
         document_id = new_id
+        await self._unindex(conn, "of_document", (document_id,))
         await conn.execute("DELETE FROM qa_chunks WHERE document_id = ?", (document_id,))
         chunks = chunk_document(document, self.chunk_chars)
         await conn.executemany(
@@ -376,7 +380,13 @@ class KnowledgeBase:
                 for c in chunks
             ],
         )
+        await self.retriever.engine.index_passages(conn, "of_document", (document_id,))
         return len(chunks)
+
+    async def _unindex(self, conn: Transaction, which: str, params: Params) -> None:
+        """Before passages are deleted: out of the full-text index, in the same transaction
+        (see fts_writes.py; a document's passages go with it by ON DELETE CASCADE)."""
+        await self.retriever.engine.unindex_passages(conn, which, params)
 
     async def _bump(self, conn: Transaction, guild_id: int) -> None:
         await conn.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from bot.db import Database
+from bot.db import Database, Params, Transaction
 from bot.services.qa.query import Query, understand
 from bot.services.qa.ranking import (
     Candidate,
@@ -33,7 +33,8 @@ STATS_CACHE_SIZE = 4096
 
 
 class TextSearch(Protocol):
-    """What an engine supplies: scoped statistics and candidate passages (see fts.py)."""
+    """What an engine supplies: scoped statistics and candidate passages (see fts.py), and
+    keeping its index in step when the knowledge base writes passages (fts_writes.py)."""
 
     async def scope_stats(self, guild_id: int) -> ScopeStats: ...
 
@@ -44,6 +45,10 @@ class TextSearch(Protocol):
     ) -> list[Candidate]: ...
 
     async def forget_removed(self) -> None: ...
+
+    async def index_passages(self, conn: Transaction, which: str, params: Params) -> None: ...
+
+    async def unindex_passages(self, conn: Transaction, which: str, params: Params) -> None: ...
 
 
 @dataclass(frozen=True)

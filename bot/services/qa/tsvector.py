@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.db import Params, Transaction
 from bot.services.qa.fts import COUNT_BATCH, SHIPPED_SCOPE, Fts5Search, scope_token
 from bot.services.qa.ranking import Candidate
 
@@ -71,6 +72,12 @@ class TsvectorSearch(Fts5Search):
             )
             for row in rows
         ]
+
+    async def index_passages(self, conn: Transaction, which: str, params: Params) -> None:
+        """Nothing to write: the `search` column is generated from the row."""
+
+    async def unindex_passages(self, conn: Transaction, which: str, params: Params) -> None:
+        """Nothing to write: the `search` column goes with the row."""
 
     async def forget_removed(self) -> None:
         """Vacuum the passages, so removed rows (and their words) leave the table and index

@@ -95,7 +95,11 @@ async def expected_for(
         "checkin_days": len(seen),
         "minutes_total": sum(h[3] for h in history),
         "milestones_done": len(milestones),
-        "phase": current_phase(progress) if roadmap.track(member.track) else member.phase,
+        "phase": (
+            current_phase(progress, member.phase_floor)
+            if roadmap.track(member.track)
+            else member.phase
+        ),
     }
     return Expected(columns, {k: v for k, v in periods.items() if any(v.values())})
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import from_db_time
 from bot.db import Database, Row, Transaction, from_row
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.dates import DAY, at_local, local_date, parse_date
@@ -47,6 +46,7 @@ class MemberRecord:
     paused_on: date | None
     paused_days: int
     phase: int
+    phase_floor: int  # the phase a content update found them in: never recomputed below
     streak: StreakState
     alive_until: datetime | None
     checkins_total: int
@@ -80,10 +80,6 @@ class MemberRecord:
 
 
 Queryable = Database | Transaction
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else from_db_time(text)
 
 
 def member_from_row(row: Row | dict[str, Any]) -> MemberRecord:

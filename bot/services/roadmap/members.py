@@ -347,7 +347,7 @@ async def build_view(
     pauses = await load_pauses(q, member.guild_id, member.user_id)
     mine = roadmap.milestones_for(member.track)
     recent = tuple(m for key in done_order if (m := roadmap.milestone(key)) in mine)[:3]
-    phase = current_phase(progress)
+    phase = current_phase(progress, member.phase_floor)
     return MemberView(
         user_id=member.user_id,
         track=track,

@@ -94,7 +94,8 @@ async def change_milestone(
             (*key, milestone.key),
         )
         await bump_periods(tx, *key, date.fromisoformat(existing[0]), milestones=-1)
-    phase = current_phase(phase_progress(roadmap, member.track, await done_keys(tx, *key)))
+    progress = phase_progress(roadmap, member.track, await done_keys(tx, *key))
+    phase = current_phase(progress, member.phase_floor)
     await record_phase_entries(tx, member, member.phase, phase, today)
     return MilestoneChange(milestone, done, True, member.phase, phase, 1 if done else -1)
 

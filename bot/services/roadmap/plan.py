@@ -65,12 +65,15 @@ def phase_progress(roadmap: Roadmap, track: str, done: set[str]) -> list[PhasePr
     ]
 
 
-def current_phase(progress: list[PhaseProgress]) -> int:
-    """The first phase with an open milestone; one past the last when everything is done."""
-    for phase in progress:
-        if phase.done < phase.total:
-            return phase.number
-    return len(progress) + 1
+def current_phase(progress: list[PhaseProgress], floor: int = 1) -> int:
+    """The first phase with an open milestone; one past the last when everything is done.
+
+    Never below `floor`, the phase a content update found the member in (see
+    reconcile.move_phases): new milestones in a phase behind them are open work, not a
+    step back.
+    """
+    derived = next((p.number for p in progress if p.done < p.total), len(progress) + 1)
+    return max(derived, min(floor, len(progress) + 1))
 
 
 def _expected(progress: list[PhaseProgress], start: date, day: date) -> float:

@@ -5,7 +5,9 @@ ticked milestone. A milestone the roadmap still offers to the member's track sta
 whatever its new title or description; one it no longer offers is archived: kept, with the
 title it had, in the member's history and totals, but no longer offered and no longer
 counted towards a phase. A milestone that comes back is restored. Phases are then derived
-again from what is live.
+again from what is live, and may move forward, never back: a member whose earlier phases
+gained milestones keeps the phase they reached, as their floor (`phase_floor`), which
+every later derivation respects; the new milestones are open work behind them.
 """
 
 from __future__ import annotations
@@ -113,18 +115,19 @@ class TrackPlan:
         totals = tuple(sum(m.phase == p.number for m in milestones) for p in roadmap.phases)
         return cls({m.key: m.phase for m in milestones}, totals)
 
-    def current_phase(self, done: set[str]) -> int:
-        """The first phase with an open milestone; one past the last when all are done
-        (the rule of `plan.current_phase`)."""
+    def current_phase(self, done: set[str], floor: int = 1) -> int:
+        """The first phase with an open milestone; one past the last when all are done;
+        never below `floor` (the rule of `plan.current_phase`)."""
         counts = [0] * len(self.totals)
         for key in done:
             phase = self.phase_of.get(key)
             if phase is not None:
                 counts[phase - 1] += 1
-        return next(
+        derived = next(
             (n for n, (c, t) in enumerate(zip(counts, self.totals, strict=True), 1) if c < t),
             len(self.totals) + 1,
         )
+        return max(derived, min(floor, len(self.totals) + 1))
 
 
 async def move_phases(
@@ -134,21 +137,32 @@ async def move_phases(
     live: dict[int, set[str]],
     users: tuple[int, int],
 ) -> int:
-    """Derive members' current phase again from their live milestones; count the moves."""
+    """Derive members' current phase again from their live milestones; count the moves.
+
+    A member never moves back: the phase they were in becomes their floor."""
     # A member with nothing ticked and still in phase 1 stays there: skip them in SQL.
     rows = await conn.fetch_all(
-        "SELECT user_id, track, phase FROM roadmap_members "
+        "SELECT user_id, track, phase, phase_floor FROM roadmap_members "
         "WHERE guild_id = ? AND user_id BETWEEN ? AND ? AND (phase <> 1 OR user_id IN "
         "(SELECT user_id FROM roadmap_milestones WHERE guild_id = ? AND user_id BETWEEN ? AND ?))",
         (guild_id, *users, guild_id, *users),
     )
     plans: dict[str, TrackPlan] = {}
     moves = []
-    for user_id, track, phase in rows:
+    floors = []
+    for user_id, track, phase, floor in rows:
         plan = plans.get(track) or plans.setdefault(track, TrackPlan.of(roadmap, track))
-        new_phase = plan.current_phase(live.get(user_id, set()))
+        done = live.get(user_id, set())
+        if plan.current_phase(done, floor) < phase:
+            floor = phase
+            floors.append((floor, guild_id, user_id))
+        new_phase = plan.current_phase(done, floor)
         if new_phase != phase:
             moves.append((new_phase, guild_id, user_id))
+    await conn.executemany(
+        "UPDATE roadmap_members SET phase_floor = ? WHERE guild_id = ? AND user_id = ?",
+        floors,
+    )
     await conn.executemany(
         "UPDATE roadmap_members SET phase = ?, roles_dirty = 1 WHERE guild_id = ? AND user_id = ?",
         moves,
