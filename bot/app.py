@@ -85,7 +85,6 @@ class MentorBot(commands.AutoShardedBot):
             gateway_latency_seconds=lambda: self.latency,
             guilds=lambda: len(self.guilds),
             shard_latencies=lambda: {s.id: s.latency_seconds for s in self.shard_states()},
-            process_labels=self.shard_labels,
         )
 
     async def setup_hook(self) -> None:
