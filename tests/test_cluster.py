@@ -335,6 +335,7 @@ async def test_status_lists_the_processes_or_says_there_are_none(
 
 
 @needs_postgres
+@pytest.mark.parametrize("command", ["run", "check"])
 @pytest.mark.parametrize(
     ("env", "says"),
     [
@@ -346,10 +347,22 @@ async def test_the_bot_refuses_to_start_beside_a_live_process_over_its_shards(
     bot_cli: Callable[..., Result],
     database_env: dict[str, str],
     db: Database,
+    command: str,
     env: dict[str, str],
     says: str,
 ) -> None:
     await process(db, FixedClock(datetime.now(UTC)), 4, "0-1", pid=100).join()
-    result = await asyncio.to_thread(bot_cli, "run", DISCORD_TOKEN="x.y.z", **database_env, **env)
+    result = await asyncio.to_thread(bot_cli, command, DISCORD_TOKEN="x.y.z", **database_env, **env)
     line = one_line(result)
     assert line.startswith("error: ") and says in line, line
+
+
+@needs_postgres
+async def test_check_says_the_shards_are_free(
+    bot_cli: Callable[..., Result], database_env: dict[str, str], db: Database
+) -> None:
+    await process(db, FixedClock(datetime.now(UTC)), 4, "0-1", pid=100).join()
+    env = {"SHARD_COUNT": "4", "SHARD_IDS": "2-3"}
+    result = await asyncio.to_thread(bot_cli, "check", **database_env, **env)
+    assert result.returncode == 0, result.stderr
+    assert "Shards: OK (2-3 of 4, none run by another process)" in result.stdout
