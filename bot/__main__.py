@@ -252,6 +252,9 @@ async def check(settings: Settings) -> None:
 
 
 async def status(settings: Settings) -> None:
+    if settings.on_sqlite and not settings.database_path.exists():
+        print(f"No database at {settings.database_path} yet: no bot process has run.")
+        return
     db = await open_configured_database(settings)
     try:
         cluster = build_services(settings, db, SystemClock()).cluster

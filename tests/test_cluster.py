@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -332,6 +333,12 @@ async def test_status_lists_the_processes_or_says_there_are_none(
     assert "(pid 100): shards 0-1 of 4, last beat " in lines[1] and "alive" in lines[1]
     assert "(pid 200): shards 2-3 of 4" in lines[2]
     assert "(pid 300): all shards (SHARD_COUNT not set), last beat 10 min ago, gone" in lines[3]
+
+
+def test_status_without_a_database_creates_none(bot_cli: Callable[..., Result]) -> None:
+    nowhere = bot_cli("status", DATABASE_PATH="none/yet.db")
+    assert nowhere.stdout.strip() == "No database at none/yet.db yet: no bot process has run."
+    assert nowhere.returncode == 0 and not Path("none").exists()
 
 
 @needs_postgres
