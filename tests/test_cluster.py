@@ -22,6 +22,7 @@ from bot.services.cluster import ClusterConflict, ClusterService
 from bot.services.guild_settings import ChannelKind
 from bot.services.scheduled_posts import PostKey, ScheduledPosts, plan
 from bot.shards import ShardScope
+from bot.wiring import build_services
 from simulator import Simulator
 from simulator.harness import SimHarness
 from simulator.state import SimGuild
@@ -373,3 +374,23 @@ async def test_check_says_the_shards_are_free(
     result = await asyncio.to_thread(bot_cli, "check", **database_env, **env)
     assert result.returncode == 0, result.stderr
     assert "Shards: OK (2-3 of 4, none run by another process)" in result.stdout
+
+
+async def test_reminders_and_weekly_starts_due_are_this_process_s_servers_only(
+    db_settings: dict[str, Any], db: Database, clock: FixedClock
+) -> None:
+    scoped = Settings(_env_file=None, **db_settings, shard_count=2, shard_ids="1")
+    services = build_services(scoped, db, clock)
+    theirs, mine = guild_on(0, 2), guild_on(1, 2)
+    for guild_id in (theirs, mine):
+        await services.roadmap.members.start(guild_id, 10, track="ai_engineer")
+        await services.roadmap.reminders.turn_on(guild_id, 10, "10:30")
+        await services.guild_settings.set_channel(guild_id, ChannelKind.CHALLENGE, 555)
+        await services.challenges.weekly.create(
+            guild_id, 99, title="Later", brief="b", rules="r",
+            deadline="2026-03-08 18:00", starts="2026-03-03 09:00",
+        )  # fmt: skip
+    clock.advance(minutes=31)
+    assert [r.guild_id for r in await services.roadmap.reminders.due(clock.now(), 10)] == [mine]
+    clock.advance(days=1)
+    assert [w.guild_id for w in await services.challenges.weekly.due_starts(clock.now())] == [mine]
