@@ -138,6 +138,7 @@ async def close_bot(bot: MentorBot) -> None:
 
 async def run(settings: Settings) -> None:
     token = settings.require_token()
+    settings.require_one_process_on_sqlite()
     # One process owns a SQLite file; PostgreSQL serves several (shard clusters).
     lock = RunLock(settings.database_path, "the bot is running") if settings.on_sqlite else None
     with lock or contextlib.nullcontext():
@@ -212,6 +213,7 @@ async def migrate(settings: Settings) -> None:
 
 
 async def check(settings: Settings) -> None:
+    settings.require_one_process_on_sqlite()
     llm = "on" if settings.llm_enabled else "off: retrieval-only answers"
     if settings.embeddings_enabled:
         llm += f", semantic retrieval with {settings.llm_embedding_model}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import socket
 import sqlite3
@@ -101,14 +102,21 @@ async def test_sigterm_finishes_cleanly_exits_0_and_never_logs_a_secret(
     try:
         status, body = await get(port, "/healthz")
         assert status == 200, body
+        health = json.loads(body)
+        assert health["shards"] == "0" and health["shard_count"] == "1"
+        assert health["gateway"]["0"]["connected"] and health["gateway"]["0"]["ready"]
         export = await answer(
             server,
             await send_slash(server, guild, server.add_member(guild, "alice"), "privacy export"),
         )
         assert export.files and export.ephemeral
         status, metrics = await get(port, "/metrics")
-        assert 'mentor_commands_total{command="privacy export",outcome="ok"} 1.0' in metrics
-        assert "mentor_guilds 1.0" in metrics
+        shards = 'shard_count="1",shards="0"'  # every sample names the process's shards
+        assert (
+            f'mentor_commands_total{{command="privacy export",outcome="ok",{shards}}} 1.0'
+            in metrics
+        )
+        assert f"mentor_guilds{{{shards}}} 1.0" in metrics
 
         bot.process.send_signal(signal.SIGTERM)
         assert await exit_code(bot) == 0
