@@ -94,7 +94,8 @@ class MentorBot(commands.AutoShardedBot):
             await self.load_extension(name)
         log.info("Loaded %d extensions", len(self.extensions))
         if self.sync_commands:
-            await self.sync_if_changed(self.services.settings.dev_guild_id)
+            async with self.services.command_sync.one_at_a_time():
+                await self.sync_if_changed(self.services.settings.dev_guild_id)
         if self.start_scheduler:
             self.services.scheduler.start()
 
@@ -108,6 +109,8 @@ class MentorBot(commands.AutoShardedBot):
             self.pagers.add(name, loader)
         for name, job in parts.jobs.items():
             self.services.scheduler.add_job(name, job)
+        for name, job in parts.cluster_jobs.items():
+            self.services.scheduler.add_job(name, job, cluster=True)
         for kind, part in parts.shared.items():
             self.shared.add(kind, part)
 
@@ -119,7 +122,7 @@ class MentorBot(commands.AutoShardedBot):
             self.confirmations.remove(confirmation.name)
         for name in parts.pagers:
             self.pagers.remove(name)
-        for name in parts.jobs:
+        for name in (*parts.jobs, *parts.cluster_jobs):
             self.services.scheduler.remove_job(name)
         for kind in parts.shared:
             self.shared.remove(kind)

@@ -100,3 +100,7 @@ class ShardState:
             "ready": self.ready,
             "latency_ms": None if latency is None else round(latency * 1000, 1),
         }
+
+
+# One process with every shard: the scope of a bot that is not a cluster (the default).
+EVERY_SHARD = ShardScope()

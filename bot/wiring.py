@@ -27,6 +27,9 @@ from bot.services.roadmap.content import load_builtin
 from bot.services.scheduled_posts import ScheduledPosts
 from bot.shutdown import interactions_in_flight
 
+# The cluster-wide lock whose holder runs the work that is not per server (bot/scheduler.py).
+GLOBAL_WORK = "global-work"
+
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
@@ -82,9 +85,12 @@ async def open_configured_database(settings: Settings) -> Database:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
-    guild_settings = GuildSettingsService(db, clock)
-    scheduled_posts = ScheduledPosts(db, clock)
-    scheduler = Scheduler(clock, settings.scheduler_interval_seconds)
+    shards = settings.shard_scope  # scheduled work picks these shards' servers only
+    guild_settings = GuildSettingsService(db, clock, shards=shards)
+    scheduled_posts = ScheduledPosts(db, clock, shards=shards)
+    scheduler = Scheduler(
+        clock, settings.scheduler_interval_seconds, global_work=lambda: db.hold(GLOBAL_WORK)
+    )
     metrics = Metrics()
     metrics.watch(
         database_path=settings.database_path if settings.on_sqlite else None,
@@ -114,7 +120,7 @@ def build_services(
         scheduled_posts=scheduled_posts,
         command_sync=CommandSyncState(db, clock),
         portfolio=PortfolioService(
-            db, clock, PortfolioRules.from_settings(settings), default_rubric()
+            db, clock, PortfolioRules.from_settings(settings), default_rubric(), shards=shards
         ),
         challenges=challenges,
         qa=QAService(

@@ -1,0 +1,212 @@
+"""A shard cluster from one process's side: it does the scheduled work of its own servers
+only, and the work that is not per server runs where the global-work lock is held."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.db import Database, connect
+from bot.db.url import PostgresTarget
+from bot.scheduler import Scheduler
+from bot.services.challenges.daily import DAILY_KIND
+from bot.services.guild_settings import ChannelKind
+from bot.services.scheduled_posts import PostKey, ScheduledPosts, plan
+from bot.shards import ShardScope
+from simulator import Simulator
+from simulator.harness import SimHarness
+from simulator.state import SimGuild
+from tests.conftest import ON_POSTGRES
+from tests.test_shards import guild_on
+
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="runs with TEST_DATABASE=postgres")
+
+
+def shard_of(guild: SimGuild, count: int = 2) -> int:
+    return (guild.id >> 22) % count
+
+
+@pytest.fixture
+async def two_shards_of_guilds() -> AsyncIterator[Simulator]:
+    """A simulated Discord with two servers on shard 0 and two on shard 1 (of 2)."""
+    server = Simulator()
+    await server.start()
+    made: dict[int, int] = {0: 0, 1: 0}
+    deadline = time.monotonic() + 5
+    while min(made.values()) < 2:
+        assert time.monotonic() < deadline, "could not make servers on both shards"
+        # Server ids are snowflakes of the current millisecond, so the shard follows the
+        # clock. The first server must be on shard 0: the harness waits for it.
+        guild = server.add_community_guild(f"Server {sum(made.values())}")
+        shard = shard_of(guild)
+        if made[shard] == 2 or (shard != 0 and not any(made.values())):
+            del server.state.guilds[guild.id]
+        else:
+            made[shard] += 1
+        await asyncio.sleep(0.002)
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+def settings(db_settings: dict[str, Any]) -> Settings:
+    # Built directly: `run` and `check` refuse part of the shards on SQLite (one process per
+    # file); one process with shard 0 of 2 is what this test needs on either engine.
+    return Settings(_env_file=None, **db_settings, shard_count=2, shard_ids="0")
+
+
+async def test_a_process_posts_the_daily_challenge_of_its_own_servers_only(
+    settings: Settings, clock: FixedClock, two_shards_of_guilds: Simulator
+) -> None:
+    server = two_shards_of_guilds
+    sim = await SimHarness.start(settings, clock, server)
+    try:
+        assert sim.bot.shard_ids == [0] and sim.bot.shard_count == 2
+        guilds = list(server.state.guilds.values())
+        for guild in guilds:
+            channel = guild.channel("challenges")
+            await sim.services.guild_settings.set_channel(guild.id, ChannelKind.CHALLENGE, channel)
+        await sim.run_scheduler()
+        posted = {
+            guild.id: len(
+                [m for m in sim.messages(guild.channel("challenges")) if m.embeds and m.embeds[0]]
+            )
+            for guild in guilds
+        }
+        assert {g.id: posted[g.id] for g in guilds if shard_of(g) == 0} == {
+            g.id: 1 for g in guilds if shard_of(g) == 0
+        }
+        assert {g.id: posted[g.id] for g in guilds if shard_of(g) == 1} == {
+            g.id: 0 for g in guilds if shard_of(g) == 1
+        }
+        # ...and the other shard's servers are left to their own process, unclaimed.
+        due = await sim.services.challenges.daily.due(clock.now())
+        assert due == []
+        for guild in guilds:
+            left = await sim.services.scheduled_posts.is_open(guild.id, DAILY_KIND, "2026-03-02")
+            assert left == (shard_of(guild) == 1)
+    finally:
+        problems = await sim.close()
+    assert not problems
+
+
+async def test_retries_of_scheduled_posts_are_picked_by_shard(
+    db: Database, clock: FixedClock
+) -> None:
+    mine, theirs = guild_on(0, 2), guild_on(1, 2)
+    async with db.transaction() as tx:
+        for guild_id in (mine, theirs):
+            await plan(tx, PostKey(guild_id, "portfolio:returned", "7"), clock.now())
+    kinds = ("portfolio:returned",)
+    first = ScheduledPosts(db, clock, shards=ShardScope(2, (0,)))
+    second = ScheduledPosts(db, clock, shards=ShardScope(2, (1,)))
+    alone = ScheduledPosts(db, clock)
+    assert [k.guild_id for k in await first.due(kinds, clock.now(), 10)] == [mine]
+    assert [k.guild_id for k in await second.due(kinds, clock.now(), 10)] == [theirs]
+    assert sorted(k.guild_id for k in await alone.due(kinds, clock.now(), 10)) == sorted(
+        [mine, theirs]
+    )
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def __call__(self, now: datetime) -> None:
+        self.runs += 1
+
+
+async def test_cluster_jobs_run_only_while_the_global_work_lock_is_held(
+    clock: FixedClock,
+) -> None:
+    held = True
+
+    async def global_work() -> bool:
+        return held
+
+    scheduler = Scheduler(clock, global_work=global_work)
+    per_server, cluster = Counter(), Counter()
+    scheduler.add_job("per-server", per_server)
+    scheduler.add_job("cluster", cluster, cluster=True)
+    await scheduler.run_once()
+    held = False
+    await scheduler.run_once()
+    assert (per_server.runs, cluster.runs) == (2, 1)
+    assert scheduler.holds_global_work is False
+    scheduler.remove_job("cluster")
+    held = True
+    await scheduler.run_once()
+    assert (per_server.runs, cluster.runs) == (3, 1)
+
+
+async def test_one_process_alone_always_holds_the_global_work(db: Database) -> None:
+    """SQLite serves one process; on PostgreSQL the first holder keeps its lock."""
+    assert await db.hold("global-work")
+    assert await db.hold("global-work")
+
+
+@pytest.fixture
+async def second_process_db(database_url: str | None) -> AsyncIterator[Database]:
+    """The same PostgreSQL database as `db`, opened again as another process would."""
+    assert database_url is not None
+    other = await connect(PostgresTarget(database_url), pool_size=2)
+    yield other
+    await other.close()
+
+
+@needs_postgres
+async def test_only_one_process_holds_the_global_work_until_its_connection_closes(
+    db: Database, second_process_db: Database, clock: FixedClock
+) -> None:
+    first = Scheduler(clock, global_work=lambda: db.hold("global-work"))
+    second = Scheduler(clock, global_work=lambda: second_process_db.hold("global-work"))
+    ran = {"first": Counter(), "second": Counter()}
+    first.add_job("purge", ran["first"], cluster=True)
+    second.add_job("purge", ran["second"], cluster=True)
+    for _ in range(3):
+        await first.run_once()
+        await second.run_once()
+    assert (ran["first"].runs, ran["second"].runs) == (3, 0)
+    await db.close()  # the first process ends: its lock goes with its connection
+    await second.run_once()
+    assert ran["second"].runs == 1 and second.holds_global_work
+
+
+@needs_postgres
+async def test_a_killed_lock_connection_hands_the_work_over_at_the_next_tick(
+    db: Database, second_process_db: Database
+) -> None:
+    assert await db.hold("global-work")
+    assert not await second_process_db.hold("global-work")
+    # The holder's connection dies as if its process were killed (or its network cut).
+    await second_process_db.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+        "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+    )
+    assert await second_process_db.hold("global-work")
+    assert not await db.hold("global-work")  # it noticed, and the other has it now
+
+
+@needs_postgres
+async def test_exclusive_blocks_run_one_after_the_other(
+    db: Database, second_process_db: Database
+) -> None:
+    inside: list[str] = []
+
+    async def block(database: Database, name: str) -> None:
+        async with database.exclusively("command-sync"):
+            inside.append(f"{name} in")
+            await asyncio.sleep(0.2)
+            inside.append(f"{name} out")
+
+    await asyncio.gather(block(db, "a"), block(second_process_db, "b"))
+    assert inside in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
