@@ -3,10 +3,11 @@
 Each process is the real bot (`python -m simulator.clocked_bot`: `python -m bot run` on a
 clock the test moves) with SHARD_COUNT=4 and SHARD_IDS 0-1 or 2-3, talking to the simulator
 in this process through a port of its own, so every message says which process posted it
-(`SimMessage.via_port`). Twenty servers have their daily challenge due at 09:00. Process A
-is SIGKILLed right after Discord took its third post (before it could record it), and
-restarted: every server still gets exactly one post, each from the process owning its
-shard; B never posts for A's servers; and the global work moves to B while A is down.
+(`SimMessage.via_port`). Twenty servers have their daily challenge due at 09:00. One process
+(the one holding the global work) is SIGKILLed right after Discord took its third post,
+before it could record it, and restarted: every server still gets exactly one post, each
+from the process owning its shard; the survivor never posts for the dead one's servers;
+and the global work moves to the survivor within a minute.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ MARKER = "Daily challenge of 2026-03-10"
 HEARTBEAT_SECONDS = 1
 READY_WITHIN = 60.0
 KILL_AFTER_POSTS = 3
+GLOBAL_WORK_TAKEN = "now runs the cluster-wide work"  # bot/scheduler.py's log line
 
 
 @dataclass
@@ -149,66 +151,85 @@ def daily_posts(server: Simulator, guild: SimGuild) -> list[int | None]:
     ]
 
 
-@pytest.mark.xfail(
-    reason="until feat/shards-bot limits each process's scheduled jobs to its own servers",
-    strict=False,
-)
+def holds_global_work(node: Node) -> bool:
+    """Whether the node's last word on the cluster's global-work lock is that it has it."""
+    assert node.process is not None
+    said = [line for line in node.process.lines if "cluster-wide work" in line]
+    return bool(said) and GLOBAL_WORK_TAKEN in said[-1]
+
+
+async def wait_until(condition: Callable[[], bool], within: float, what: str) -> float:
+    """Seconds until `condition` held; fails after `within`."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not condition():
+        assert loop.time() - started < within, f"not within {within} s: {what}"
+        await asyncio.sleep(0.05)
+    return loop.time() - started
+
+
 async def test_two_processes_post_each_daily_challenge_once_across_a_kill_and_restart(
     server: Simulator, cluster_database: str, tmp_path: Path
 ) -> None:
     guilds = [server.add_community_guild(f"Server {n}") for n in range(SERVERS)]
     nodes = [
-        Node("A", "0-1", tmp_path / "a", await server.listen()),
-        Node("B", "2-3", tmp_path / "b", await server.listen()),
+        Node("0-1", "0-1", tmp_path / "a", await server.listen()),
+        Node("2-3", "2-3", tmp_path / "b", await server.listen()),
     ]
-    a, b = nodes
     for node in nodes:
         node.folder.mkdir()
     mine = {node.name: [g for g in guilds if node.owns(g)] for node in nodes}
-    assert len(mine["A"]) == len(mine["B"]) == SERVERS // 2
+    assert [len(servers) for servers in mine.values()] == [SERVERS // 2] * 2
     await configure(cluster_database, tmp_path, guilds)
     set_clock(nodes, BEFORE)
     try:
         await asyncio.gather(*(start(node, server, cluster_database) for node in nodes))
-        await wait_ready(a, b)
+        await wait_ready(*nodes)
+        # The process doing the global work is the one killed: the work must move.
+        await wait_until(lambda: any(map(holds_global_work, nodes)), 20, "a global-work holder")
+        victim, survivor = sorted(nodes, key=holds_global_work, reverse=True)
+        assert not holds_global_work(survivor), "two processes hold the global work"
 
-        def kill_a_mid_run(method: str, path: str, status: int) -> None:
-            """SIGKILL A once Discord took its third post, before A hears of it."""
-            if method != "POST" or not path.endswith("/messages") or not a.alive():
+        def kill_mid_run(method: str, path: str, status: int) -> None:
+            """SIGKILL the victim once Discord took its third post, before it hears of it."""
+            if method != "POST" or not path.endswith("/messages") or not victim.alive():
                 return
-            posted = sum(len(daily_posts(server, g)) for g in mine["A"])
-            if posted >= KILL_AFTER_POSTS:
-                assert a.process is not None
-                os.kill(a.process.process.pid, signal.SIGKILL)
+            if sum(len(daily_posts(server, g)) for g in mine[victim.name]) >= KILL_AFTER_POSTS:
+                assert victim.process is not None
+                os.kill(victim.process.process.pid, signal.SIGKILL)
 
-        server.after_call = kill_a_mid_run
+        server.after_call = kill_mid_run
         set_clock(nodes, DUE)
-        await wait_for_tick(b, DUE)
-        assert a.process is not None
-        assert await asyncio.wait_for(a.process.process.wait(), 20) == -signal.SIGKILL
+        await wait_for_tick(survivor, DUE)
+        assert victim.process is not None
+        assert await asyncio.wait_for(victim.process.process.wait(), 20) == -signal.SIGKILL
         server.after_call = None
-        ports_in_a = [p for g in mine["A"] for p in daily_posts(server, g)]
-        assert b.port not in ports_in_a, "B posted for servers of A's shards"
-        assert len(ports_in_a) == KILL_AFTER_POSTS, "A was killed mid-run, with posts to go"
-        posted_by_a = len(ports_in_a)
+        ports = [p for g in mine[victim.name] for p in daily_posts(server, g)]
+        assert survivor.port not in ports, "the survivor posted for the dead one's servers"
+        assert ports == [victim.port] * KILL_AFTER_POSTS, "killed mid-run, with posts to go"
 
-        # While A is down, B carries on with its own servers only, several ticks long.
+        # The global work moves to the survivor within a minute.
+        moved = await wait_until(lambda: holds_global_work(survivor), 60, "global work moved")
+        print(f"global work moved to the survivor {moved:.1f} s after the kill")
+
+        # While the victim is down, the survivor carries on with its own servers only.
         later = DUE + timedelta(seconds=30)
         for when in (later, later + timedelta(minutes=6)):
             set_clock(nodes, when)
-            await wait_for_tick(b, when)
-        assert sum(len(daily_posts(server, g)) for g in mine["A"]) == posted_by_a
-        assert all(daily_posts(server, g) == [b.port] for g in mine["B"])
+            await wait_for_tick(survivor, when)
+        assert [p for g in mine[victim.name] for p in daily_posts(server, g)] == ports
+        assert all(daily_posts(server, g) == [survivor.port] for g in mine[survivor.name])
 
-        # A comes back (once its heartbeat has gone stale) and catches up: past the
+        # The victim comes back (once its heartbeat has gone stale) and catches up, past the
         # five-minute claim of the post it made without recording it.
         await asyncio.sleep(3 * HEARTBEAT_SECONDS + 0.5)
-        await start(a, server, cluster_database)
-        await wait_ready(a)
+        await start(victim, server, cluster_database)
+        await wait_ready(victim)
         final = later + timedelta(minutes=7)
         set_clock(nodes, final)
-        await wait_for_tick(a, final)
-        await wait_for_tick(b, final)
+        await wait_for_tick(victim, final)
+        await wait_for_tick(survivor, final)
+        assert holds_global_work(survivor) and not holds_global_work(victim)
     finally:
         server.after_call = None
         for node in nodes:
