@@ -188,12 +188,15 @@ class Gateway:
         if session.shard is not None:
             ready["shard"] = session.shard
         await self._send_dispatch(session, "READY", ready)
+        threads = payloads.active_threads(self.state)
         for guild in guilds:
             if session.wants("GUILD_CREATE"):
                 everyone = self.all_members_in_guild_create or bool(
                     session.intents & PRESENCES_INTENT
                 )
-                data = payloads.guild_create(self.state, guild, all_members=everyone)
+                data = payloads.guild_create(
+                    self.state, guild, all_members=everyone, threads=threads
+                )
                 await self._send_dispatch(session, "GUILD_CREATE", data)
         self.ready.set()
         return session
