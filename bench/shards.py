@@ -143,6 +143,10 @@ async def run_cluster(
             connected.append(loop.time() - started)
         accepted = gateway.identified[identified_before:]
         last_ready = max(when for _, when in accepted) - started
+        in_order = sorted(accepted, key=lambda accepted: accepted[1])
+        figures["IDENTIFY accepted at (s, shard)"] = ", ".join(
+            f"{when - started:.1f} ({shard})" for shard, when in in_order
+        )
         figures["all shards READY (s)"] = f"{last_ready:.1f}"
         figures["both processes connected (s)"] = f"{max(connected):.1f}"
         figures["IDENTIFY refused (too soon)"] = str(gateway.identifies_refused - refused_before)
