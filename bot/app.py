@@ -81,14 +81,15 @@ class MentorBot(commands.AutoShardedBot):
         # False once shutdown begins: the tree and views then refuse new work politely.
         self.accepting_interactions = True
         self._ready_shards: set[int] = set()
+        self._logged_in = False
         services.metrics.watch(
             gateway_latency_seconds=lambda: self.latency,
             guilds=lambda: len(self.guilds),
             shard_latencies=lambda: {s.id: s.latency_seconds for s in self.shard_states()},
-            process_labels=self.shard_labels,
         )
 
     async def setup_hook(self) -> None:
+        self._logged_in = True
         self.add_dynamic_items(ConfirmButton, PageButton, AgainAfterRestart)
         for name in extension_names():
             await self.load_extension(name)
@@ -166,6 +167,11 @@ class MentorBot(commands.AutoShardedBot):
     async def close(self) -> None:
         self.accepting_interactions = False
         await self.services.scheduler.stop(self.services.settings.shutdown_grace_seconds)
+        if not self._logged_in:
+            # Refused before it logged in (a cluster conflict): discord.py's sharded close
+            # needs what login sets up, and there is no connection to close but HTTP's.
+            await self.http.close()
+            return
         await super().close()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:

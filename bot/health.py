@@ -141,5 +141,5 @@ class HealthServer:
         return web.json_response(report.as_json(), status=200 if report.healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        body = self.bot.services.metrics.render()
+        body = self.bot.services.metrics.render(self.bot.shard_labels())
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -33,7 +33,6 @@ class Probes:
     gateway_latency_seconds: Callable[[], float | None] = lambda: None
     guilds: Callable[[], int | None] = lambda: None
     shard_latencies: Callable[[], dict[int, float | None]] = dict
-    process_labels: Callable[[], dict[str, str]] = dict
     database_path: Path | None = None
 
 
@@ -109,10 +108,12 @@ class Metrics:
                 raise TypeError(f"unknown probe {name}")
             setattr(self.probes, name, probe)
 
-    def render(self) -> bytes:
-        """The Prometheus text exposition of every metric, each sample labelled with this
-        process's shards (`shards="0-1",shard_count="4"`): a cluster's processes apart."""
-        return generate_latest(_Labelled(self.registry, self.probes.process_labels()))  # type: ignore[arg-type]
+    def render(self, labels: dict[str, str] | None = None) -> bytes:
+        """The Prometheus text exposition of every metric; `labels` are added to every
+        sample (the endpoint adds the process's shards: a cluster's processes apart)."""
+        if not labels:
+            return generate_latest(self.registry)
+        return generate_latest(_Labelled(self.registry, labels))  # type: ignore[arg-type]
 
 
 class _Labelled:

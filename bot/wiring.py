@@ -13,6 +13,7 @@ from bot.scheduler import Scheduler
 from bot.services.backups import BackupService
 from bot.services.bot_state import BotState
 from bot.services.challenges import ChallengeService, describe_bank, load_shipped
+from bot.services.cluster import ClusterService
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.member_posts import MemberPosts
@@ -49,6 +50,7 @@ class Services:
     qa: QAService
     metrics: Metrics
     bot_state: BotState
+    cluster: ClusterService
     backups: BackupService
     privacy: PrivacyService
     roadmap: RoadmapService
@@ -134,6 +136,9 @@ def build_services(
         ),
         metrics=metrics,
         bot_state=BotState(db, clock),
+        cluster=ClusterService(
+            db, clock, settings, holds_global_work=lambda: bool(scheduler.holds_global_work)
+        ),
         backups=BackupService(
             settings, clock, metrics, settings.database_path if settings.on_sqlite else None
         ),

@@ -79,4 +79,5 @@ class FakeBot:
         return [ShardState(0, self.ws is not None and self.ws.open, self.ready, 0.042)]
 
     def shard_labels(self) -> dict[str, str]:
-        return {"shards": "0", "shard_count": "1"}
+        """As a process running shards 0 and 1 of a cluster of 4 would say."""
+        return {"shards": "0-1", "shard_count": "4"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,12 +17,14 @@ from bot.db import Database, connect
 from bot.db.url import PostgresTarget
 from bot.scheduler import Scheduler
 from bot.services.challenges.daily import DAILY_KIND
+from bot.services.cluster import ClusterConflict, ClusterService
 from bot.services.guild_settings import ChannelKind
 from bot.services.scheduled_posts import PostKey, ScheduledPosts, plan
 from bot.shards import ShardScope
 from simulator import Simulator
 from simulator.harness import SimHarness
 from simulator.state import SimGuild
+from tests.bot_cli import Result, one_line
 from tests.conftest import ON_POSTGRES
 from tests.test_shards import guild_on
 
@@ -210,3 +212,124 @@ async def test_exclusive_blocks_run_one_after_the_other(
 
     await asyncio.gather(block(db, "a"), block(second_process_db, "b"))
     assert inside in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+# --- Heartbeats: who runs which shards ---------------------------------------------------
+
+
+def process(
+    db: Database, clock: FixedClock, count: int | None, ids: str | None, pid: int
+) -> ClusterService:
+    """Another process's view of the cluster: its own settings, its own pid."""
+    settings = Settings(_env_file=None, shard_count=count, shard_ids=ids)
+    cluster = ClusterService(db, clock, settings)
+    cluster.pid = pid
+    return cluster
+
+
+async def test_a_live_process_keeps_its_shards_from_a_second_one(
+    db: Database, clock: FixedClock
+) -> None:
+    first = process(db, clock, 4, "0-1", pid=100)
+    await first.join()
+    with pytest.raises(ClusterConflict) as refused:
+        await process(db, clock, 4, "1-2", pid=200).join()
+    assert str(refused.value).startswith("shard 1 is already run by the live process on ")
+    assert "(pid 100) (shards 0-1 of 4)" in str(refused.value)
+    with pytest.raises(ClusterConflict, match="SHARD_COUNT=2 differs from SHARD_COUNT=4"):
+        await process(db, clock, 2, "1", pid=300).join()
+    with pytest.raises(ClusterConflict, match="without SHARD_COUNT this process runs every"):
+        await process(db, clock, None, None, pid=400).join()
+    await process(db, clock, 4, "2-3", pid=500).join()  # the other half: welcome
+    assert [p.pid for p in await first.processes()] == [100, 500]
+
+
+async def test_shards_are_free_again_once_their_process_is_silent_or_gone(
+    db: Database, clock: FixedClock
+) -> None:
+    crashed = process(db, clock, 2, "0", pid=100)
+    await crashed.join()
+    clock.advance(seconds=25)  # silent for 2.5 beats of 10 s: maybe just slow
+    await crashed.beat()
+    clock.advance(seconds=25)
+    with pytest.raises(ClusterConflict):
+        await process(db, clock, 2, "0", pid=200).join()
+    clock.advance(seconds=6)  # 31 s since its last beat: gone
+    await process(db, clock, 2, "0", pid=200).join()
+    stopped = process(db, clock, 2, "1", pid=300)
+    await stopped.join()
+    await stopped.leave()  # a clean stop frees its shards at once
+    await process(db, clock, 2, "1", pid=301).join()
+
+
+async def test_a_restarted_container_replaces_its_own_row(db: Database, clock: FixedClock) -> None:
+    """Same host, same pid (pid 1 in a container): the old row is this process's past."""
+    await process(db, clock, 2, "0", pid=1).join()
+    again = process(db, clock, 2, "0", pid=1)
+    await again.join()
+    assert [p.process_id for p in await again.processes()] == [again.process_id]
+
+
+async def test_beats_keep_a_process_alive_and_day_old_rows_are_forgotten(
+    db: Database, clock: FixedClock
+) -> None:
+    old = process(db, clock, 2, "0", pid=100)
+    await old.join()
+    clock.advance(hours=25)
+    fresh = process(db, clock, 2, "0", pid=200)
+    await fresh.join()
+    assert [p.pid for p in await fresh.processes()] == [100, 200]
+    clock.advance(seconds=10)
+    await fresh.beat()
+    (row,) = await fresh.processes()
+    assert row.pid == 200 and row.last_beat == clock.now() and fresh.alive(row)
+
+
+@pytest.fixture
+def database_env(db_settings: dict[str, Any], db: Database) -> dict[str, str]:
+    """The test's (migrated) database, as the operator's environment names it."""
+    if "database_url" in db_settings:
+        return {"DATABASE_URL": db_settings["database_url"]}
+    return {"DATABASE_PATH": str(db_settings["database_path"])}
+
+
+async def test_status_lists_the_processes_or_says_there_are_none(
+    bot_cli: Callable[..., Result], database_env: dict[str, str], db: Database
+) -> None:
+    result = await asyncio.to_thread(bot_cli, "status", **database_env)
+    assert result.returncode == 0, result.stderr
+    assert "No bot process has recorded a heartbeat" in result.stdout
+    assert "none is running" in result.stdout
+    clock = FixedClock(datetime.now(UTC))
+    await process(db, clock, 4, "0-1", pid=100).join()
+    await process(db, clock, 4, "2-3", pid=200).join()
+    clock.advance(minutes=-10)
+    await process(db, clock, None, None, pid=300).join(refuse_conflicts=False)
+    result = await asyncio.to_thread(bot_cli, "status", **database_env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "2 of 3 process(es) seen in the last day are alive:"
+    assert "(pid 100): shards 0-1 of 4, last beat " in lines[1] and "alive" in lines[1]
+    assert "(pid 200): shards 2-3 of 4" in lines[2]
+    assert "(pid 300): all shards (SHARD_COUNT not set), last beat 10 min ago, gone" in lines[3]
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "1"}, "shard 1 is already run by the live process"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "1"}, "SHARD_COUNT=2 differs from SHARD_COUNT=4"),
+    ],
+)
+async def test_the_bot_refuses_to_start_beside_a_live_process_over_its_shards(
+    bot_cli: Callable[..., Result],
+    database_env: dict[str, str],
+    db: Database,
+    env: dict[str, str],
+    says: str,
+) -> None:
+    await process(db, FixedClock(datetime.now(UTC)), 4, "0-1", pid=100).join()
+    result = await asyncio.to_thread(bot_cli, "run", DISCORD_TOKEN="x.y.z", **database_env, **env)
+    line = one_line(result)
+    assert line.startswith("error: ") and says in line, line

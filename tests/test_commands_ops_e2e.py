@@ -94,11 +94,10 @@ async def test_each_command_is_one_info_line_and_counted(
     assert f"(ref {lines[2].ref})" in failed.content
 
     body = sim.services.metrics.render().decode()
-    shards = 'shard_count="1",shards="0"'  # the process's shards label every sample
-    assert f'mentor_commands_total{{command="privacy export",outcome="ok",{shards}}} 1.0' in body
-    assert f'mentor_commands_total{{command="refuse",outcome="refused",{shards}}} 1.0' in body
-    assert f'mentor_commands_total{{command="boom",outcome="error",{shards}}} 1.0' in body
-    assert f'mentor_command_duration_seconds_count{{command="boom",{shards}}} 1.0' in body
+    assert 'mentor_commands_total{command="privacy export",outcome="ok"} 1.0' in body
+    assert 'mentor_commands_total{command="refuse",outcome="refused"} 1.0' in body
+    assert 'mentor_commands_total{command="boom",outcome="error"} 1.0' in body
+    assert 'mentor_command_duration_seconds_count{command="boom"} 1.0' in body
 
 
 async def test_shutdown_refuses_new_work_and_lets_running_commands_finish(

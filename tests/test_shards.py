@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from bot.__main__ import main
 from bot.app import MentorBot
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.db import Database
 from bot.shards import BadShardIds, ShardScope, parse_shard_ids
 from bot.wiring import build_services
-from tests.test_ops_cli import Result
+from tests.bot_cli import Result, one_line
 
 
 def guild_on(shard: int, count: int, n: int = 0) -> int:
     """A server id Discord routes to `shard` of `count`."""
     return ((n * count + shard) << 22) | 12345
-
-
-@pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> Iterator[Callable[..., Result]]:
-    """`python -m bot ARGS` in this process, with these settings in the environment."""
-    for name in list(os.environ):
-        if name.startswith(("DISCORD_", "LLM_", "DATABASE_", "SHARD_", "CLUSTER_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str, **env: str) -> Result:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    yield run
-
-
-def one_line(result: Result) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -116,14 +85,14 @@ async def test_the_sql_condition_picks_the_same_servers_on_this_engine(db: Datab
 )
 @pytest.mark.parametrize("command", ["check", "run"])
 def test_bad_shard_settings_are_one_line_and_status_2(
-    cli: Callable[..., Result], command: str, env: dict[str, str], says: str
+    bot_cli: Callable[..., Result], command: str, env: dict[str, str], says: str
 ) -> None:
-    line = one_line(cli(command, DISCORD_TOKEN="x.y.z", **env))
+    line = one_line(bot_cli(command, DISCORD_TOKEN="x.y.z", **env))
     assert says in line, line
     assert line.startswith("error: ")
 
 
-def test_all_shards_in_one_process_on_sqlite_is_fine(cli: Callable[..., Result]) -> None:
-    result = cli("check", SHARD_COUNT="2", SHARD_IDS="0-1")
+def test_all_shards_in_one_process_on_sqlite_is_fine(bot_cli: Callable[..., Result]) -> None:
+    result = bot_cli("check", SHARD_COUNT="2", SHARD_IDS="0-1")
     assert result.returncode == 0, result.stderr
-    assert cli("check", SHARD_COUNT="2").returncode == 0
+    assert bot_cli("check", SHARD_COUNT="2").returncode == 0

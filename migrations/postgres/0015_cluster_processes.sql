@@ -7,7 +7,9 @@ CREATE TABLE cluster_processes (
     shard_count  INTEGER,
     shard_ids    TEXT,
     started_at   TEXT NOT NULL,
-    last_beat    TEXT NOT NULL
+    last_beat    TEXT NOT NULL,
+    -- 1 while this process holds the global-work lock (retention, erasure, backups).
+    global_work  INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE INDEX cluster_processes_last_beat ON cluster_processes (last_beat);
