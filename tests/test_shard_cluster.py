@@ -70,6 +70,11 @@ class Node:
     def alive(self) -> bool:
         return self.process is not None and self.process.process.returncode is None
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.process.pid
+
 
 @pytest.fixture
 def cluster_database(database_url: str | None) -> str:
@@ -151,6 +156,27 @@ def daily_posts(server: Simulator, guild: SimGuild) -> list[int | None]:
     ]
 
 
+async def cluster_rows(database_url: str, folder: Path, now: datetime) -> dict[int, str]:
+    """Each process's heartbeat row as `python -m bot status` reads it, by pid: its shards,
+    alive or gone at `now` (the processes' clock), and whether it does the global work."""
+    settings = Settings(
+        _env_file=None,
+        database_path=folder / "status.db",
+        database_url=database_url,
+        cluster_heartbeat_seconds=HEARTBEAT_SECONDS,
+    )
+    db = await open_database(settings.database_target)
+    try:
+        cluster = build_services(settings, db, FixedClock(now)).cluster
+        return {
+            p.pid: f"{p.describe_shards()}, {'alive' if cluster.alive(p) else 'gone'}"
+            + (", global work" if p.global_work else "")
+            for p in await cluster.processes()
+        }
+    finally:
+        await db.close()
+
+
 def holds_global_work(node: Node) -> bool:
     """Whether the node's last word on the cluster's global-work lock is that it has it."""
     assert node.process is not None
@@ -203,6 +229,7 @@ async def test_two_processes_post_each_daily_challenge_once_across_a_kill_and_re
         await wait_for_tick(survivor, DUE)
         assert victim.process is not None
         assert await asyncio.wait_for(victim.process.process.wait(), 20) == -signal.SIGKILL
+        killed_pid = victim.pid
         server.after_call = None
         ports = [p for g in mine[victim.name] for p in daily_posts(server, g)]
         assert survivor.port not in ports, "the survivor posted for the dead one's servers"
@@ -230,6 +257,13 @@ async def test_two_processes_post_each_daily_challenge_once_across_a_kill_and_re
         await wait_for_tick(victim, final)
         await wait_for_tick(survivor, final)
         assert holds_global_work(survivor) and not holds_global_work(victim)
+        await asyncio.sleep(2 * HEARTBEAT_SECONDS)  # a heartbeat at `final` from each
+        rows = await cluster_rows(cluster_database, tmp_path, final)
+        assert rows == {
+            killed_pid: f"shards {victim.shard_ids} of 4, gone, global work",
+            victim.pid: f"shards {victim.shard_ids} of 4, alive",
+            survivor.pid: f"shards {survivor.shard_ids} of 4, alive, global work",
+        }, rows
     finally:
         server.after_call = None
         for node in nodes:
