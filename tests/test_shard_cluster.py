@@ -274,3 +274,35 @@ async def test_two_processes_post_each_daily_challenge_once_across_a_kill_and_re
         for guild in mine[node.name]:
             assert daily_posts(server, guild) == [node.port], (node.name, guild.name)
     assert not server.state.problems, server.state.problems
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="feat/shards-bot: the restart is refused while the killed process's heartbeat "
+    "still looks alive (three beats), and systemd does not retry exit status 2",
+)
+async def test_a_process_killed_and_restarted_at_once_by_its_supervisor_comes_back(
+    server: Simulator, cluster_database: str, tmp_path: Path
+) -> None:
+    """systemd restarts a crashed bot 5 s later (deploy/mentor.service) and never after an
+    exit status 2: a restart over the same shards must not be refused as an overlap."""
+    server.add_community_guild()
+    env = {
+        "DATABASE_URL": cluster_database,
+        "SHARD_COUNT": "2",
+        "SHARD_IDS": "0",
+        "LOG_LEVEL": "INFO",
+        "BACKUP_KEEP": "0",
+    }
+    first = await BotProcess.start(server, tmp_path, env)
+    try:
+        await first.wait_for_log("Joined the cluster", within=READY_WITHIN)
+        await first.kill()
+        await asyncio.sleep(1)
+        restarted = await BotProcess.start(server, tmp_path, env)
+        try:
+            await restarted.wait_for_log("Joined the cluster", within=READY_WITHIN)
+        finally:
+            await restarted.stop()
+    finally:
+        await first.stop()
