@@ -14,6 +14,8 @@ and tries again, as on Discord. Measured, for each max_concurrency asked for:
   server of their own, enrol once, then check in in turn; each latency runs from the
   simulator sending INTERACTION_CREATE to the answer that completes it.
 
+Each process's log is kept in /tmp/mentor-bench-shards/.
+
     python -m bench.shards                            # a throwaway PostgreSQL cluster
     python -m bench.shards --max-concurrency 1 16     # the default: both
     python -m bench.shards --postgres postgresql://user:pw@host/postgres
@@ -44,6 +46,7 @@ from tests.pgcluster import Cluster, find_binaries
 
 SHARD_COUNT = 4
 RANGES = ("0-1", "2-3")
+LOG_DIR = Path(tempfile.gettempdir()) / "mentor-bench-shards"  # each process's log
 TARGET_RSS_MIB = 300
 TARGET_READY_SECONDS = 15
 TARGET_P99_MS = 25
@@ -172,8 +175,10 @@ async def run_cluster(
         figures["_rss"] = f"{max(peaks):.0f}"
         figures["_ready"] = f"{last_ready:.1f}"
     finally:
-        for process in processes:
+        LOG_DIR.mkdir(exist_ok=True)
+        for n, process in enumerate(processes):
             await process.stop()
+            (LOG_DIR / f"mc{concurrency}-{RANGES[n]}.log").write_text("\n".join(process.lines))
     return figures
 
 
