@@ -220,46 +220,62 @@ async def test_exclusive_blocks_run_one_after_the_other(
 def process(
     db: Database, clock: FixedClock, count: int | None, ids: str | None, pid: int
 ) -> ClusterService:
-    """Another process's view of the cluster: its own settings, its own pid."""
+    """A process's view of the cluster: its own settings, its own pid."""
     settings = Settings(_env_file=None, shard_count=count, shard_ids=ids)
     cluster = ClusterService(db, clock, settings)
     cluster.pid = pid
     return cluster
 
 
-async def test_a_live_process_keeps_its_shards_from_a_second_one(
-    db: Database, clock: FixedClock
+@pytest.fixture
+async def own_database(database_url: str | None) -> AsyncIterator[Callable[[], Any]]:
+    """Each call: the test's PostgreSQL database opened again, as another process has it."""
+    opened: list[Database] = []
+
+    async def open_one() -> Database:
+        assert database_url is not None
+        opened.append(await connect(PostgresTarget(database_url), pool_size=1))
+        return opened[-1]
+
+    yield open_one
+    for database in opened:
+        await database.close()
+
+
+@needs_postgres
+async def test_a_running_process_keeps_its_shards_from_a_second_one(
+    own_database: Callable[[], Any], clock: FixedClock
 ) -> None:
-    first = process(db, clock, 4, "0-1", pid=100)
+    first = process(await own_database(), clock, 4, "0-1", pid=100)
     await first.join()
     with pytest.raises(ClusterConflict) as refused:
-        await process(db, clock, 4, "1-2", pid=200).join()
+        await process(await own_database(), clock, 4, "1-2", pid=200).join()
     assert str(refused.value).startswith("shard 1 is already run by the live process on ")
     assert "(pid 100) (shards 0-1 of 4)" in str(refused.value)
     with pytest.raises(ClusterConflict, match="SHARD_COUNT=2 differs from SHARD_COUNT=4"):
-        await process(db, clock, 2, "1", pid=300).join()
+        await process(await own_database(), clock, 2, "1", pid=300).join()
     with pytest.raises(ClusterConflict, match="without SHARD_COUNT this process runs every"):
-        await process(db, clock, None, None, pid=400).join()
-    await process(db, clock, 4, "2-3", pid=500).join()  # the other half: welcome
+        await process(await own_database(), clock, None, None, pid=400).join()
+    await process(await own_database(), clock, 4, "2-3", pid=500).join()  # the other half
     assert [p.pid for p in await first.processes()] == [100, 500]
-
-
-async def test_shards_are_free_again_once_their_process_is_silent_or_gone(
-    db: Database, clock: FixedClock
-) -> None:
-    crashed = process(db, clock, 2, "0", pid=100)
-    await crashed.join()
-    clock.advance(seconds=25)  # silent for 2.5 beats of 10 s: maybe just slow
-    await crashed.beat()
-    clock.advance(seconds=25)
+    clock.advance(minutes=5)  # silent (hung?) but its session is open: still refused
     with pytest.raises(ClusterConflict):
-        await process(db, clock, 2, "0", pid=200).join()
-    clock.advance(seconds=6)  # 31 s since its last beat: gone
-    await process(db, clock, 2, "0", pid=200).join()
-    stopped = process(db, clock, 2, "1", pid=300)
+        await process(await own_database(), clock, 4, "0", pid=600).join()
+
+
+@needs_postgres
+async def test_the_shards_of_a_killed_or_stopped_process_are_free_at_once(
+    own_database: Callable[[], Any], clock: FixedClock
+) -> None:
+    killed_db = await own_database()
+    await process(killed_db, clock, 2, "0", pid=100).join()
+    await killed_db.close()  # killed: its connection closes with it, no goodbye
+    await process(await own_database(), clock, 2, "0", pid=200).join()
+    stopped = process(await own_database(), clock, 2, "1", pid=300)
     await stopped.join()
-    await stopped.leave()  # a clean stop frees its shards at once
-    await process(db, clock, 2, "1", pid=301).join()
+    await stopped.leave()  # a clean stop removes its row
+    assert 300 not in [p.pid for p in await stopped.processes()]
+    await process(await own_database(), clock, 2, "1", pid=301).join()
 
 
 async def test_a_restarted_container_replaces_its_own_row(db: Database, clock: FixedClock) -> None:
@@ -277,12 +293,16 @@ async def test_beats_keep_a_process_alive_and_day_old_rows_are_forgotten(
     await old.join()
     clock.advance(hours=25)
     fresh = process(db, clock, 2, "0", pid=200)
-    await fresh.join()
+    await fresh.join(refuse_conflicts=False)
     assert [p.pid for p in await fresh.processes()] == [100, 200]
-    clock.advance(seconds=10)
+    clock.advance(seconds=25)  # 2.5 beats of 10 s: still alive
+    (_, row) = await fresh.processes()
+    assert fresh.alive(row)
     await fresh.beat()
     (row,) = await fresh.processes()
     assert row.pid == 200 and row.last_beat == clock.now() and fresh.alive(row)
+    clock.advance(seconds=31)
+    assert not fresh.alive((await fresh.processes())[0])
 
 
 @pytest.fixture

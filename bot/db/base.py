@@ -145,6 +145,10 @@ class Database(ABC):
         holds it: True while it is this process's. Never waits for another holder."""
         return True
 
+    async def held_elsewhere(self, name: str) -> bool:
+        """Whether another process holds the cluster-wide lock `name` now (it is alive)."""
+        return False
+
     @asynccontextmanager
     async def exclusively(self, name: str) -> AsyncIterator[None]:
         """Run a block while no other process of the cluster runs one under `name`."""

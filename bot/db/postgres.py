@@ -225,20 +225,25 @@ class PostgresDatabase(Database):
         await self._drop_holder()
         await self.pool.close()
 
+    async def _lock_connection(self) -> asyncpg.Connection:
+        """The connection the cluster-wide locks live on, (re)opened when needed."""
+        if self._holder is None or self._holder.is_closed():
+            self._held.clear()  # a closed session took its locks with it
+            self._holder = await asyncpg.connect(
+                self.target.dsn, timeout=CONNECT_TIMEOUT, statement_cache_size=0
+            )
+        return self._holder
+
     async def hold(self, name: str) -> bool:
         key = lock_key(("cluster", name))
         async with self._holding:
             try:
-                if self._holder is None or self._holder.is_closed():
-                    self._held.clear()
-                    self._holder = await asyncpg.connect(
-                        self.target.dsn, timeout=CONNECT_TIMEOUT, statement_cache_size=0
-                    )
+                holder = await self._lock_connection()
                 if key in self._held:
                     # Still connected, so still held: the lock ends only with the session.
-                    await self._holder.fetchval("SELECT 1", timeout=LOCK_QUERY_TIMEOUT)
+                    await holder.fetchval("SELECT 1", timeout=LOCK_QUERY_TIMEOUT)
                     return True
-                taken = await self._holder.fetchval(
+                taken = await holder.fetchval(
                     "SELECT pg_try_advisory_lock($1)", key, timeout=LOCK_QUERY_TIMEOUT
                 )
             except Exception as exc:
@@ -250,6 +255,22 @@ class PostgresDatabase(Database):
             if taken:
                 self._held.add(key)
             return bool(taken)
+
+    async def held_elsewhere(self, name: str) -> bool:
+        key = lock_key(("cluster", name))
+        async with self._holding:
+            if key in self._held:
+                return False
+            with self._errors:
+                holder = await self._lock_connection()
+                if not await holder.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", key, timeout=LOCK_QUERY_TIMEOUT
+                ):
+                    return True
+                await holder.fetchval(
+                    "SELECT pg_advisory_unlock($1)", key, timeout=LOCK_QUERY_TIMEOUT
+                )
+            return False
 
     async def _drop_holder(self) -> None:
         """Close the lock connection: every lock it held is released with it."""

@@ -1,10 +1,14 @@
 """The processes of a shard cluster, as each records itself in the database.
 
 Each process has a row in `cluster_processes`: where it runs, its shards, and its last
-heartbeat (every CLUSTER_HEARTBEAT_SECONDS). A process whose last beat is within three
-intervals is alive. At start-up a process refuses shards a live process runs, and a
-SHARD_COUNT other than the live processes'. `python -m bot status` lists the rows; rows of
-processes silent for a day are pruned.
+heartbeat (every CLUSTER_HEARTBEAT_SECONDS); `python -m bot status` lists the rows, a
+process silent for three intervals shown as gone, and rows silent for a day are pruned.
+
+At start-up (PostgreSQL) a process refuses shards a running process has, and a SHARD_COUNT
+other than theirs. A process is running while it holds its own cluster-wide lock
+(`process:<id>`, bot/db/), which ends with its database session: a killed process is gone
+at once, so restarting it over the same shards is not refused, and a hung one still counts
+(it could wake up and post).
 """
 
 from __future__ import annotations
@@ -116,6 +120,10 @@ class ClusterService:
         self.pid = os.getpid()
         self.holds_global_work = holds_global_work  # the scheduler's answer, shown by status
 
+    @staticmethod
+    def lock_name(process_id: str) -> str:
+        return f"process:{process_id}"
+
     @property
     def alive_within(self) -> timedelta:
         return self.interval * ALIVE_BEATS
@@ -141,18 +149,19 @@ class ClusterService:
         """
         now = self.clock.now()
         me = self.me(now)
+        await self.db.hold(self.lock_name(self.process_id))
         async with self.db.transaction() as tx:
             await tx.lock("cluster_processes")  # two processes starting at once: in turn
             await tx.execute(
                 "DELETE FROM cluster_processes WHERE host = ? AND pid = ?", (self.host, self.pid)
             )
             if refuse_conflicts:
-                rows = await tx.fetch_all(
-                    "SELECT * FROM cluster_processes WHERE last_beat >= ? ORDER BY started_at",
-                    (to_db_time(now - self.alive_within),),
-                )
+                rows = await tx.fetch_all("SELECT * FROM cluster_processes ORDER BY started_at")
                 for row in rows:
-                    why = conflict(me, from_row(ClusterProcess, row))
+                    other = from_row(ClusterProcess, row)
+                    if not await self.db.held_elsewhere(self.lock_name(other.process_id)):
+                        continue  # its session ended: stopped, killed, or cut off
+                    why = conflict(me, other)
                     if why is not None:
                         raise ClusterConflict(why + ".")
             await tx.execute(
@@ -173,6 +182,7 @@ class ClusterService:
     async def beat(self) -> None:
         """Say this process is alive; forget processes silent for a day."""
         now = self.clock.now()
+        await self.db.hold(self.lock_name(self.process_id))  # again, after a reconnection
         changed = await self.db.execute(
             "UPDATE cluster_processes SET last_beat = ?, global_work = ? WHERE process_id = ?",
             (to_db_time(now), int(self.holds_global_work()), self.process_id),
