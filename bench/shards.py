@@ -161,9 +161,18 @@ async def run_cluster(
         pairs = [(g, sim.state.users[sorted(g.members)[1]]) for g in guilds]
         load = Load(sim, pairs)
         failed = await load.each_once(ENROL)  # a no-op answer for those already enrolled
+        await asyncio.sleep(args.settle)
         gc.collect()
         gc.freeze()
+        cpu_before = [cpu_seconds(p) for p in processes]
         phase = await load.open_loop(CHECKIN, args.rate, args.seconds)
+        cpu = [
+            (cpu_seconds(p) - b) / phase.seconds * 100
+            for p, b in zip(processes, cpu_before, strict=True)
+        ]
+        figures["CPU of each process under the load (% of a core)"] = " / ".join(
+            f"{c:.0f}" for c in cpu
+        )
         print(f"  {phase.row()}  (enrolment failures {failed})", flush=True)
         figures["/checkin p50 / p99 at 100/s (ms)"] = (
             f"{phase.percentile(50):.1f} / {phase.percentile(99):.1f}"
@@ -180,6 +189,12 @@ async def run_cluster(
             await process.stop()
             (LOG_DIR / f"mc{concurrency}-{RANGES[n]}.log").write_text("\n".join(process.lines))
     return figures
+
+
+def cpu_seconds(process: BotProcess) -> float:
+    """User plus system CPU time the process used so far, from /proc."""
+    fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def prepare_database(admin_url: str) -> str:
@@ -245,6 +260,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100.0, help="/checkin per second")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the load runs")
     parser.add_argument("--max-concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after enrolment, before the /checkin load (start-up work)",
+    )
     parser.add_argument("--postgres", help="postgresql://... of a database on the server")
     return parser.parse_args()
 
