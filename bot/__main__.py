@@ -25,7 +25,7 @@ from bot.config import Settings, load_settings
 from bot.db import connect, load_migrations
 from bot.db.copy import copy_data as copy_tables
 from bot.db.copy import progress_bar
-from bot.db.url import BadDatabaseUrl, parse_database_url
+from bot.db.url import BadDatabaseUrl, PostgresTarget, parse_database_url
 from bot.discord_endpoint import point_discord_at
 from bot.errors import StartupError
 from bot.health import HealthServer
@@ -244,12 +244,17 @@ async def check(settings: Settings) -> None:
             await db.close()
         state = f"{len(pending)} migration(s) pending" if pending else "up to date"
         print(f"Database {db.description}: OK ({state})")
+        if isinstance(target, PostgresTarget) and not pending:
+            await check_cluster(settings, target)
     print(f"Migrations: OK ({len(migrations)} files)")
     for line in validate_content():
         print(f"Content: {line}")
 
 
 async def status(settings: Settings) -> None:
+    if settings.on_sqlite and not settings.database_path.exists():
+        print(f"No database at {settings.database_path} yet: no bot process has run.")
+        return
     db = await open_configured_database(settings)
     try:
         cluster = build_services(settings, db, SystemClock()).cluster
@@ -282,6 +287,24 @@ def describe_age(age: timedelta) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h"
+
+
+async def check_cluster(settings: Settings, target: PostgresTarget) -> None:
+    """Would these shards start beside the processes running now? Refuse if not."""
+    db = await connect(target, pool_size=1)
+    try:
+        conflict = await build_services(settings, db, SystemClock()).cluster.check()
+    finally:
+        await db.close()
+    if conflict is not None:
+        raise StartupError(conflict)
+    print(f"Shards: OK ({describe_shards(settings)})")
+
+
+def describe_shards(settings: Settings) -> str:
+    if settings.shard_count is None:
+        return "all, as many as Discord recommends"
+    return f"{settings.shard_ids or 'all'} of {settings.shard_count}, none run by another process"
 
 
 async def sync(settings: Settings, guild_id: int | None, everywhere: bool) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from bot.services.cluster import ClusterConflict, ClusterService
 from bot.services.guild_settings import ChannelKind
 from bot.services.scheduled_posts import PostKey, ScheduledPosts, plan
 from bot.shards import ShardScope
+from bot.wiring import build_services
 from simulator import Simulator
 from simulator.harness import SimHarness
 from simulator.state import SimGuild
@@ -334,7 +336,14 @@ async def test_status_lists_the_processes_or_says_there_are_none(
     assert "(pid 300): all shards (SHARD_COUNT not set), last beat 10 min ago, gone" in lines[3]
 
 
+def test_status_without_a_database_creates_none(bot_cli: Callable[..., Result]) -> None:
+    nowhere = bot_cli("status", DATABASE_PATH="none/yet.db")
+    assert nowhere.stdout.strip() == "No database at none/yet.db yet: no bot process has run."
+    assert nowhere.returncode == 0 and not Path("none").exists()
+
+
 @needs_postgres
+@pytest.mark.parametrize("command", ["run", "check"])
 @pytest.mark.parametrize(
     ("env", "says"),
     [
@@ -346,10 +355,42 @@ async def test_the_bot_refuses_to_start_beside_a_live_process_over_its_shards(
     bot_cli: Callable[..., Result],
     database_env: dict[str, str],
     db: Database,
+    command: str,
     env: dict[str, str],
     says: str,
 ) -> None:
     await process(db, FixedClock(datetime.now(UTC)), 4, "0-1", pid=100).join()
-    result = await asyncio.to_thread(bot_cli, "run", DISCORD_TOKEN="x.y.z", **database_env, **env)
+    result = await asyncio.to_thread(bot_cli, command, DISCORD_TOKEN="x.y.z", **database_env, **env)
     line = one_line(result)
     assert line.startswith("error: ") and says in line, line
+
+
+@needs_postgres
+async def test_check_says_the_shards_are_free(
+    bot_cli: Callable[..., Result], database_env: dict[str, str], db: Database
+) -> None:
+    await process(db, FixedClock(datetime.now(UTC)), 4, "0-1", pid=100).join()
+    env = {"SHARD_COUNT": "4", "SHARD_IDS": "2-3"}
+    result = await asyncio.to_thread(bot_cli, "check", **database_env, **env)
+    assert result.returncode == 0, result.stderr
+    assert "Shards: OK (2-3 of 4, none run by another process)" in result.stdout
+
+
+async def test_reminders_and_weekly_starts_due_are_this_process_s_servers_only(
+    db_settings: dict[str, Any], db: Database, clock: FixedClock
+) -> None:
+    scoped = Settings(_env_file=None, **db_settings, shard_count=2, shard_ids="1")
+    services = build_services(scoped, db, clock)
+    theirs, mine = guild_on(0, 2), guild_on(1, 2)
+    for guild_id in (theirs, mine):
+        await services.roadmap.members.start(guild_id, 10, track="ai_engineer")
+        await services.roadmap.reminders.turn_on(guild_id, 10, "10:30")
+        await services.guild_settings.set_channel(guild_id, ChannelKind.CHALLENGE, 555)
+        await services.challenges.weekly.create(
+            guild_id, 99, title="Later", brief="b", rules="r",
+            deadline="2026-03-08 18:00", starts="2026-03-03 09:00",
+        )  # fmt: skip
+    clock.advance(minutes=31)
+    assert [r.guild_id for r in await services.roadmap.reminders.due(clock.now(), 10)] == [mine]
+    clock.advance(days=1)
+    assert [w.guild_id for w in await services.challenges.weekly.due_starts(clock.now())] == [mine]

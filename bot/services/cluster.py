@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, to_db_time
 from bot.config import Settings
-from bot.db import Database, from_row
+from bot.db import Database, Transaction, from_row
 from bot.errors import StartupError
 from bot.shards import describe_shard_ids, parse_shard_ids
 
@@ -156,14 +156,9 @@ class ClusterService:
                 "DELETE FROM cluster_processes WHERE host = ? AND pid = ?", (self.host, self.pid)
             )
             if refuse_conflicts:
-                rows = await tx.fetch_all("SELECT * FROM cluster_processes ORDER BY started_at")
-                for row in rows:
-                    other = from_row(ClusterProcess, row)
-                    if not await self.db.held_elsewhere(self.lock_name(other.process_id)):
-                        continue  # its session ended: stopped, killed, or cut off
-                    why = conflict(me, other)
-                    if why is not None:
-                        raise ClusterConflict(why + ".")
+                why = await self._conflict(tx, me)
+                if why is not None:
+                    raise ClusterConflict(why)
             await tx.execute(
                 "INSERT INTO cluster_processes (process_id, host, pid, shard_count, shard_ids, "
                 "started_at, last_beat, global_work) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
@@ -178,6 +173,23 @@ class ClusterService:
                 ),
             )
         log.info("Joined the cluster as %s: %s", me.where(), me.describe_shards())
+
+    async def check(self) -> str | None:
+        """Why this process could not start beside the running ones now; None if it can."""
+        return await self._conflict(self.db, self.me(self.clock.now()))
+
+    async def _conflict(self, reader: Database | Transaction, me: ClusterProcess) -> str | None:
+        rows = await reader.fetch_all("SELECT * FROM cluster_processes ORDER BY started_at")
+        for row in rows:
+            other = from_row(ClusterProcess, row)
+            if other.process_id == me.process_id:
+                continue
+            if not await self.db.held_elsewhere(self.lock_name(other.process_id)):
+                continue  # its session ended: stopped, killed, or cut off
+            why = conflict(me, other)
+            if why is not None:
+                return why + "."
+        return None
 
     async def beat(self) -> None:
         """Say this process is alive; forget processes silent for a day."""
