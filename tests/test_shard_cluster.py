@@ -7,7 +7,9 @@ in this process through a port of its own, so every message says which process p
 (the one holding the global work) is SIGKILLed right after Discord took its third post,
 before it could record it, and restarted: every server still gets exactly one post, each
 from the process owning its shard; the survivor never posts for the dead one's servers;
-and the global work moves to the survivor within a minute.
+and the global work moves to the survivor within a minute. A second test restarts a killed
+process a second later, as its supervisor would: it must not be refused as an overlap with
+itself.
 """
 
 from __future__ import annotations
