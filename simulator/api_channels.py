@@ -245,6 +245,7 @@ class ChannelRoutes:
                     raise ApiError(404, 10008, "Unknown Message")
                 return json_response(dict(self.render(earlier), nonce=nonce))
         message = create_message(self.sim, channel, author_id, payload, uploads, nonce=nonce)
+        message.via_port = request.url.port
         self.state.remember_nonce(message)
         data = self.render(message)
         if nonce is not None:

@@ -59,9 +59,16 @@ class GuildRoutes:
         return json_response({"url": self.sim.gateway_url})
 
     async def gateway_bot(self, request: web.Request) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
+        gateway = self.sim.gateway
+        limit = {
+            "total": 1000,
+            "remaining": max(0, 1000 - gateway.identifies),
+            "reset_after": 14_400_000,
+            "max_concurrency": gateway.max_concurrency,
+        }
+        shards = gateway.shards_to_recommend()
         return json_response(
-            {"url": self.sim.gateway_url, "shards": 1, "session_start_limit": limit}
+            {"url": self.sim.gateway_url, "shards": shards, "session_start_limit": limit}
         )
 
     async def me(self, request: web.Request) -> web.Response:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +48,10 @@ EVENT_INTENTS: dict[str, int | None] = {
     "INTERACTION_CREATE": None,
 }
 AUTHENTICATION_FAILED = 4004
+# Discord recommends about one shard per 1,000 servers, and requires one per 2,500.
+SERVERS_PER_RECOMMENDED_SHARD = 1_000
+# One IDENTIFY per 5 s in each bucket (shard_id % max_concurrency).
+IDENTIFY_WINDOW_SECONDS = 5.0
 
 
 @dataclass
@@ -77,6 +83,43 @@ class Gateway:
         # Send every member in GUILD_CREATE even without the presence intent (a worst case,
         # for the memory benchmark).
         self.all_members_in_guild_create = False
+        # GET /gateway/bot: `shards` (None: one per 1,000 servers, as Discord recommends)
+        # and `session_start_limit.max_concurrency`.
+        self.recommended_shards: int | None = None
+        self.max_concurrency = 1
+        # Off by default (tests start shards at any pace); True refuses, as Discord does, a
+        # second IDENTIFY in a bucket within 5 s with INVALID_SESSION.
+        self.enforce_identify_limit = False
+        self.identifies_refused = 0
+        self._last_identify: dict[int, float] = {}
+        # (shard id or None, monotonic time) of each accepted IDENTIFY, for the benchmark.
+        self.identified: list[tuple[int | None, float]] = []
+
+    def shards_to_recommend(self) -> int:
+        if self.recommended_shards is not None:
+            return self.recommended_shards
+        return max(1, math.ceil(len(self.state.guilds) / SERVERS_PER_RECOMMENDED_SHARD))
+
+    def owns(self, session: GatewaySession, guild_id: int | None) -> bool:
+        """Whether events of this guild go to this session: the shard `(guild_id >> 22) %
+        count`; direct messages (no guild) go to shard 0 only, as on Discord."""
+        if session.shard is None:
+            return True
+        shard_id, count = session.shard
+        if guild_id is None:
+            return shard_id == 0
+        return (guild_id >> 22) % count == shard_id
+
+    def _identify_too_soon(self, shard: list[int] | None) -> bool:
+        if not self.enforce_identify_limit:
+            return False
+        bucket = (shard[0] if shard else 0) % max(1, self.max_concurrency)
+        now = time.monotonic()
+        last = self._last_identify.get(bucket)
+        if last is not None and now - last < IDENTIFY_WINDOW_SECONDS:
+            return True
+        self._last_identify[bucket] = now
+        return False
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(max_msg_size=0, autoping=True)
@@ -113,7 +156,12 @@ class Gateway:
         if data.get("token") != self.state.token:
             await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
             return None
+        if self._identify_too_soon(data.get("shard")):
+            self.identifies_refused += 1
+            await socket.send_str(json.dumps({"op": INVALID_SESSION, "d": False}))
+            return None
         self.identifies += 1
+        self.identified.append(((data.get("shard") or [None])[0], time.monotonic()))
         session = GatewaySession(
             secrets.token_hex(16), int(data.get("intents", 0)), data.get("shard")
         )
@@ -140,22 +188,21 @@ class Gateway:
         if session.shard is not None:
             ready["shard"] = session.shard
         await self._send_dispatch(session, "READY", ready)
+        threads = payloads.active_threads(self.state)
         for guild in guilds:
             if session.wants("GUILD_CREATE"):
                 everyone = self.all_members_in_guild_create or bool(
                     session.intents & PRESENCES_INTENT
                 )
-                data = payloads.guild_create(self.state, guild, all_members=everyone)
+                data = payloads.guild_create(
+                    self.state, guild, all_members=everyone, threads=threads
+                )
                 await self._send_dispatch(session, "GUILD_CREATE", data)
         self.ready.set()
         return session
 
     def _guilds_for(self, session: GatewaySession) -> list[Any]:
-        guilds = list(self.state.guilds.values())
-        if session.shard is None:
-            return guilds
-        shard_id, count = session.shard
-        return [g for g in guilds if (g.id >> 22) % count == shard_id]
+        return [g for g in self.state.guilds.values() if self.owns(session, g.id)]
 
     async def _resume(
         self, socket: web.WebSocketResponse, data: dict[str, Any]
@@ -188,15 +235,10 @@ class Gateway:
                     log.debug("Gateway frame %s queued for RESUME", session.seq)
 
     async def dispatch(self, event: str, data: Any, guild_id: int | None = None) -> None:
-        """Send an event to every session that wants it (and whose shard holds the guild)."""
+        """Send an event to every session that wants it and whose shard owns the guild."""
         for session in list(self.sessions.values()):
-            if not session.wants(event):
-                continue
-            if session.shard is not None and guild_id is not None:
-                shard_id, count = session.shard
-                if (guild_id >> 22) % count != shard_id:
-                    continue
-            await self._send_dispatch(session, event, data)
+            if session.wants(event) and self.owns(session, guild_id):
+                await self._send_dispatch(session, event, data)
 
     async def drop(self) -> None:
         """Close every socket as a network failure would; sessions stay resumable."""

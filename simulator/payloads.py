@@ -178,14 +178,28 @@ def resolved_channel(state: SimState, c: SimChannel, permissions: int) -> dict[s
     return data
 
 
-def guild_create(state: SimState, g: SimGuild, *, all_members: bool = False) -> dict[str, Any]:
+def active_threads(state: SimState) -> dict[int, list[SimChannel]]:
+    """Every guild's active threads, in one pass over the channels."""
+    threads: dict[int, list[SimChannel]] = {}
+    for c in state.channels.values():
+        if c.is_thread and not c.archived and c.guild_id is not None:
+            threads.setdefault(c.guild_id, []).append(c)
+    return threads
+
+
+def guild_create(
+    state: SimState,
+    g: SimGuild,
+    *,
+    all_members: bool = False,
+    threads: dict[int, list[SimChannel]] | None = None,
+) -> dict[str, Any]:
     """GUILD_CREATE. Discord lists every member only for bots with the presence intent;
-    others get their own member (and voice members, which the simulator has none of)."""
+    others get their own member (and voice members, which the simulator has none of).
+    `threads`: `active_threads(state)`, computed once for many guilds."""
     listed = list(g.members) if all_members else [state.bot_user.id]
     channels = [state.channels[c] for c in g.channel_ids]
-    threads = [
-        c for c in state.channels.values() if c.guild_id == g.id and c.is_thread and not c.archived
-    ]
+    active = (threads if threads is not None else active_threads(state)).get(g.id, [])
     return {
         "id": str(g.id),
         "name": g.name,
@@ -226,7 +240,7 @@ def guild_create(state: SimState, g: SimGuild, *, all_members: bool = False) -> 
         "voice_states": [],
         "members": [member(state, g, u) for u in listed],
         "channels": [channel(state, c) for c in channels],
-        "threads": [channel(state, t) for t in threads],
+        "threads": [channel(state, t) for t in active],
         "presences": [],
         "stage_instances": [],
         "guild_scheduled_events": [],

@@ -26,6 +26,7 @@ class BotProcess:
         self.process = process
         self.lines: list[str] = []
         self._new_line = asyncio.Event()
+        self._ended = False
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -65,6 +66,8 @@ class BotProcess:
         while line := await self.process.stderr.readline():
             self.lines.append(line.decode(errors="replace").rstrip())
             self._new_line.set()
+        self._ended = True  # the process closed its stderr: it is exiting
+        self._new_line.set()
 
     async def wait_for_log(self, text: str, within: float = 60.0) -> None:
         """Wait until a log line contains `text` (e.g. "Connected as", logged on READY)."""
@@ -73,12 +76,15 @@ class BotProcess:
         while not any(text in line for line in self.lines):
             if self.process.returncode is not None:
                 raise RuntimeError("the bot exited:\n" + "\n".join(self.lines[-20:]))
-            self._new_line.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"no log line with {text!r}:\n" + "\n".join(self.lines[-20:]))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_line.wait(), remaining)
+                if self._ended:  # no line will come: wait for the exit instead
+                    await asyncio.wait_for(self.process.wait(), remaining)
+                else:
+                    self._new_line.clear()
+                    await asyncio.wait_for(self._new_line.wait(), remaining)
 
     def rss_kib(self) -> tuple[int, int]:
         """Resident memory now and at its peak (VmRSS, VmHWM), in KiB, from /proc."""

@@ -74,6 +74,19 @@ class Simulator:
         self.port = server.sockets[0].getsockname()[1]
         log.debug("Simulator listening on %s", self.base_url)
 
+    async def listen(self) -> str:
+        """Serve the same Discord on one more port and return its API URL.
+
+        With one port per bot process, `SimMessage.via_port` tells which process posted a
+        message (the shard cluster test)."""
+        assert self._runner is not None, "start() first"
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        port = server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}{API_PREFIX}"
+
     async def close(self) -> None:
         await self.gateway.close()
         if self._runner is not None:

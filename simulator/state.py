@@ -80,6 +80,13 @@ class Snowflakes:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_millisecond(self) -> int:
+        """An id in a millisecond of its own: servers made in one burst still spread over the
+        shards, whose formula `(guild_id >> 22) % shard_count` reads the millisecond."""
+        candidate = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last = max(candidate, ((self._last >> 22) + 1) << 22)
+        return self._last
+
 
 @dataclass
 class SimUser:
@@ -166,6 +173,7 @@ class SimMessage:
     pinged_role_ids: set[int] = field(default_factory=set)
     pinged_everyone: bool = False
     nonce: str | None = None  # as sent; Discord echoes it on creation, never in a fetch
+    via_port: int | None = None  # the simulator port the bot posted it through
 
     @property
     def pinged(self) -> bool:
@@ -308,7 +316,7 @@ class SimState:
         return user
 
     def add_guild(self, name: str, owner: SimUser) -> SimGuild:
-        guild = SimGuild(self.ids.next(), name, owner.id)
+        guild = SimGuild(self.ids.next_millisecond(), name, owner.id)
         everyone = SimRole(guild.id, "@everyone", EVERYONE_PERMISSIONS, position=0)
         guild.roles[everyone.id] = everyone
         self.guilds[guild.id] = guild
