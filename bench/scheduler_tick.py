@@ -10,7 +10,8 @@ of a busy process, in which every tick finds nothing to post. Each tick is then 
 
     python -m bench.scheduler_tick                   # SQLite, 5,000 servers
     python -m bench.scheduler_tick --guilds 10000 --postgres
-    python -m bench.scheduler_tick --profile         # cProfile of one tick, top 25
+    python -m bench.scheduler_tick --unconfigured --enrol-every 10   # as in bench.shards
+    python -m bench.scheduler_tick --profile 1       # cProfile of the first tick, top 25
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ async def seed(harness: SimHarness, sim: Simulator) -> int:
     return len(settings)
 
 
+async def enrol(harness: SimHarness, sim: Simulator, every: int) -> int:
+    """One member on the roadmap in every `every`-th server (as bench.shards does)."""
+    members = harness.services.roadmap.members
+    enrolled = 0
+    for n, guild in enumerate(sim.state.guilds.values()):
+        if n % every == 0:
+            await members.start(guild.id, guild.owner_id, "ai_engineer")
+            enrolled += 1
+    return enrolled
+
+
 async def longest_stall(tick: asyncio.Task[None]) -> float:
     """The longest time, in seconds, the loop took to come back to a 1 ms sleep."""
     loop = asyncio.get_running_loop()
@@ -88,7 +100,8 @@ async def longest_stall(tick: asyncio.Task[None]) -> float:
     return worst
 
 
-async def measure(settings: Settings, guilds: int, ticks: int, profile: bool) -> None:
+async def measure(settings: Settings, args: argparse.Namespace) -> None:
+    guilds, ticks, profile = args.guilds, args.ticks, args.profile
     sim = Simulator()
     for g in range(guilds):
         sim.add_community_guild(f"Community {g}")
@@ -96,11 +109,12 @@ async def measure(settings: Settings, guilds: int, ticks: int, profile: bool) ->
     harness_module.READY_TIMEOUT = 600  # thousands of GUILD_CREATEs, not the tests' one
     harness = await SimHarness.start(settings, FixedClock(NOW), sim)
     try:
-        configured = await seed(harness, sim)
+        configured = 0 if args.unconfigured else await seed(harness, sim)
+        enrolled = await enrol(harness, sim, args.enrol_every) if args.enrol_every else 0
         scheduler = harness.services.scheduler
-        print(f"{configured} configured servers; jobs: {len(scheduler._jobs)}")
+        print(f"{guilds} servers, {configured} configured, {enrolled} members enrolled")
         for n in range(ticks):
-            profiler = cProfile.Profile() if profile and n == ticks - 1 else None
+            profiler = cProfile.Profile() if profile == n + 1 else None
             started = time.perf_counter()
             with profiler or contextlib.nullcontext():
                 tick = asyncio.create_task(scheduler.run_once())
@@ -130,12 +144,12 @@ async def main(args: argparse.Namespace) -> None:
             try:
                 url = await fresh_database(cluster.start(), "mentor_tick")
                 settings = Settings(_env_file=None, database_url=url)
-                await measure(settings, args.guilds, args.ticks, args.profile)
+                await measure(settings, args)
             finally:
                 cluster.stop()
         else:
             settings = Settings(_env_file=None, database_path=Path(folder) / "mentor.db")
-            await measure(settings, args.guilds, args.ticks, args.profile)
+            await measure(settings, args)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
@@ -143,6 +157,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guilds", type=int, default=5000)
     parser.add_argument("--ticks", type=int, default=3)
+    parser.add_argument("--unconfigured", action="store_true", help="no server configured")
+    parser.add_argument("--enrol-every", type=int, default=0, help="a member in every Nth server")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL")
-    parser.add_argument("--profile", action="store_true", help="cProfile the last tick")
+    parser.add_argument("--profile", type=int, metavar="TICK", help="cProfile this tick (1...)")
     asyncio.run(main(parser.parse_args()))
