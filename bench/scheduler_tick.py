@@ -127,7 +127,7 @@ async def measure(settings: Settings, args: argparse.Namespace) -> None:
                 f" {stall * 1000:.1f} ms (target < {TARGET_STALL_MS:.0f} ms: {met})"
             )
             if profiler is not None:
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     finally:
         await harness.close()
         await sim.close()
