@@ -10,7 +10,6 @@ from enum import StrEnum
 from bot.clock import Clock, to_db_time
 from bot.db import Database, Row
 from bot.errors import DomainError
-from bot.shards import EVERY_SHARD, ShardScope
 from bot.services.roadmap.content import (
     IMPORT_LIMITS,
     Roadmap,
@@ -26,6 +25,7 @@ from bot.services.roadmap.reconcile import (
     reconcile_members,
     record_reconciled,
 )
+from bot.shards import EVERY_SHARD, ShardScope
 
 log = logging.getLogger(__name__)
 
