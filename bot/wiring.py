@@ -135,7 +135,7 @@ def build_services(
             metrics=metrics,
         ),
         metrics=metrics,
-        bot_state=BotState(db, clock),
+        bot_state=BotState(db, clock, shards),
         cluster=ClusterService(
             db, clock, settings, holds_global_work=lambda: bool(scheduler.holds_global_work)
         ),
