@@ -1,5 +1,5 @@
-"""Command line: `python -m bot [run|migrate|check|sync|invite|backup|restore|export-member|
-copy-data|playground]`.
+"""Command line: `python -m bot [run|migrate|check|status|sync|invite|backup|restore|
+export-member|copy-data|playground]`.
 
 The composition root.
 """
@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from bot.config import Settings, load_settings
 from bot.db import connect, load_migrations
 from bot.db.copy import copy_data as copy_tables
 from bot.db.copy import progress_bar
-from bot.db.url import BadDatabaseUrl, parse_database_url
+from bot.db.url import BadDatabaseUrl, PostgresTarget, parse_database_url
 from bot.discord_endpoint import point_discord_at
 from bot.errors import StartupError
 from bot.health import HealthServer
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="connect to Discord and run the bot (the default)")
     sub.add_parser("migrate", help="create or upgrade the database, then exit")
     sub.add_parser("check", help="validate settings, database and content without Discord")
+    sub.add_parser(
+        "status", help="list the bot processes seen in the database, their shards and last beat"
+    )
     sync = sub.add_parser("sync", help="register the slash commands with Discord")
     target = sync.add_mutually_exclusive_group()
     target.add_argument("--guild", type=int, help="sync to this server only (instant)")
@@ -138,6 +142,7 @@ async def close_bot(bot: MentorBot) -> None:
 
 async def run(settings: Settings) -> None:
     token = settings.require_token()
+    settings.require_one_process_on_sqlite()
     # One process owns a SQLite file; PostgreSQL serves several (shard clusters).
     lock = RunLock(settings.database_path, "the bot is running") if settings.on_sqlite else None
     with lock or contextlib.nullcontext():
@@ -168,6 +173,10 @@ async def serve(bot: MentorBot, token: str) -> None:
             log.info("Received %s: shutting down", name)
             stop_requested.set()
 
+    cluster = bot.services.cluster
+    # SQLite serves one process (the run lock): rows there are of processes that are gone.
+    await cluster.join(refuse_conflicts=not settings.on_sqlite)
+    beats = asyncio.create_task(cluster.beat_forever(), name="mentor-heartbeat")
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     health = None
@@ -199,6 +208,9 @@ async def serve(bot: MentorBot, token: str) -> None:
             loop.remove_signal_handler(signum)
         if health is not None:
             await health.stop()
+        beats.cancel()
+        with contextlib.suppress(Exception):
+            await cluster.leave()
         with contextlib.suppress(Exception):
             await bot.services.bot_state.mark_stopped()
     log.info("Stopped cleanly")
@@ -212,6 +224,7 @@ async def migrate(settings: Settings) -> None:
 
 
 async def check(settings: Settings) -> None:
+    settings.require_one_process_on_sqlite()
     llm = "on" if settings.llm_enabled else "off: retrieval-only answers"
     if settings.embeddings_enabled:
         llm += f", semantic retrieval with {settings.llm_embedding_model}"
@@ -231,9 +244,67 @@ async def check(settings: Settings) -> None:
             await db.close()
         state = f"{len(pending)} migration(s) pending" if pending else "up to date"
         print(f"Database {db.description}: OK ({state})")
+        if isinstance(target, PostgresTarget) and not pending:
+            await check_cluster(settings, target)
     print(f"Migrations: OK ({len(migrations)} files)")
     for line in validate_content():
         print(f"Content: {line}")
+
+
+async def status(settings: Settings) -> None:
+    if settings.on_sqlite and not settings.database_path.exists():
+        print(f"No database at {settings.database_path} yet: no bot process has run.")
+        return
+    db = await open_configured_database(settings)
+    try:
+        cluster = build_services(settings, db, SystemClock()).cluster
+        processes = await cluster.processes()
+    finally:
+        await db.close()
+    if not processes:
+        print(
+            f"No bot process has recorded a heartbeat in {db.description} in the last day: "
+            "none is running."
+        )
+        return
+    now = SystemClock().now()
+    alive = sum(cluster.alive(p) for p in processes)
+    print(f"{alive} of {len(processes)} process(es) seen in the last day are alive:")
+    for process in processes:
+        ago = describe_age(now - process.last_beat)
+        state = "alive" if cluster.alive(process) else "gone"
+        work = ", runs the cluster-wide work" if process.global_work and state == "alive" else ""
+        print(
+            f"  {process.where()}: {process.describe_shards()}, last beat {ago} ago, "
+            f"{state}{work} (started {process.started_at:%Y-%m-%d %H:%M} UTC)"
+        )
+
+
+def describe_age(age: timedelta) -> str:
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+async def check_cluster(settings: Settings, target: PostgresTarget) -> None:
+    """Would these shards start beside the processes running now? Refuse if not."""
+    db = await connect(target, pool_size=1)
+    try:
+        conflict = await build_services(settings, db, SystemClock()).cluster.check()
+    finally:
+        await db.close()
+    if conflict is not None:
+        raise StartupError(conflict)
+    print(f"Shards: OK ({describe_shards(settings)})")
+
+
+def describe_shards(settings: Settings) -> str:
+    if settings.shard_count is None:
+        return "all, as many as Discord recommends"
+    return f"{settings.shard_ids or 'all'} of {settings.shard_count}, none run by another process"
 
 
 async def sync(settings: Settings, guild_id: int | None, everywhere: bool) -> None:
@@ -366,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(migrate(settings))
         elif command == "check":
             asyncio.run(check(settings))
+        elif command == "status":
+            asyncio.run(status(settings))
         elif command == "sync":
             asyncio.run(sync(settings, args.guild, args.everywhere))
         elif command == "invite":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import pkgutil
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ import cogs
 from bot.delivery import Delivery
 from bot.parts import Parts, Shared
 from bot.services.command_sync import payload_hash
+from bot.shards import ShardState, describe_shard_ids
 from bot.shutdown import drain_interactions, interactions_in_flight
 from bot.tree import MentorTree
 from bot.ui.confirm import Confirmations, ConfirmButton
@@ -41,8 +43,9 @@ def extension_names() -> list[str]:
     )
 
 
-class MentorBot(commands.Bot):
-    """The bot. Sharding-ready: all state is in the database, keyed by guild."""
+class MentorBot(commands.AutoShardedBot):
+    """The bot, over this process's shards (SHARD_IDS of SHARD_COUNT, by default all of
+    Discord's recommended count). All state is in the database, keyed by guild."""
 
     def __init__(
         self,
@@ -55,6 +58,8 @@ class MentorBot(commands.Bot):
     ) -> None:
         options.setdefault("intents", bot_intents())
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        options.setdefault("shard_count", services.settings.shard_count)
+        options.setdefault("shard_ids", services.settings.shard_id_list)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -75,18 +80,23 @@ class MentorBot(commands.Bot):
         self._freeze_gc = freeze_gc  # the long-running process only: see on_ready
         # False once shutdown begins: the tree and views then refuse new work politely.
         self.accepting_interactions = True
+        self._ready_shards: set[int] = set()
+        self._logged_in = False
         services.metrics.watch(
             gateway_latency_seconds=lambda: self.latency,
             guilds=lambda: len(self.guilds),
+            shard_latencies=lambda: {s.id: s.latency_seconds for s in self.shard_states()},
         )
 
     async def setup_hook(self) -> None:
+        self._logged_in = True
         self.add_dynamic_items(ConfirmButton, PageButton, AgainAfterRestart)
         for name in extension_names():
             await self.load_extension(name)
         log.info("Loaded %d extensions", len(self.extensions))
         if self.sync_commands:
-            await self.sync_if_changed(self.services.settings.dev_guild_id)
+            async with self.services.command_sync.one_at_a_time():
+                await self.sync_if_changed(self.services.settings.dev_guild_id)
         if self.start_scheduler:
             self.services.scheduler.start()
 
@@ -100,6 +110,8 @@ class MentorBot(commands.Bot):
             self.pagers.add(name, loader)
         for name, job in parts.jobs.items():
             self.services.scheduler.add_job(name, job)
+        for name, job in parts.cluster_jobs.items():
+            self.services.scheduler.add_job(name, job, cluster=True)
         for kind, part in parts.shared.items():
             self.shared.add(kind, part)
 
@@ -111,7 +123,7 @@ class MentorBot(commands.Bot):
             self.confirmations.remove(confirmation.name)
         for name in parts.pagers:
             self.pagers.remove(name)
-        for name in parts.jobs:
+        for name in (*parts.jobs, *parts.cluster_jobs):
             self.services.scheduler.remove_job(name)
         for kind in parts.shared:
             self.shared.remove(kind)
@@ -155,11 +167,42 @@ class MentorBot(commands.Bot):
     async def close(self) -> None:
         self.accepting_interactions = False
         await self.services.scheduler.stop(self.services.settings.shutdown_grace_seconds)
+        if not self._logged_in:
+            # Refused before it logged in (a cluster conflict): discord.py's sharded close
+            # needs what login sets up, and there is no connection to close but HTTP's.
+            await self.http.close()
+            return
         await super().close()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Modal submissions go to their form by custom_id (see bot/ui/forms.py)."""
         await self.forms.dispatch(interaction)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        self._ready_shards.add(shard_id)
+        log.info("Shard %d of %s is ready", shard_id, self.shard_count)
+
+    def shard_states(self) -> list[ShardState]:
+        """Each of this process's shards: connected, ready (its servers loaded), latency."""
+        states = []
+        for shard_id, info in sorted(self.shards.items()):
+            latency = info.latency
+            states.append(
+                ShardState(
+                    shard_id,
+                    connected=not info.is_closed(),
+                    ready=shard_id in self._ready_shards,
+                    latency_seconds=None if math.isnan(latency) or math.isinf(latency) else latency,
+                )
+            )
+        return states
+
+    def shard_labels(self) -> dict[str, str]:
+        """How metrics and health name this process: its shard ids and the shard count."""
+        if self.shard_count is None:  # before Discord said how many
+            return {"shards": "all", "shard_count": "unknown"}
+        ids = tuple(sorted(self.shard_ids or range(self.shard_count)))
+        return {"shards": describe_shard_ids(ids), "shard_count": str(self.shard_count)}
 
     async def on_ready(self) -> None:
         log.info("Connected as %s to %d servers", self.user, len(self.guilds))

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.db.url import BadDatabaseUrl, PostgresTarget, SqliteTarget, parse_database_url
 from bot.errors import DomainError, StartupError
+from bot.shards import BadShardIds, ShardScope, describe_shard_ids, parse_shard_ids
 from bot.timezones import format_time_of_day, parse_time_of_day
 
 MIB = 1024 * 1024
@@ -135,6 +136,13 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
     privacy_export_max_bytes: int = Field(default=8 * MIB, ge=64 * 1024, le=25 * MIB)
 
+    # --- Shard clusters (several processes over one PostgreSQL) ---------------------
+    # Total shards of all processes; empty: Discord's recommendation (one process).
+    shard_count: int | None = Field(default=None, ge=1, le=10_000)
+    # This process's shards, like 0-3, 0,1 or 0-1,3; empty: all of them.
+    shard_ids: str | None = None
+    cluster_heartbeat_seconds: float = Field(default=10.0, ge=1, le=300)
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -184,6 +192,34 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return describe_shard_ids(parse_shard_ids(value))
+        except BadShardIds as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _shards_within_count(self) -> Settings:
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError(
+                "SHARD_IDS is set without SHARD_COUNT: set SHARD_COUNT to the total number "
+                "of shards of all processes"
+            )
+        outside = [s for s in parse_shard_ids(self.shard_ids) if s >= self.shard_count]
+        if outside:
+            raise ValueError(
+                f"SHARD_IDS {self.shard_ids} names shard {outside[0]}, outside "
+                f"SHARD_COUNT={self.shard_count} (shards are numbered 0 to "
+                f"{self.shard_count - 1})"
+            )
+        return self
+
     @model_validator(mode="after")
     def _sqlite_url_sets_the_path(self) -> Settings:
         """DATABASE_URL=sqlite:///x is DATABASE_PATH=x (backups and the run lock use it)."""
@@ -202,6 +238,32 @@ class Settings(BaseSettings):
     @property
     def on_sqlite(self) -> bool:
         return isinstance(self.database_target, SqliteTarget)
+
+    @property
+    def shard_id_list(self) -> list[int] | None:
+        """This process's shard ids for discord.py; None: all of them."""
+        if self.shard_ids is None:
+            return None
+        return list(parse_shard_ids(self.shard_ids))
+
+    @property
+    def shard_scope(self) -> ShardScope:
+        """Which servers' scheduled work is this process's (bot/shards.py)."""
+        if self.shard_count is None:
+            return ShardScope()
+        ids = self.shard_id_list
+        return ShardScope(self.shard_count, tuple(ids or range(self.shard_count)))
+
+    def require_one_process_on_sqlite(self) -> None:
+        """Refuse part of the shards on SQLite: the other processes need the same database,
+        and a SQLite file serves one process."""
+        scope = self.shard_scope
+        if self.on_sqlite and not scope.everything:
+            raise StartupError(
+                f"SHARD_IDS={self.shard_ids} runs only part of SHARD_COUNT={self.shard_count} "
+                "shards, so other processes run the rest over the same database: that needs "
+                "PostgreSQL (set DATABASE_URL=postgresql://...), SQLite serves one process."
+            )
 
     @property
     def backup_folder(self) -> Path:
@@ -259,8 +321,10 @@ def load_settings(**overrides: object) -> Settings:
 
 def describe_validation_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
     reason = first["msg"].removeprefix("Value error, ")
+    if not first["loc"]:  # a rule between settings: its message names them
+        return f"{reason}: fix it in .env or the environment; see .env.example."
+    name = str(first["loc"][0]).upper()
     return (
         f"Setting {name} is invalid ({reason}): "
         "fix it in .env or the environment; see .env.example."

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.metrics import CONTENT_TYPE
+from bot.shards import ShardState
 
 if TYPE_CHECKING:
     from bot.app import MentorBot
@@ -28,6 +29,8 @@ DATABASE_PROBE_TIMEOUT = 5.0
 class HealthReport:
     checks: dict[str, str] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    shards: list[ShardState] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:
@@ -38,6 +41,8 @@ class HealthReport:
             "status": "ok" if self.healthy else "unhealthy",
             "checks": {**self.checks, **self.failures},
             "failing": sorted(self.failures),
+            **self.labels,
+            "gateway": {str(shard.id): shard.as_json() for shard in self.shards},
         }
 
 
@@ -47,19 +52,20 @@ def scheduler_stale_after(interval_seconds: float) -> float:
 
 
 async def check_health(bot: MentorBot) -> HealthReport:
-    """Gateway connected, database writable, scheduler ticking, not shutting down."""
+    """Every shard connected, database writable, scheduler ticking, not shutting down."""
     checks: dict[str, str] = {}
     failures: dict[str, str] = {}
 
-    ws = bot.ws
+    shards = bot.shard_states()
+    down = [str(shard.id) for shard in shards if not shard.connected]
     if bot.is_closed():
         failures["gateway"] = "closed"
     elif not bot.is_ready():
         failures["gateway"] = "not connected yet"
-    elif ws is None or not ws.open:
-        failures["gateway"] = "disconnected, reconnecting"
+    elif down:
+        failures["gateway"] = f"shard {', '.join(down)} disconnected, reconnecting"
     else:
-        checks["gateway"] = "connected"
+        checks["gateway"] = "connected" if len(shards) < 2 else f"{len(shards)} shards connected"
 
     try:
         await asyncio.wait_for(bot.services.bot_state.probe(), DATABASE_PROBE_TIMEOUT)
@@ -84,7 +90,7 @@ async def check_health(bot: MentorBot) -> HealthReport:
 
     if not bot.accepting_interactions:
         failures["shutdown"] = "shutting down"
-    return HealthReport(checks, failures)
+    return HealthReport(checks, failures, shards, bot.shard_labels())
 
 
 class HealthServer:
@@ -135,5 +141,5 @@ class HealthServer:
         return web.json_response(report.as_json(), status=200 if report.healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        body = self.bot.services.metrics.render()
+        body = self.bot.services.metrics.render(self.bot.shard_labels())
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

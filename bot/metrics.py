@@ -32,6 +32,7 @@ class Probes:
     interactions_in_flight: Callable[[], int | None] = lambda: None
     gateway_latency_seconds: Callable[[], float | None] = lambda: None
     guilds: Callable[[], int | None] = lambda: None
+    shard_latencies: Callable[[], dict[int, float | None]] = dict
     database_path: Path | None = None
 
 
@@ -107,9 +108,28 @@ class Metrics:
                 raise TypeError(f"unknown probe {name}")
             setattr(self.probes, name, probe)
 
-    def render(self) -> bytes:
-        """The Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+    def render(self, labels: dict[str, str] | None = None) -> bytes:
+        """The Prometheus text exposition of every metric; `labels` are added to every
+        sample (the endpoint adds the process's shards: a cluster's processes apart)."""
+        if not labels:
+            return generate_latest(self.registry)
+        return generate_latest(_Labelled(self.registry, labels))  # type: ignore[arg-type]
+
+
+class _Labelled:
+    """A registry's metrics with the same labels added to every sample."""
+
+    def __init__(self, registry: CollectorRegistry, labels: dict[str, str]) -> None:
+        self.registry = registry
+        self.labels = labels
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.registry.collect():
+            metric.samples = [
+                sample._replace(labels={**self.labels, **sample.labels})
+                for sample in metric.samples
+            ]
+            yield metric
 
 
 class _LiveCollector:
@@ -149,6 +169,15 @@ class _LiveCollector:
             self.probes.gateway_latency_seconds(),
         )
         yield from _gauge("mentor_guilds", "Servers the bot is in.", self.probes.guilds())
+        shards = GaugeMetricFamily(
+            "mentor_shard_latency_seconds",
+            "Gateway heartbeat latency of each of this process's shards.",
+            labels=["shard"],
+        )
+        for shard, latency in sorted(self.probes.shard_latencies().items()):
+            if latency is not None:
+                shards.add_metric([str(shard)], latency)
+        yield shards
         yield from _gauge(
             "mentor_database_bytes",
             "Size of the SQLite database with its write-ahead log.",

@@ -8,6 +8,9 @@ Each capability's main cog builds one `Parts` and hands it to `bot.add_parts` in
 - `confirmations` and `pagers`: its Confirm buttons and paged lists (bot/ui/confirm.py,
   bot/ui/pager.py);
 - `jobs`: its scheduled work, by name, in the order it runs within a tick (bot/scheduler.py);
+  each asks only for this process's servers;
+- `cluster_jobs`: its scheduled work that is not per server (retention, erasure, backups):
+  in a shard cluster one process runs it at a time (bot/scheduler.py);
 - `shared`: what its buttons and forms need from it. discord.py builds a persistent button
   from its custom_id alone, and the bot builds a form from its submission alone, so neither
   can be handed anything when it is made: they ask `bot.shared.get(Kind)`, by the class of
@@ -38,6 +41,7 @@ class Parts:
     confirmations: tuple[Confirmation, ...] = ()
     pagers: Mapping[str, PageLoader] = field(default_factory=dict)
     jobs: Mapping[str, Job] = field(default_factory=dict)
+    cluster_jobs: Mapping[str, Job] = field(default_factory=dict)
     shared: Mapping[type[Any], Any] = field(default_factory=dict)
 
 

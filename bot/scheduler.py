@@ -3,6 +3,12 @@
 A job is `async def job(now) -> None`: it asks its service what is due at `now`, sends it,
 and records that it did (see `ScheduledPosts`). The database is the queue, so a restart
 loses nothing and a late tick catches up once.
+
+In a shard cluster every process runs its own scheduler. A job's services select only this
+process's servers (`ShardScope`, bot/shards.py). Work that is not per server (retention,
+erasure, backups) is a *cluster job*: it runs only in the process that holds the cluster's
+global-work lock, taken (or confirmed) at each tick, so when that process dies another one
+takes the work over at its next tick.
 """
 
 from __future__ import annotations
@@ -18,30 +24,66 @@ from bot.clock import Clock
 log = logging.getLogger(__name__)
 
 Job = Callable[[datetime], Awaitable[None]]
+GlobalWorkLock = Callable[[], Awaitable[bool]]
+
+
+async def always_ours() -> bool:
+    """One process and no cluster: all the work is this process's."""
+    return True
 
 
 class Scheduler:
-    def __init__(self, clock: Clock, interval_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        interval_seconds: float = 30.0,
+        global_work: GlobalWorkLock = always_ours,
+    ) -> None:
         self.clock = clock
         self.interval_seconds = interval_seconds
+        self.global_work = global_work
         self._jobs: dict[str, Job] = {}
+        self._cluster_jobs: set[str] = set()
+        # Whether this process ran the cluster jobs at its last tick (None: not asked yet).
+        self.holds_global_work: bool | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.last_tick: datetime | None = None
         self.last_tick_seconds: float = 0.0
         self.failures: dict[str, int] = {}
 
-    def add_job(self, name: str, job: Job) -> None:
+    def add_job(self, name: str, job: Job, *, cluster: bool = False) -> None:
+        """Add a job; `cluster`: not per server, run by one process of a cluster at a time."""
         self._jobs[name] = job
+        if cluster:
+            self._cluster_jobs.add(name)
 
     def remove_job(self, name: str) -> None:
         self._jobs.pop(name, None)
+        self._cluster_jobs.discard(name)
+
+    async def _ours(self) -> bool:
+        try:
+            ours = await self.global_work()
+        except Exception:
+            log.exception("Could not ask for the cluster's global-work lock")
+            ours = False
+        if ours != self.holds_global_work:
+            if ours:
+                log.info("This process now runs the cluster-wide work (retention, erasure, ...)")
+            elif self.holds_global_work is not None:
+                log.warning("Another process runs the cluster-wide work now")
+        self.holds_global_work = ours
+        return ours
 
     async def run_once(self) -> None:
         """Run every job for the current instant; one failing job does not stop the others."""
         now = self.clock.now()
         started = asyncio.get_running_loop().time()
+        ours = await self._ours() if self._cluster_jobs else False
         for name, job in list(self._jobs.items()):
+            if name in self._cluster_jobs and not ours:
+                continue
             try:
                 await job(now)
             except Exception:

@@ -13,6 +13,7 @@ from bot.scheduler import Scheduler
 from bot.services.backups import BackupService
 from bot.services.bot_state import BotState
 from bot.services.challenges import ChallengeService, describe_bank, load_shipped
+from bot.services.cluster import ClusterService
 from bot.services.command_sync import CommandSyncState
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.member_posts import MemberPosts
@@ -29,6 +30,9 @@ from bot.services.roadmap import RoadmapService
 from bot.services.roadmap.content import load_builtin
 from bot.services.scheduled_posts import ScheduledPosts
 from bot.shutdown import interactions_in_flight
+
+# The cluster-wide lock whose holder runs the work that is not per server (bot/scheduler.py).
+GLOBAL_WORK = "global-work"
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -49,6 +53,7 @@ class Services:
     qa: QAService
     metrics: Metrics
     bot_state: BotState
+    cluster: ClusterService
     backups: BackupService
     privacy: PrivacyService
     roadmap: RoadmapService
@@ -91,9 +96,12 @@ def build_text_search(db: Database) -> TextSearch:
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
-    guild_settings = GuildSettingsService(db, clock)
-    scheduled_posts = ScheduledPosts(db, clock)
-    scheduler = Scheduler(clock, settings.scheduler_interval_seconds)
+    shards = settings.shard_scope  # scheduled work picks these shards' servers only
+    guild_settings = GuildSettingsService(db, clock, shards=shards)
+    scheduled_posts = ScheduledPosts(db, clock, shards=shards)
+    scheduler = Scheduler(
+        clock, settings.scheduler_interval_seconds, global_work=lambda: db.hold(GLOBAL_WORK)
+    )
     metrics = Metrics()
     metrics.watch(
         database_path=settings.database_path if settings.on_sqlite else None,
@@ -123,7 +131,7 @@ def build_services(
         scheduled_posts=scheduled_posts,
         command_sync=CommandSyncState(db, clock),
         portfolio=PortfolioService(
-            db, clock, PortfolioRules.from_settings(settings), default_rubric()
+            db, clock, PortfolioRules.from_settings(settings), default_rubric(), shards=shards
         ),
         challenges=challenges,
         qa=QAService(
@@ -138,6 +146,9 @@ def build_services(
         ),
         metrics=metrics,
         bot_state=BotState(db, clock),
+        cluster=ClusterService(
+            db, clock, settings, holds_global_work=lambda: bool(scheduler.holds_global_work)
+        ),
         backups=BackupService(
             settings, clock, metrics, settings.database_path if settings.on_sqlite else None
         ),

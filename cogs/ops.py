@@ -33,7 +33,7 @@ class OpsJobs:
 class OpsCog(commands.Cog):
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
-        self.parts = Parts(jobs=OpsJobs(bot).jobs())
+        self.parts = Parts(cluster_jobs=OpsJobs(bot).jobs())  # one backup for the cluster
 
     async def cog_load(self) -> None:
         self.bot.add_parts(self.parts)

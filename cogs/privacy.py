@@ -53,7 +53,8 @@ def describe_erasure(report: DeletionReport) -> str:
 
 class PrivacyJobs:
     """Scheduled privacy work: servers that left past their grace period, Q&A logs past
-    their retention, and the posts quoting members who erased their data."""
+    their retention, and the posts quoting members who erased their data. None of it is per
+    server's shard: in a cluster one process does it all (cluster jobs, bot/scheduler.py)."""
 
     def __init__(self, bot: MentorBot) -> None:
         self.bot = bot
@@ -123,7 +124,7 @@ class PrivacyCog(
         self.bot = bot
         self.privacy = bot.services.privacy
         erase = Confirmation(ERASE, self._erase, cancelled="Cancelled: nothing was erased.")
-        self.parts = Parts(confirmations=(erase,), jobs=PrivacyJobs(bot).jobs())
+        self.parts = Parts(confirmations=(erase,), cluster_jobs=PrivacyJobs(bot).jobs())
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -175,13 +176,9 @@ class PrivacyCog(
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         """Servers that removed the bot while it was offline are not in Discord's list."""
-        await self.privacy.reconcile_guilds([g.id for g in self.bot.guilds], self._on_my_shards)
-
-    def _on_my_shards(self, guild_id: int) -> bool:
-        """Whether Discord sends this server to this process (its shards), as Discord routes."""
-        count = self.bot.shard_count or 1
-        shards = getattr(self.bot, "shard_ids", None) or [self.bot.shard_id or 0]
-        return (guild_id >> 22) % count in shards
+        # Only servers on this process's shards can be missing from its list.
+        shards = self.bot.services.settings.shard_scope
+        await self.privacy.reconcile_guilds([g.id for g in self.bot.guilds], shards.owns)
 
 
 async def setup(bot: MentorBot) -> None:

@@ -20,7 +20,7 @@ from bot.db import Database, open_database
 from bot.wiring import Services, build_services
 from tests import pgcluster
 
-pytest_plugins = ["tests.simfixture", "tests.log_guard"]
+pytest_plugins = ["tests.simfixture", "tests.log_guard", "tests.bot_cli"]
 
 # A Monday, mid-morning UTC: a fixed point every test can reason about.
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.shards import ShardState
 from bot.wiring import Services
 
 
@@ -72,3 +73,11 @@ class FakeBot:
 
     def is_closed(self) -> bool:
         return self.closed
+
+    def shard_states(self) -> list[ShardState]:
+        """One shard, connected while `ws` is open."""
+        return [ShardState(0, self.ws is not None and self.ws.open, self.ready, 0.042)]
+
+    def shard_labels(self) -> dict[str, str]:
+        """As a process running shards 0 and 1 of a cluster of 4 would say."""
+        return {"shards": "0-1", "shard_count": "4"}

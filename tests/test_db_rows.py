@@ -67,5 +67,5 @@ async def test_given_fields_win_and_a_missing_column_is_named(db):
     thing = from_row(Thing, row, name="given", score=0.5)
     assert thing.name == "given" and thing.score == 0.5
 
-    with pytest.raises(KeyError, match="Thing.score"):
+    with pytest.raises(KeyError, match=r"Thing\.score"):
         from_row(Thing, row)

@@ -13,6 +13,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.health import HealthServer, check_health, scheduler_stale_after
 from bot.metrics import Metrics
+from bot.shards import ShardState
 from bot.wiring import Services
 from tests.conftest import ON_POSTGRES
 from tests.fakes_ops import FakeBot
@@ -129,13 +130,20 @@ async def test_metrics_over_http_in_prometheus_text(server: HealthServer, bot: F
     metrics.command_seconds.labels(command="privacy export").observe(0.3)
     metrics.llm_tokens.inc(1234)
     metrics.llm_errors.inc()
+    metrics.watch(shard_latencies=lambda: {0: 0.042, 1: None})
     status, content_type, body = await get(server, "/metrics")
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
-    assert 'mentor_commands_total{command="privacy export",outcome="ok"} 1.0' in body
-    assert 'mentor_command_duration_seconds_bucket{command="privacy export",le="0.5"} 1.0' in body
-    assert "mentor_llm_tokens_total 1234.0" in body
-    assert "mentor_llm_errors_total 1.0" in body
-    assert "mentor_scheduler_lag_seconds 0.0" in body
+    shards = 'shard_count="4",shards="0-1"'  # every sample names the process's shards
+    assert f'mentor_commands_total{{command="privacy export",outcome="ok",{shards}}} 1.0' in body
+    assert (
+        f'mentor_command_duration_seconds_bucket{{command="privacy export",le="0.5",{shards}}} 1.0'
+        in body
+    )
+    assert f"mentor_llm_tokens_total{{{shards}}} 1234.0" in body
+    assert f"mentor_llm_errors_total{{{shards}}} 1.0" in body
+    assert f"mentor_scheduler_lag_seconds{{{shards}}} 0.0" in body
+    assert f'mentor_shard_latency_seconds{{shard="0",{shards}}} 0.042' in body
+    assert 'shard="1"' not in body  # no heartbeat answered yet: no figure rather than inf
     sizes = [line for line in body.splitlines() if line.startswith("mentor_database_bytes")]
     if ON_POSTGRES:
         assert sizes == []  # a file's size: PostgreSQL's own monitoring reports its size
@@ -179,3 +187,19 @@ async def test_port_in_use_is_logged_and_the_bot_goes_on(
     assert f"127.0.0.1:{port}" in record.getMessage()
     assert "runs without them" in record.getMessage()
     assert (await check_health(bot)).healthy  # type: ignore[arg-type]
+
+
+async def test_healthz_reports_each_shard_and_names_the_one_down(bot: FakeBot) -> None:
+    states = [ShardState(0, True, True, 0.042), ShardState(1, False, True, None)]
+    bot.shard_states = lambda: states  # type: ignore[method-assign]
+    report = await check_health(bot)  # type: ignore[arg-type]
+    assert report.failures == {"gateway": "shard 1 disconnected, reconnecting"}
+    body = report.as_json()
+    assert (body["shards"], body["shard_count"]) == ("0-1", "4")
+    assert body["gateway"] == {
+        "0": {"connected": True, "ready": True, "latency_ms": 42.0},
+        "1": {"connected": False, "ready": True, "latency_ms": None},
+    }
+    states[1] = ShardState(1, True, True, 0.05)
+    report = await check_health(bot)  # type: ignore[arg-type]
+    assert report.healthy and report.checks["gateway"] == "2 shards connected"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import socket
 import sqlite3
@@ -92,23 +93,42 @@ def state_of(database: Path, key: str) -> str | None:
     return None if row is None else row[0]
 
 
+def processes_of(database: Path) -> list[tuple[int, str, str]]:
+    """The rows of `cluster_processes`: pid, started_at, last_beat."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return conn.execute("SELECT pid, started_at, last_beat FROM cluster_processes").fetchall()
+
+
 async def test_sigterm_finishes_cleanly_exits_0_and_never_logs_a_secret(
     server: Simulator, tmp_path: Path
 ) -> None:
     port = free_port()
-    bot = await start_bot(server, tmp_path, HEALTH_PORT=str(port))
+    bot = await start_bot(server, tmp_path, HEALTH_PORT=str(port), CLUSTER_HEARTBEAT_SECONDS="1")
     guild = guild_of(server)
+    database = tmp_path / "mentor.db"
     try:
+        (started,) = processes_of(database)  # the process joined the cluster's table...
+        assert started[0] == bot.process.pid
+        await asyncio.sleep(2.2)
+        (beating,) = processes_of(database)
+        assert beating[2] > started[2]  # ...and beats
         status, body = await get(port, "/healthz")
         assert status == 200, body
+        health = json.loads(body)
+        assert health["shards"] == "0" and health["shard_count"] == "1"
+        assert health["gateway"]["0"]["connected"] and health["gateway"]["0"]["ready"]
         export = await answer(
             server,
             await send_slash(server, guild, server.add_member(guild, "alice"), "privacy export"),
         )
         assert export.files and export.ephemeral
         status, metrics = await get(port, "/metrics")
-        assert 'mentor_commands_total{command="privacy export",outcome="ok"} 1.0' in metrics
-        assert "mentor_guilds 1.0" in metrics
+        shards = 'shard_count="1",shards="0"'  # every sample names the process's shards
+        assert (
+            f'mentor_commands_total{{command="privacy export",outcome="ok",{shards}}} 1.0'
+            in metrics
+        )
+        assert f"mentor_guilds{{{shards}}} 1.0" in metrics
 
         bot.process.send_signal(signal.SIGTERM)
         assert await exit_code(bot) == 0
@@ -123,8 +143,8 @@ async def test_sigterm_finishes_cleanly_exits_0_and_never_logs_a_secret(
     assert server.state.token not in log
     assert API_KEY not in log
     assert "Traceback" not in log
-    database = tmp_path / "mentor.db"
     assert not wal_exists(database)  # closed: the log was checkpointed
+    assert processes_of(database) == []  # it left the cluster's table on its way out
     assert state_of(database, "running_since") is None  # marked as a clean stop
 
 

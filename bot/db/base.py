@@ -20,14 +20,21 @@ and transactions holding the same key run one after the other. Single statements
 for themselves (`UPDATE ... WHERE status = 'open'`, `INSERT ... ON CONFLICT DO NOTHING`) need
 no lock on either engine. READ COMMITTED never raises a serialisation failure, and the locks
 are taken in one fixed order per service, so there is nothing to retry.
+
+Cluster-wide locks. Several bot processes (a shard cluster) share one PostgreSQL database;
+work that is not per server runs in one of them at a time. `db.hold(name)` takes the lock
+`name` for as long as this process lives, or says it still has it; `db.exclusively(name)`
+waits for it around one block. On PostgreSQL they are session-level advisory locks on a
+connection of their own, so a process that dies lets go of them as its connection closes.
+SQLite serves one process (the run lock, bot/runlock.py): there every lock is this process's.
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar, Protocol
 
 from bot.db.migrations import Migration, check_applied, load_migrations
@@ -136,6 +143,22 @@ class Database(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    # --- Cluster-wide locks (see the module docstring) -----------------------------
+
+    async def hold(self, name: str) -> bool:
+        """Take the cluster-wide lock `name` until this process ends, or confirm it still
+        holds it: True while it is this process's. Never waits for another holder."""
+        return True
+
+    async def held_elsewhere(self, name: str) -> bool:
+        """Whether another process holds the cluster-wide lock `name` now (it is alive)."""
+        return False
+
+    @asynccontextmanager
+    async def exclusively(self, name: str) -> AsyncIterator[None]:
+        """Run a block while no other process of the cluster runs one under `name`."""
+        yield
 
     # --- What copy-data needs to know about the tables ---------------------------
 

@@ -16,6 +16,7 @@ awaited socket read, so the loop stays free whatever the server does.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -38,6 +39,7 @@ MIN_SERVER_NAME = "13"
 STATEMENT_CACHE = 1024
 CONNECT_TIMEOUT = 10.0
 MIGRATION_LOCK = 0x4D454E544F52  # "MENTOR": one process migrates at a time
+LOCK_QUERY_TIMEOUT = 10.0
 # Errors that mean "the server or the connection is gone for now", not "the SQL is wrong".
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -190,6 +192,11 @@ class PostgresDatabase(Database):
         self.pool = pool
         self.max_writers = pool.get_max_size()
         self._errors = _Errors(target.shown)
+        # Cluster-wide locks live on a connection of their own, never one of the pool's:
+        # they last as long as this connection, which lasts as long as the process.
+        self._holder: asyncpg.Connection | None = None
+        self._held: set[int] = set()
+        self._holding = asyncio.Lock()
 
     @property
     def description(self) -> str:
@@ -241,7 +248,77 @@ class PostgresDatabase(Database):
         return db
 
     async def close(self) -> None:
+        await self._drop_holder()
         await self.pool.close()
+
+    async def _lock_connection(self) -> asyncpg.Connection:
+        """The connection the cluster-wide locks live on, (re)opened when needed."""
+        if self._holder is None or self._holder.is_closed():
+            self._held.clear()  # a closed session took its locks with it
+            self._holder = await asyncpg.connect(
+                self.target.dsn, timeout=CONNECT_TIMEOUT, statement_cache_size=0
+            )
+        return self._holder
+
+    async def hold(self, name: str) -> bool:
+        key = lock_key(("cluster", name))
+        async with self._holding:
+            try:
+                holder = await self._lock_connection()
+                if key in self._held:
+                    # Still connected, so still held: the lock ends only with the session.
+                    await holder.fetchval("SELECT 1", timeout=LOCK_QUERY_TIMEOUT)
+                    return True
+                taken = await holder.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", key, timeout=LOCK_QUERY_TIMEOUT
+                )
+            except Exception as exc:
+                # Whatever went wrong, this process cannot be sure it holds the lock: close
+                # the connection (releasing anything it still held) and try again next time.
+                log.warning("Lost the connection holding cluster-wide locks: %r", exc)
+                await self._drop_holder()
+                return False
+            if taken:
+                self._held.add(key)
+            return bool(taken)
+
+    async def held_elsewhere(self, name: str) -> bool:
+        key = lock_key(("cluster", name))
+        async with self._holding:
+            if key in self._held:
+                return False
+            with self._errors:
+                holder = await self._lock_connection()
+                if not await holder.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", key, timeout=LOCK_QUERY_TIMEOUT
+                ):
+                    return True
+                await holder.fetchval(
+                    "SELECT pg_advisory_unlock($1)", key, timeout=LOCK_QUERY_TIMEOUT
+                )
+            return False
+
+    async def _drop_holder(self) -> None:
+        """Close the lock connection: every lock it held is released with it."""
+        holder, self._holder = self._holder, None
+        self._held.clear()
+        if holder is not None and not holder.is_closed():
+            with suppress(Exception):
+                await holder.close(timeout=LOCK_QUERY_TIMEOUT)
+
+    @asynccontextmanager
+    async def exclusively(self, name: str) -> AsyncIterator[None]:
+        with self._errors:
+            conn = await asyncpg.connect(
+                self.target.dsn, timeout=CONNECT_TIMEOUT, statement_cache_size=0
+            )
+        try:
+            with self._errors:
+                await conn.execute("SELECT pg_advisory_lock($1)", lock_key(("cluster", name)))
+            yield
+        finally:
+            with suppress(Exception):
+                await conn.close(timeout=LOCK_QUERY_TIMEOUT)  # the lock goes with it
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:

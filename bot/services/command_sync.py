@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot.clock import Clock, to_db_time
@@ -20,6 +21,11 @@ class CommandSyncState:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+
+    def one_at_a_time(self) -> AbstractAsyncContextManager[None]:
+        """Around a check-and-sync: the processes of a shard cluster that start together
+        register the commands once, one after the other (the next finds nothing changed)."""
+        return self.db.exclusively("command-sync")
 
     async def needs_sync(self, scope: str, fingerprint: str) -> bool:
         stored = await self.db.fetch_value(

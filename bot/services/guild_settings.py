@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, to_db_time
 from bot.db import Database, from_row
+from bot.shards import EVERY_SHARD, ShardScope
 from bot.timezones import format_time_of_day, parse_time_of_day, parse_timezone
 
 
@@ -76,9 +77,10 @@ COLUMNS = (
 
 
 class GuildSettingsService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, shards: ShardScope = EVERY_SHARD) -> None:
         self.db = db
         self.clock = clock
+        self.shards = shards
 
     async def get(self, guild_id: int) -> GuildSettings:
         """The server's settings; a server never configured gets the defaults."""
@@ -88,7 +90,11 @@ class GuildSettingsService:
         return GuildSettings(guild_id=guild_id) if row is None else from_row(GuildSettings, row)
 
     async def all_configured(self) -> list[GuildSettings]:
-        rows = await self.db.fetch_all(f"SELECT guild_id, {COLUMNS} FROM guild_settings")
+        """The settings of every configured server of this process's shards (the servers
+        whose scheduled posts are this process's to send)."""
+        rows = await self.db.fetch_all(
+            f"SELECT guild_id, {COLUMNS} FROM guild_settings WHERE {self.shards.sql('guild_id')}"
+        )
         return [from_row(GuildSettings, row) for row in rows]
 
     async def set_channel(

@@ -27,6 +27,7 @@ from typing import Any
 from bot.clock import Clock, to_db_time
 from bot.db import Database, Transaction
 from bot.discord_limits import NONCE
+from bot.shards import EVERY_SHARD, ShardScope
 
 REMIND_KIND = "roadmap:remind"
 NUDGE_KIND = "roadmap:nudge"
@@ -113,9 +114,10 @@ class ScheduledPosts:
 
     privacy_section = "scheduled_posts"
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, shards: ShardScope = EVERY_SHARD) -> None:
         self.db = db
         self.clock = clock
+        self.shards = shards  # `due` retries the posts of this process's servers only
 
     async def claim(self, guild_id: int, kind: str, period: str) -> Claim | None:
         """The claim when this caller now owns the post and must send it; else None."""
@@ -175,7 +177,7 @@ class ScheduledPosts:
         rows = await self.db.fetch_all(
             "SELECT guild_id, kind, period FROM scheduled_posts "
             f"WHERE status = 'claimed' AND kind IN ({marks}) AND retry_at <= ? "
-            "ORDER BY retry_at LIMIT ?",
+            f"AND {self.shards.sql('guild_id')} ORDER BY retry_at LIMIT ?",
             (*kinds, to_db_time(now), limit),
         )
         return [PostKey(row[0], row[1], row[2]) for row in rows]

@@ -47,6 +47,7 @@ class WeeklyService:
         self.clock = clock
         self.settings = settings
         self.guild_settings = guild_settings
+        self.shards = settings.shard_scope  # the due starts and results of these servers
 
     async def create(
         self,
@@ -175,7 +176,8 @@ class WeeklyService:
     async def due_starts(self, now: datetime) -> list[Weekly]:
         rows = await self.db.fetch_all(
             f"SELECT {WEEKLY_COLUMNS} FROM weekly_challenges WHERE status = 'scheduled'"
-            " AND starts_at <= ? AND deadline > ? ORDER BY starts_at",
+            f" AND starts_at <= ? AND deadline > ? AND {self.shards.sql('guild_id')}"
+            " ORDER BY starts_at",
             (to_db_time(now), to_db_time(now)),
         )
         return [weekly_from_row(r) for r in rows]
@@ -192,7 +194,8 @@ class WeeklyService:
     async def due_results(self, now: datetime) -> list[Weekly]:
         rows = await self.db.fetch_all(
             f"SELECT {WEEKLY_COLUMNS} FROM weekly_challenges WHERE status IN ('open', 'closed')"
-            " AND deadline <= ? AND results_posted_at IS NULL ORDER BY deadline",
+            f" AND deadline <= ? AND results_posted_at IS NULL AND {self.shards.sql('guild_id')}"
+            " ORDER BY deadline",
             (to_db_time(now),),
         )
         return [weekly_from_row(r) for r in rows]

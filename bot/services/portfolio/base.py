@@ -11,6 +11,7 @@ from bot.db import Database, Transaction
 from bot.errors import NotFound
 from bot.services.portfolio.models import Request, Review
 from bot.services.portfolio.rubric import Rubric
+from bot.shards import EVERY_SHARD, ShardScope
 
 SELECT_REQUEST = "SELECT * FROM portfolio_requests WHERE id = ? AND guild_id = ?"
 
@@ -47,11 +48,20 @@ class PortfolioRules:
 
 
 class PortfolioBase:
-    def __init__(self, db: Database, clock: Clock, rules: PortfolioRules, rubric: Rubric) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        rules: PortfolioRules,
+        rubric: Rubric,
+        *,
+        shards: ShardScope = EVERY_SHARD,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.rules = rules
         self.rubric = rubric
+        self.shards = shards  # the scheduled upkeep is of this process's servers only
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -26,8 +26,8 @@ class Upkeep(PortfolioBase):
         """Per server, open requests unclaimed past the nudge delay and not yet raised."""
         rows = await self.db.fetch_all(
             "SELECT * FROM portfolio_requests WHERE status = 'open' AND open_since <= ? "
-            "AND nudged_at IS NULL ORDER BY guild_id, queue_at, id "
-            "LIMIT ?",
+            f"AND nudged_at IS NULL AND {self.shards.sql('guild_id')} "
+            "ORDER BY guild_id, queue_at, id LIMIT ?",
             (to_db_time(now - self.rules.nudge_after), BATCH * 10),
         )
         due: dict[int, list[Request]] = defaultdict(list)
@@ -48,7 +48,8 @@ class Upkeep(PortfolioBase):
     async def reminders_due(self, now: datetime) -> list[Request]:
         rows = await self.db.fetch_all(
             "SELECT * FROM portfolio_requests WHERE status = 'claimed' AND claimed_at <= ? "
-            "AND reminded_at IS NULL ORDER BY claimed_at LIMIT ?",
+            f"AND reminded_at IS NULL AND {self.shards.sql('guild_id')} "
+            "ORDER BY claimed_at LIMIT ?",
             (to_db_time(now - self.rules.remind_after), BATCH),
         )
         return [Request.from_row(row) for row in rows]
@@ -79,7 +80,8 @@ class Upkeep(PortfolioBase):
         cutoff = to_db_time(now - self.rules.return_after)
         rows = await self.db.fetch_all(
             "SELECT id, guild_id FROM portfolio_requests WHERE status = 'claimed' "
-            "AND claimed_at <= ? ORDER BY claimed_at LIMIT ?",
+            f"AND claimed_at <= ? AND {self.shards.sql('guild_id')} "
+            "ORDER BY claimed_at LIMIT ?",
             (cutoff, BATCH),
         )
         returned = []
@@ -115,7 +117,8 @@ class Upkeep(PortfolioBase):
         cutoff = to_db_time(now - self.rules.expire_after)
         rows = await self.db.fetch_all(
             "SELECT id, guild_id FROM portfolio_requests WHERE status = 'open' "
-            "AND open_since <= ? ORDER BY open_since LIMIT ?",
+            f"AND open_since <= ? AND {self.shards.sql('guild_id')} "
+            "ORDER BY open_since LIMIT ?",
             (cutoff, BATCH),
         )
         expired = []
@@ -139,7 +142,7 @@ class Upkeep(PortfolioBase):
         """Requests whose post shows an older state than the database (an edit failed)."""
         rows = await self.db.fetch_all(
             "SELECT * FROM portfolio_requests WHERE post_synced_version < post_version "
-            "AND message_id IS NOT NULL ORDER BY id LIMIT ?",
+            f"AND message_id IS NOT NULL AND {self.shards.sql('guild_id')} ORDER BY id LIMIT ?",
             (limit,),
         )
         return [Request.from_row(row) for row in rows]

@@ -147,7 +147,10 @@ class VectorSearch:
         while True:
             self._again = False
             try:
-                await self.refresh()
+                # In a shard cluster each process starts this; one embeds, the others then
+                # find nothing missing.
+                async with self.db.exclusively("qa-embeddings"):
+                    await self.refresh()
             except EmbeddingError as exc:
                 log.warning(
                     "Embeddings (%s): stopped, %s (%s); full-text search goes on, and the rest "

@@ -16,6 +16,7 @@ from bot.db import Database
 from bot.services.roadmap.catalog import RoadmapCatalog
 from bot.services.roadmap.dates import at_local, local_date, monday, week_key
 from bot.services.scheduled_posts import ScheduledPosts
+from bot.shards import EVERY_SHARD, ShardScope
 from bot.timezones import local_midnight, parse_time_of_day
 
 DIGEST_KIND = "roadmap:digest"
@@ -55,10 +56,17 @@ class Digest:
 
 class DigestService:
     def __init__(
-        self, db: Database, clock: Clock, catalog: RoadmapCatalog, posts: ScheduledPosts
+        self,
+        db: Database,
+        clock: Clock,
+        catalog: RoadmapCatalog,
+        posts: ScheduledPosts,
+        *,
+        shards: ShardScope = EVERY_SHARD,
     ) -> None:
         self.db = db
         self.clock = clock
+        self.shards = shards  # `due` picks this process's servers only
         self.catalog = catalog
         self.posts = posts
 
@@ -66,7 +74,8 @@ class DigestService:
         rows = await self.db.fetch_all(
             "SELECT g.guild_id, g.checkin_channel_id, g.timezone, g.digest_time, "
             "(SELECT min(m.enrolled_at) FROM roadmap_members m WHERE m.guild_id = g.guild_id) "
-            "AS first_enrolled FROM guild_settings g WHERE g.checkin_channel_id IS NOT NULL"
+            "AS first_enrolled FROM guild_settings g WHERE g.checkin_channel_id IS NOT NULL "
+            f"AND {self.shards.sql('g.guild_id')}"
         )
         due = []
         for row in rows:

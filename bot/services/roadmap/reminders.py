@@ -24,6 +24,7 @@ from bot.services.roadmap.member_state import (
     member_from_row,
     next_reminder,
 )
+from bot.shards import EVERY_SHARD, ShardScope
 from bot.timezones import format_time_of_day, parse_time_of_day
 
 QUIET_RANGE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*(?:-|–|to)\s*(\d{1,2}:\d{2})\s*$")
@@ -81,9 +82,18 @@ def parse_quiet_hours(text: str | None) -> tuple[str | None, str | None]:
 
 
 class ReminderService:
-    def __init__(self, db: Database, clock: Clock, default_time: str, max_misses: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        default_time: str,
+        max_misses: int,
+        *,
+        shards: ShardScope = EVERY_SHARD,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.shards = shards  # `due` and `due_nudges` pick this process's servers only
         self.default_time = default_time
         self.max_misses = max_misses
 
@@ -129,6 +139,7 @@ class ReminderService:
             "g.checkin_channel_id FROM roadmap_members m "
             "LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
             "WHERE m.remind_next_at IS NOT NULL AND m.remind_next_at <= ? "
+            f"AND {self.shards.sql('m.guild_id')} "
             "ORDER BY m.remind_next_at LIMIT ?",
             (now, limit),
         )
@@ -213,6 +224,7 @@ class ReminderService:
             "m.nudge_due_at AS due_at, g.checkin_channel_id "
             "FROM roadmap_members m LEFT JOIN guild_settings g ON g.guild_id = m.guild_id "
             "WHERE m.nudge_due_at IS NOT NULL AND m.nudge_due_at <= ? "
+            f"AND {self.shards.sql('m.guild_id')} "
             "ORDER BY m.nudge_due_at LIMIT ?",
             (now, limit),
         )

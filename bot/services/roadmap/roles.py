@@ -29,6 +29,7 @@ from bot.services.roadmap.member_state import (
     load_role_map,
 )
 from bot.services.scheduled_posts import ScheduledPosts
+from bot.shards import EVERY_SHARD, ShardScope
 
 RESYNC_KIND = "roadmap:roles"
 NOTICE_KIND = "notice:role"  # telling the moderators a mapped role was stopped or suspended
@@ -135,10 +136,18 @@ def granted_bits(change: RoleChange, failed: set[int], already_held: set[int]) -
 
 class RoleService:
     def __init__(
-        self, db: Database, clock: Clock, posts: ScheduledPosts, role_maps: RoleMaps
+        self,
+        db: Database,
+        clock: Clock,
+        posts: ScheduledPosts,
+        role_maps: RoleMaps,
+        *,
+        shards: ShardScope = EVERY_SHARD,
     ) -> None:
         self.db = db
         self.clock = clock
+        # The scheduled role work (re-sync, audits, notices) is of this process's servers.
+        self.shards = shards
         self.posts = posts
         self.role_maps = role_maps
 
@@ -151,10 +160,11 @@ class RoleService:
         return [_mapping(r) for r in rows]
 
     async def mapped_guilds(self) -> dict[int, list[RoleMapping]]:
-        """Every server's mappings that are in use (neither broken nor suspended)."""
+        """The mappings in use (neither broken nor suspended) of this process's servers."""
         rows = await self.db.fetch_all(
             "SELECT guild_id, kind, level, role_id, broken_at, suspended_at FROM roadmap_roles"
-            " WHERE broken_at IS NULL AND suspended_at IS NULL ORDER BY guild_id, kind, level"
+            f" WHERE broken_at IS NULL AND suspended_at IS NULL AND {self.shards.sql('guild_id')}"
+            " ORDER BY guild_id, kind, level"
         )
         found: dict[int, list[RoleMapping]] = {}
         for row in rows:
@@ -210,7 +220,7 @@ class RoleService:
         await self._start_daily_resync(now)
         await self.db.execute(
             "UPDATE roadmap_members SET roles_dirty = 1 WHERE streak_role_id IS NOT NULL "
-            "AND alive_until <= ? AND roles_dirty = 0",
+            f"AND alive_until <= ? AND roles_dirty = 0 AND {self.shards.sql('guild_id')}",
             (now,),
         )
         maps: dict[int, RoleMap] = {}
@@ -219,7 +229,8 @@ class RoleService:
         while len(changes) < limit:
             rows = await self.db.fetch_all(
                 f"SELECT {SCAN_COLUMNS} FROM roadmap_members WHERE roles_dirty = 1 "
-                "AND (guild_id, user_id) > (?, ?) ORDER BY guild_id, user_id LIMIT ?",
+                f"AND (guild_id, user_id) > (?, ?) AND {self.shards.sql('guild_id')} "
+                "ORDER BY guild_id, user_id LIMIT ?",
                 (*after, SCAN_CHUNK),
             )
             if not rows:
@@ -251,7 +262,9 @@ class RoleService:
         return changes
 
     async def _start_daily_resync(self, now: datetime) -> None:
-        guilds = await self.db.fetch_all("SELECT DISTINCT guild_id FROM roadmap_roles")
+        guilds = await self.db.fetch_all(
+            f"SELECT DISTINCT guild_id FROM roadmap_roles WHERE {self.shards.sql('guild_id')}"
+        )
         day = now.date().isoformat()
         for row in guilds:
             guild_id = row["guild_id"]
@@ -320,9 +333,9 @@ class RoleService:
         sent through the delivery helper, so a failure is tried again)."""
         rows = await self.db.fetch_all(
             "SELECT DISTINCT guild_id, role_id, 'refused' AS why, broken_at AS since"
-            " FROM roadmap_roles WHERE broken_at IS NOT NULL"
+            f" FROM roadmap_roles WHERE broken_at IS NOT NULL AND {self.shards.sql('guild_id')}"
             " UNION SELECT DISTINCT guild_id, role_id, 'suspended' AS why, suspended_at AS since"
-            " FROM roadmap_roles WHERE suspended_at IS NOT NULL"
+            f" FROM roadmap_roles WHERE suspended_at IS NOT NULL AND {self.shards.sql('guild_id')}"
         )
         due = []
         for row in rows:

@@ -63,9 +63,10 @@ class RoadmapService:
             clock,
             settings.roadmap_reminder_default_time,
             settings.roadmap_reminder_max_misses,
+            shards=settings.shard_scope,
         )
-        self.digest = DigestService(db, clock, self.catalog, posts)
-        self.roles = RoleService(db, clock, posts, self.role_maps)
+        self.digest = DigestService(db, clock, self.catalog, posts, shards=settings.shard_scope)
+        self.roles = RoleService(db, clock, posts, self.role_maps, shards=settings.shard_scope)
         self.role_sync = RoleSync(self.roles, settings.roadmap_job_batch)
         self.maintenance = MaintenanceService(db, clock, self.catalog, rules)
 
