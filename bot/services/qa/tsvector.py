@@ -8,7 +8,7 @@ quoted phrase of word characters (bot/services/qa/analysis.py) handed to
 matches than wanted, `ts_rank_cd` picks the best (the heading counting twice, and long
 passages divided by the log of their length). Scoped to the shipped documents and the
 asking server's, as on SQLite: the vector holds a lexeme for its passage's scope
-(migration 0015), and the query is ANDed with the two allowed ones, so the GIN index
+(migration 0016), and the query is ANDed with the two allowed ones, so the GIN index
 leaves other servers' passages out in the same scan. A phrase of stop words only makes an
 empty query, which matches nothing (`numnode` guards the AND, which would otherwise be
 the scope alone).
