@@ -34,6 +34,7 @@ from bot.config import Settings
 from bot.db import open_database
 from bot.services.qa.documents import load_shipped_documents
 from bot.services.qa.kb import KnowledgeBase
+from bot.wiring import build_text_search
 from simulator.harness import SimHarness
 from tests.qa.fake_llm import FakeLLM, Reply
 
@@ -125,6 +126,7 @@ async def retrieval_benchmark(embeddings: bool = False) -> dict[str, float]:
             kb = KnowledgeBase(
                 db,
                 CLOCK,
+                build_text_search(db),
                 chunk_chars=1200,
                 max_documents=1000,
                 doc_max_bytes=10_000_000,

@@ -38,6 +38,7 @@ from bot.config import Settings
 from bot.db import open_database
 from bot.services.qa.kb import KnowledgeBase
 from bot.services.qa.vocabulary import Vocabulary, load_vocabulary
+from bot.wiring import build_text_search
 
 HERE = Path(__file__).resolve().parent
 QUESTIONS = HERE / "qa_eval_questions.toml"
@@ -134,6 +135,7 @@ async def evaluate(
             kb = KnowledgeBase(
                 db,
                 CLOCK,
+                build_text_search(db),
                 chunk_chars=1200,
                 max_documents=100,
                 doc_max_bytes=100_000,

@@ -22,6 +22,9 @@ from bot.services.portfolio.rubric import default_rubric, load_rubric
 from bot.services.privacy import PrivacyService
 from bot.services.qa import QAService
 from bot.services.qa.documents import load_shipped_documents
+from bot.services.qa.fts import Fts5Search
+from bot.services.qa.retrieval import TextSearch
+from bot.services.qa.tsvector import TsvectorSearch
 from bot.services.qa.vocabulary import load_vocabulary
 from bot.services.roadmap import RoadmapService
 from bot.services.roadmap.content import load_builtin
@@ -84,6 +87,12 @@ async def open_configured_database(settings: Settings) -> Database:
     )
 
 
+def build_text_search(db: Database) -> TextSearch:
+    """The knowledge base's full-text search, in the engine's own index: FTS5 on SQLite
+    (written by the knowledge base), a generated tsvector with a GIN index on PostgreSQL."""
+    return TsvectorSearch(db) if db.engine == "postgres" else Fts5Search(db)
+
+
 def build_services(
     settings: Settings, db: Database, clock: Clock, llm: AsyncOpenAI | None = None
 ) -> Services:
@@ -130,12 +139,13 @@ def build_services(
             clock,
             settings,
             llm,
+            search=build_text_search(db),
             open_challenges=challenges,
             member_context=roadmap,
             metrics=metrics,
         ),
         metrics=metrics,
-        bot_state=BotState(db, clock),
+        bot_state=BotState(db, clock, shards),
         cluster=ClusterService(
             db, clock, settings, holds_global_work=lambda: bool(scheduler.holds_global_work)
         ),

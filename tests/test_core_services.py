@@ -9,9 +9,11 @@ import pytest
 from bot.clock import FixedClock
 from bot.errors import DomainError
 from bot.scheduler import Scheduler
+from bot.services.bot_state import BotState
 from bot.services.command_sync import payload_hash
 from bot.services.guild_settings import ChannelKind, RoleKind, TimeKind
 from bot.services.scheduled_posts import PostKey
+from bot.shards import ShardScope
 from bot.timezones import parse_time_of_day, parse_timezone, search_timezones
 from bot.wiring import Services
 
@@ -171,3 +173,15 @@ async def test_post_keys_that_name_a_member_are_exported_erased_and_expire(
     assert await posts.expire_member_keys(clock.now()) == 1  # member 7's reminder
     left = await services.db.fetch_all("SELECT kind, period FROM scheduled_posts")
     assert [tuple(r) for r in left] == [("challenge:daily", "2026-03-02")]
+
+
+async def test_each_shard_process_knows_whether_its_own_previous_run_stopped_cleanly(
+    services: Services, clock: FixedClock
+) -> None:
+    first = BotState(services.db, clock, ShardScope(4, (0, 1)))
+    second = BotState(services.db, clock, ShardScope(4, (2, 3)))
+    assert await first.mark_started() is None
+    assert await second.mark_started() is None  # the other process's run is not its own
+    await second.mark_stopped()
+    assert await second.mark_started() is None
+    assert await first.mark_started() is not None  # the first never stopped: it says so

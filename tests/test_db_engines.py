@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from bot.config import Settings
-from bot.db import DatabaseUnavailable, connect
+from bot.db import Database, DatabaseUnavailable, connect
 from bot.db.postgres import PostgresDatabase, translate
 from bot.db.url import PostgresTarget, SqliteTarget
 from bot.errors import StartupError
@@ -162,3 +162,33 @@ async def test_a_dropped_connection_says_try_again_and_the_pool_reconnects(
 async def test_connecting_to_nothing_is_a_startup_error() -> None:
     with pytest.raises(StartupError, match="Cannot reach PostgreSQL"):
         await connect(PostgresTarget("postgresql://mentor:pw@127.0.0.1:1/gone"), pool_size=1)
+
+
+async def test_a_transaction_that_locks_first_holds_the_lock_and_rolls_back_whole(
+    db: Database,
+) -> None:
+    """On PostgreSQL BEGIN travels with the locks: they must still last the transaction."""
+    insert = "INSERT INTO bot_state (key, value, updated_at) VALUES (?, ?, '2026-03-02 10:00')"
+    order: list[str] = []
+    first_has_lock = asyncio.Event()
+
+    async def first() -> None:
+        async with db.transaction() as tx:
+            await tx.lock_all([("test-key", 1), ("test-key", 2)])
+            await tx.execute(insert, ("first", "1"))
+            first_has_lock.set()
+            await asyncio.sleep(0.2)
+            order.append("first")
+            raise RuntimeError("the block fails after its write")
+
+    async def second() -> None:
+        await first_has_lock.wait()
+        async with db.transaction() as tx:
+            await tx.lock("test-key", 2)
+            order.append("second")
+            await tx.execute(insert, ("second", "2"))
+
+    results = await asyncio.gather(first(), second(), return_exceptions=True)
+    assert isinstance(results[0], RuntimeError) and results[1] is None
+    assert order == ["first", "second"]  # the second waited for the first's lock
+    assert [r[0] for r in await db.fetch_all("SELECT key FROM bot_state")] == ["second"]

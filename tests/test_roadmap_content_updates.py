@@ -305,3 +305,24 @@ async def test_retired_keys_are_checked(
     with pytest.raises(RoadmapFileError, match=message) as caught:
         await services.roadmap.catalog.import_file(G, MOD, "x.json", text.encode(), mode)
     assert caught.value.problems[0][0] is not None  # the line is named
+
+
+async def test_each_shard_process_reconciles_its_own_servers_only(
+    settings: Settings, clock: FixedClock, monkeypatch
+) -> None:
+    """In a shard cluster every process starts at once: each updates its own servers."""
+    await old_server(settings, clock, monkeypatch)
+    assert (G >> 22) % 2 == 0 and (OTHER >> 22) % 2 == 0  # both servers are on shard 0
+    other_half = settings.model_copy(update={"shard_count": 2, "shard_ids": "1"})
+    async with running(other_half, clock) as services:
+        carol = await services.roadmap.members.view(OTHER, CAROL)
+        assert carol.archived == ()  # not this process's server: left as it was
+    our_half = settings.model_copy(update={"shard_count": 2, "shard_ids": "0"})
+    db = await open_database(settings.database_path)
+    try:
+        services = build_services(our_half, db, clock)
+        assert (await services.roadmap.catalog.sync_members()).servers == 2
+        carol = await services.roadmap.members.view(OTHER, CAROL)
+        assert [m.key for m in carol.archived] == [RETIRED]
+    finally:
+        await db.close()

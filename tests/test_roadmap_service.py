@@ -707,8 +707,22 @@ async def test_concurrent_checkins_share_transactions_and_fail_alone(services: S
     assert (
         await services.db.fetch_value("SELECT count(*) FROM roadmap_milestones") == stored
     )  # each accepted check-in ticked its milestone; the refused ones nothing
-    if services.db.max_writers == 1:  # SQLite: the first alone, then the rest together
-        assert checkins.writer.batches <= 3  # (the second check-in of member 999 after them)
+    assert checkins.writer.batches <= 3  # (the second check-in of member 999 after them)
+    assert (await services.roadmap.maintenance.recompute(G, fix=False)).differences == ()
+
+
+async def test_checkins_sent_at_the_same_moment_share_one_transaction(services: Services) -> None:
+    """Even when nothing else is being written: the first does not go alone."""
+    users = list(range(300, 310))
+    for user in users:
+        await enrol(services, user=user)
+    checkins = services.roadmap.checkins
+    before = checkins.writer.batches
+    results = await asyncio.gather(*(checkins.checkin(G, u, "same moment", "5") for u in users))
+    assert checkins.writer.batches == before + 1
+    assert [r.streak.current for r in results] == [1] * len(users)
+    assert len({r.checkin_id for r in results}) == len(users)
+    assert await services.db.fetch_value("SELECT count(*) FROM roadmap_checkins") == len(users)
     assert (await services.roadmap.maintenance.recompute(G, fix=False)).differences == ()
 
 

@@ -100,6 +100,12 @@ class Transaction(ABC):
     async def lock(self, *key: int | str) -> None:
         """Hold a lock named by `key` until the transaction ends (see the module docstring)."""
 
+    async def lock_all(self, keys: Iterable[tuple[int | str, ...]]) -> None:
+        """Hold the lock of each key, taken in the order given (callers keep one order, so
+        two transactions never wait for each other). An engine may take them in one trip."""
+        for key in keys:
+            await self.lock(*key)
+
 
 class Database(ABC):
     """An open database: its engine's connections, and the migrations it has."""

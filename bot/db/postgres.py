@@ -131,31 +131,57 @@ class _Errors:
 
 
 class PostgresTransaction(Transaction):
+    """Statements on one pooled connection, in a transaction opened by the first of them.
+
+    When that first statement is a lock, `BEGIN` and the locks travel in one message (the
+    simple protocol runs several statements, and a lock's key is a number written into the
+    SQL): one round trip less for every transaction that locks first.
+    """
+
     def __init__(self, conn: asyncpg.Connection, errors: _Errors) -> None:
         self._conn = conn
         self._errors = errors
+        self.begun = False  # BEGIN was sent (it may have failed: ROLLBACK is harmless then)
+
+    async def _begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            await self._conn.execute("BEGIN")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         with self._errors:
+            await self._begin()
             return _status_count(await self._conn.execute(translate(sql), *params_to_db(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         batch = [params_to_db(row) for row in rows]
         if batch:
             with self._errors:
+                await self._begin()
                 await self._conn.executemany(translate(sql), batch)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         with self._errors:
+            await self._begin()
             return await self._conn.fetch(translate(sql), *params_to_db(params))
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         with self._errors:
+            await self._begin()
             return await self._conn.fetchrow(translate(sql), *params_to_db(params))
 
     async def lock(self, *key: int | str) -> None:
+        await self.lock_all([key])
+
+    async def lock_all(self, keys: Iterable[tuple[int | str, ...]]) -> None:
+        statements = [f"SELECT pg_advisory_xact_lock({lock_key(key)})" for key in keys]
+        if not statements:
+            return
+        if not self.begun:
+            self.begun = True
+            statements.insert(0, "BEGIN")
         with self._errors:
-            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(key))
+            await self._conn.execute("; ".join(statements))
 
 
 class PostgresDatabase(Database):
@@ -299,17 +325,17 @@ class PostgresDatabase(Database):
         with self._errors:
             conn = await self.pool.acquire()
         try:
-            with self._errors:
-                await conn.execute("BEGIN")
+            tx = PostgresTransaction(conn, self._errors)
             try:
-                yield PostgresTransaction(conn, self._errors)
+                yield tx
             except BaseException:
-                if not conn.is_closed():
+                if tx.begun and not conn.is_closed():
                     with suppress(CONNECTION_ERRORS):
                         await conn.execute("ROLLBACK")
                 raise
-            with self._errors:
-                await conn.execute("COMMIT")
+            if tx.begun:  # a block that sent nothing has nothing to commit
+                with self._errors:
+                    await conn.execute("COMMIT")
         finally:
             await self.pool.release(conn)
 

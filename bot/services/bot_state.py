@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, to_db_time
 from bot.db import Database
+from bot.shards import EVERY_SHARD, ShardScope
 
 RUNNING_SINCE = "running_since"
 HEALTH_PROBE = "health_probe"
@@ -15,10 +16,15 @@ WRITE_PROBE_EVERY = timedelta(minutes=1)
 
 
 class BotState:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, shards: ShardScope = EVERY_SHARD) -> None:
         self.db = db
         self.clock = clock
         self._last_write_probe: datetime | None = None
+        # Each process of a shard cluster records its own run: a process starting beside a
+        # live one must not take that one's run for its own unclean stop.
+        self._running_key = (
+            RUNNING_SINCE if shards.everything else f"{RUNNING_SINCE}:{shards.describe()}"
+        )
 
     async def get(self, key: str) -> str | None:
         return await self.db.fetch_value("SELECT value FROM bot_state WHERE key = ?", (key,))
@@ -34,12 +40,12 @@ class BotState:
     async def mark_started(self) -> str | None:
         """Record a start. Returns when the previous run started if it never stopped cleanly
         (killed, crashed, power cut), else None."""
-        unfinished = await self.get(RUNNING_SINCE)
-        await self.set(RUNNING_SINCE, to_db_time(self.clock.now()))
+        unfinished = await self.get(self._running_key)
+        await self.set(self._running_key, to_db_time(self.clock.now()))
         return unfinished
 
     async def mark_stopped(self) -> None:
-        await self.db.execute("DELETE FROM bot_state WHERE key = ?", (RUNNING_SINCE,))
+        await self.db.execute("DELETE FROM bot_state WHERE key = ?", (self._running_key,))
 
     async def probe(self) -> None:
         """Prove the database answers: a read every time, and at most once per

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.services.contracts import MemberContext, OpenChallenge
 from bot.services.qa import QAService
-from bot.wiring import build_llm_client
+from bot.wiring import build_llm_client, build_text_search
 from tests.qa.fake_llm import FakeLLM
 
 GUILD = 1001
@@ -83,7 +83,7 @@ def challenges() -> FakeChallenges:
 @pytest.fixture
 async def qa(settings: Settings, db: Database, clock: FixedClock) -> QAService:
     """The service with no LLM configured: the default of a fresh install."""
-    service = QAService(db, clock, settings)
+    service = QAService(db, clock, settings, search=build_text_search(db))
     await service.kb.sync_shipped()
     return service
 
@@ -98,7 +98,13 @@ async def qa_llm(
     challenges: FakeChallenges,
 ) -> QAService:
     service = QAService(
-        db, clock, llm_settings, llm_client, member_context=roadmap, open_challenges=challenges
+        db,
+        clock,
+        llm_settings,
+        llm_client,
+        search=build_text_search(db),
+        member_context=roadmap,
+        open_challenges=challenges,
     )
     await service.kb.sync_shipped()
     return service

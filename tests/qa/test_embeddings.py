@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.metrics import Metrics
 from bot.services.qa import QAService
+from bot.wiring import build_text_search
 from tests.qa.conftest import ALICE, GUILD, OTHER_GUILD
 from tests.qa.fake_llm import EMBEDDING_DIMENSIONS, FakeLLM
 
@@ -58,7 +59,14 @@ async def hybrid(
     embedding_client: AsyncOpenAI,
     metrics: Metrics,
 ) -> AsyncIterator[QAService]:
-    service = QAService(db, clock, embedding_settings, embedding_client, metrics=metrics)
+    service = QAService(
+        db,
+        clock,
+        embedding_settings,
+        embedding_client,
+        search=build_text_search(db),
+        metrics=metrics,
+    )
     await service.kb.sync_shipped()
     service.kb.index_vectors()
     assert service.kb.vectors is not None
@@ -82,7 +90,14 @@ async def test_passages_are_embedded_in_batches_and_stored_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.services.qa.vectors")
-    hybrid = QAService(db, clock, embedding_settings, embedding_client, metrics=metrics)
+    hybrid = QAService(
+        db,
+        clock,
+        embedding_settings,
+        embedding_client,
+        search=build_text_search(db),
+        metrics=metrics,
+    )
     await hybrid.kb.sync_shipped()
     assert hybrid.kb.vectors is not None
     await hybrid.kb.vectors.idle()
@@ -112,7 +127,7 @@ async def test_a_restart_recomputes_nothing(
     embedding_client: AsyncOpenAI,
 ) -> None:
     sent = len(fake_llm.embedding_requests)
-    again = QAService(db, clock, embedding_settings, embedding_client)
+    again = QAService(db, clock, embedding_settings, embedding_client, search=build_text_search(db))
     await again.kb.sync_shipped()
     again.kb.index_vectors()
     assert again.kb.vectors is not None
@@ -228,7 +243,9 @@ async def test_indexing_failure_leaves_full_text_working_and_resumes_later(
     fake_llm: FakeLLM,
 ) -> None:
     fake_llm.embedding_error = True
-    service = QAService(db, clock, embedding_settings, embedding_client)
+    service = QAService(
+        db, clock, embedding_settings, embedding_client, search=build_text_search(db)
+    )
     await service.kb.sync_shipped()
     assert service.kb.vectors is not None
     await service.kb.vectors.idle()

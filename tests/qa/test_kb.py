@@ -15,6 +15,7 @@ from bot.services.qa.documents import load_shipped_documents
 from bot.services.qa.fts import match_expression
 from bot.services.qa.kb import KnowledgeBase, decode_upload
 from bot.services.qa.query import understand
+from bot.wiring import build_text_search
 from tests.qa.conftest import ALICE, BOB, GUILD, OTHER_GUILD
 
 HOSTILE = [
@@ -170,7 +171,13 @@ async def test_shipped_documents_are_reindexed_only_when_changed(
     (folder / "one.md").write_text("# One\n\n## A\n\nalpha text", encoding="utf-8")
     (folder / "two.md").write_text("# Two\n\n## B\n\nbeta text", encoding="utf-8")
     kb = KnowledgeBase(
-        db, clock, chunk_chars=1000, max_documents=10, doc_max_bytes=10_000, shipped_dir=folder
+        db,
+        clock,
+        build_text_search(db),
+        chunk_chars=1000,
+        max_documents=10,
+        doc_max_bytes=10_000,
+        shipped_dir=folder,
     )
     first = await kb.sync_shipped()
     assert (first.added, first.updated, first.removed) == (2, 0, 0)
@@ -256,3 +263,11 @@ async def test_another_servers_uploads_never_change_this_servers_ranking(qa: QAS
         (p.slug, p.section, p.score) for p in before.passages
     ]
     assert after.coverage == before.coverage
+
+
+async def test_a_phrase_of_stop_words_alone_counts_and_finds_nothing(qa: QAService) -> None:
+    """Such a phrase has no words to look for: it must not stand for every passage."""
+    engine = qa.kb.search_index
+    counts = await engine.document_frequencies(GUILD, ["which is which", "junior"])
+    assert counts["which is which"] == 0 and counts["junior"] > 0
+    assert await engine.candidates(GUILD, ["which is which"], 10, ranked=False) == []

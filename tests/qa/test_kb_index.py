@@ -21,6 +21,7 @@ from bot.db.copy import copy_data
 from bot.db.sqlite import SqliteDatabase
 from bot.db.url import SqliteTarget
 from bot.services.qa import QAService
+from bot.wiring import build_text_search
 from tests.qa.conftest import ALICE, BOB, GUILD, OTHER_GUILD
 
 MODERATOR = 99
@@ -114,7 +115,7 @@ async def test_a_copy_into_a_sqlite_file_is_indexed(
     try:
         await copy_data(qa.db, target)
         await index_matches_table(target)
-        copied = QAService(target, clock, settings)
+        copied = QAService(target, clock, settings, search=build_text_search(target))
         assert await found(copied, GUILD, "tapir") == ["trip"]
         await copied.kb.remove_document(GUILD, "trip")
         await index_matches_table(target)
@@ -148,7 +149,7 @@ async def test_an_index_kept_by_the_old_triggers_stays_right_after_the_upgrade(
         triggers = await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         assert triggers == []
         await index_matches_table(db)
-        qa = QAService(db, clock, settings)
+        qa = QAService(db, clock, settings, search=build_text_search(db))
         assert await found(qa, GUILD, "margay") == ["zoo"]
         assert await found(qa, GUILD, "ocelot") == []
         await qa.kb.add_document(GUILD, "# Zoo\n\n## Birds\n\nthe shoebill", user_id=ALICE)

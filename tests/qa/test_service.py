@@ -19,6 +19,7 @@ from bot.services.qa.llm import FailureKind
 from bot.services.qa.models import Answer, AnswerMode, Plan
 from bot.services.qa.prompt import REFUSAL, SYSTEM_PROMPT
 from bot.services.qa.service import NotAnswered
+from bot.wiring import build_text_search
 from tests.qa.conftest import ALICE, BOB, CHANNEL, GUILD, OTHER_GUILD, FakeChallenges, FakeRoadmap
 from tests.qa.fake_llm import FakeLLM, Reply
 
@@ -180,7 +181,12 @@ async def test_no_llm_says_plainly_when_nothing_covers_it(qa: QAService, questio
 async def test_a_4000_character_question_is_answered(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    roomy = QAService(db, clock, settings.model_copy(update={"qa_max_question_chars": 4000}))
+    roomy = QAService(
+        db,
+        clock,
+        settings.model_copy(update={"qa_max_question_chars": 4000}),
+        search=build_text_search(db),
+    )
     await roomy.kb.sync_shipped()
     question = "What does a junior data scientist earn? " + "I keep wondering. " * 250
     question = question[:4000]

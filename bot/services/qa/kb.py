@@ -23,9 +23,8 @@ from bot.services.qa.documents import (
     passage_hash,
     slugify,
 )
-from bot.services.qa.fts import Fts5Search, scope_token
-from bot.services.qa.retrieval import SHIPPED_GUILD, Retrieval, Retriever
-from bot.services.qa.tsvector import TsvectorSearch
+from bot.services.qa.fts import scope_token
+from bot.services.qa.retrieval import SHIPPED_GUILD, Retrieval, Retriever, TextSearch
 
 if TYPE_CHECKING:
     from bot.services.qa.vectors import VectorSearch
@@ -67,11 +66,6 @@ class SyncReport:
     unchanged: int
 
 
-# Each engine's full-text candidate search: FTS5 on SQLite, a tsvector on PostgreSQL.
-CANDIDATE_SEARCH: dict[str, type[Fts5Search]] = {
-    "sqlite": Fts5Search,
-    "postgres": TsvectorSearch,
-}
 DOC_COLUMNS = (
     "d.id, d.guild_id, d.slug, d.title, d.source, d.created_by, d.updated_at,"
     " length(d.body) AS chars,"
@@ -109,10 +103,14 @@ def decode_upload(filename: str, data: bytes, max_bytes: int) -> str:
 
 
 class KnowledgeBase:
+    """Documents and their passages; `search` is the engine's full-text index of them
+    (bot/wiring.py picks it), told of every passage written or removed."""
+
     def __init__(
         self,
         db: Database,
         clock: Clock,
+        search: TextSearch,
         *,
         chunk_chars: int,
         max_documents: int,
@@ -127,7 +125,8 @@ class KnowledgeBase:
         self.doc_max_bytes = doc_max_bytes
         self.shipped_dir = shipped_dir
         self.vectors = vectors
-        self.retriever = Retriever(db, CANDIDATE_SEARCH[db.engine](db), vectors=vectors)
+        self.search_index = search
+        self.retriever = Retriever(db, search, vectors=vectors)
 
     # --- Shipped documents --------------------------------------------------------
 
@@ -380,13 +379,13 @@ class KnowledgeBase:
                 for c in chunks
             ],
         )
-        await self.retriever.engine.index_passages(conn, "of_document", (document_id,))
+        await self.search_index.index_passages(conn, "of_document", (document_id,))
         return len(chunks)
 
     async def _unindex(self, conn: Transaction, which: str, params: Params) -> None:
         """Before passages are deleted: out of the full-text index, in the same transaction
         (see fts_writes.py; a document's passages go with it by ON DELETE CASCADE)."""
-        await self.retriever.engine.unindex_passages(conn, which, params)
+        await self.search_index.unindex_passages(conn, which, params)
 
     async def _bump(self, conn: Transaction, guild_id: int) -> None:
         await conn.execute(

@@ -150,7 +150,7 @@ class QAPrivacy:
             "UPDATE qa_documents SET asker_id = NULL WHERE asker_id = ?", (user_id,)
         )
         if authored or asked:
-            await self.kb.retriever.engine.forget_removed()
+            await self.kb.search_index.forget_removed()
         return len(authored) + len(asked)
 
     async def delete_guild(self, guild_id: int) -> int:

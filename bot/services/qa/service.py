@@ -43,7 +43,7 @@ from bot.services.qa.models import Answer, AnswerMode, Citation, Plan, Ticket
 from bot.services.qa.privacy import QAPrivacy
 from bot.services.qa.prompt import Turn, build_messages, cited_numbers, trim_history
 from bot.services.qa.reports import QAReports
-from bot.services.qa.retrieval import Passage, Retrieval
+from bot.services.qa.retrieval import Passage, Retrieval, TextSearch
 from bot.services.qa.spoilers import matching_challenge, redact, safe_prefix
 from bot.services.scheduled_posts import PostKey
 
@@ -79,6 +79,7 @@ class QAService:
         settings: Settings,
         llm: AsyncOpenAI | None = None,
         *,
+        search: TextSearch,
         member_context: MemberContextSource | None = None,
         open_challenges: OpenChallengeSource | None = None,
         kb: KnowledgeBase | None = None,
@@ -94,6 +95,7 @@ class QAService:
         self.kb = kb or KnowledgeBase(
             db,
             clock,
+            search,
             chunk_chars=settings.qa_chunk_chars,
             max_documents=settings.qa_max_documents,
             doc_max_bytes=settings.qa_doc_max_bytes,

@@ -7,7 +7,11 @@ quoted phrase of word characters (bot/services/qa/analysis.py) handed to
 `websearch_to_tsquery`, so member text never reaches tsquery syntax; when there are more
 matches than wanted, `ts_rank_cd` picks the best (the heading counting twice, and long
 passages divided by the log of their length). Scoped to the shipped documents and the
-asking server's, as on SQLite.
+asking server's, as on SQLite: the vector holds a lexeme for its passage's scope
+(migration 0016), and the query is ANDed with the two allowed ones, so the GIN index
+leaves other servers' passages out in the same scan. A phrase of stop words only makes an
+empty query, which matches nothing (`numnode` guards the AND, which would otherwise be
+the scope alone).
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from bot.services.qa.fts import COUNT_BATCH, SHIPPED_SCOPE, Fts5Search, scope_to
 from bot.services.qa.ranking import Candidate
 
 RANK = "ts_rank_cd('{0.1, 0.2, 0.5, 1.0}', c.search, q.query, 1)"
+# The member's query, and the scopes a search may see (a tsquery, see scope_query).
+MATCH = "c.search @@ (q.query && CAST(? AS tsquery)) AND numnode(q.query) > 0"
+
+
+def scope_query(guild_id: int) -> str:
+    """The shipped documents' scope lexeme or the server's, as tsquery text."""
+    return f"'scope {SHIPPED_SCOPE}' | 'scope {scope_token(guild_id)}'"
 
 
 def web_query(texts: Sequence[str]) -> str:
@@ -32,17 +43,17 @@ class TsvectorSearch(Fts5Search):
 
     async def document_frequencies(self, guild_id: int, texts: Sequence[str]) -> dict[str, int]:
         counts: dict[str, int] = {}
-        scopes = (SHIPPED_SCOPE, scope_token(guild_id))
+        scopes = scope_query(guild_id)
         for start in range(0, len(texts), COUNT_BATCH):
             batch = list(texts[start : start + COUNT_BATCH])
             row = await self.db.fetch_one(
                 "SELECT "
                 + ", ".join(
-                    "(SELECT count(*) FROM qa_chunks WHERE scope IN (?, ?)"
-                    " AND search @@ websearch_to_tsquery('english', ?))"
+                    "(SELECT count(*) FROM websearch_to_tsquery('english', ?) AS q (query)"
+                    f" JOIN qa_chunks c ON {MATCH})"
                     for _ in batch
                 ),
-                [value for t in batch for value in (*scopes, web_query([t]))],
+                [value for t in batch for value in (web_query([t]), scopes)],
             )
             counts.update(zip(batch, row or (), strict=True))
         return counts
@@ -56,10 +67,9 @@ class TsvectorSearch(Fts5Search):
         rows = await self.db.fetch_all(
             "SELECT c.id, c.title, c.section, c.body, d.slug, d.source "
             "FROM websearch_to_tsquery('english', ?) AS q (query) "
-            "JOIN qa_chunks c ON c.search @@ q.query "
-            "JOIN qa_documents d ON d.id = c.document_id "
-            f"WHERE c.scope IN (?, ?) {order}LIMIT ?",
-            (web_query(texts), SHIPPED_SCOPE, scope_token(guild_id), limit),
+            f"JOIN qa_chunks c ON {MATCH} "
+            f"JOIN qa_documents d ON d.id = c.document_id {order}LIMIT ?",
+            (web_query(texts), scope_query(guild_id), limit),
         )
         return [
             Candidate(

@@ -25,6 +25,7 @@ from bot.services.roadmap.reconcile import (
     reconcile_members,
     record_reconciled,
 )
+from bot.shards import EVERY_SHARD, ShardScope
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,13 @@ class SyncReport:
 
 
 class RoadmapCatalog:
-    def __init__(self, db: Database, clock: Clock, max_bytes: int) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, max_bytes: int, *, shards: ShardScope = EVERY_SHARD
+    ) -> None:
         self.db = db
         self.clock = clock
         self.max_bytes = max_bytes
+        self.shards = shards
         self.builtin = load_builtin()
         self._cache: dict[int, Roadmap] = {}
 
@@ -151,14 +155,17 @@ class RoadmapCatalog:
         return ImportResult(mode, roadmap, done.moved, done.archived)
 
     async def sync_members(self) -> SyncReport:
-        """Reconcile the members of every server whose roadmap changed since the last time.
+        """Reconcile the members of every server of this process's shards whose roadmap
+        changed since the last time.
 
         Run at start-up: a new built-in roadmap reaches every server that follows or extends
-        it. An unchanged roadmap costs one query for all servers.
+        it. An unchanged roadmap costs one query for all servers. In a shard cluster each
+        process reconciles its own servers, so none is done twice at once.
         """
         rows = await self.db.fetch_all(
             "SELECT g.guild_id, s.fingerprint, c.guild_id IS NOT NULL AS custom "
-            "FROM (SELECT DISTINCT guild_id FROM roadmap_members) g "
+            "FROM (SELECT DISTINCT guild_id FROM roadmap_members "
+            f"WHERE {self.shards.sql('guild_id')}) g "
             "LEFT JOIN roadmap_content_state s ON s.guild_id = g.guild_id "
             "LEFT JOIN roadmap_custom c ON c.guild_id = g.guild_id ORDER BY g.guild_id"
         )

@@ -1,23 +1,25 @@
 """Writing check-ins: the ones that arrive together share a transaction (group commit).
 
 Why (measured, bench/README.md): SQLite has one writer, and a write transaction holds it
-across every trip to the writer's thread. Under load each trip's answer waits its turn on
-the busy event loop, so ten members checking in at once queued behind each other's
-transactions and `/checkin` ran at about a quarter of `/ping`'s rate. A batch costs the
-same three trips for any number of check-ins: the members' rows read together (with
-BEGIN), the rules applied in Python, every write sent together, one COMMIT.
+across every trip to the writer's thread; each trip also wakes the event loop from that
+thread, which costs about as much as the SQL itself. On PostgreSQL every statement is a
+round trip. A batch costs the same four statements for any number of check-ins: the
+members' rows read in one SELECT (with BEGIN, and on PostgreSQL after the members' locks,
+which travel with BEGIN), the rules applied in Python, then one INSERT of the check-ins,
+one UPDATE of the members and one upsert of their counters, sent together, and COMMIT.
 
-- A check-in arriving while no batch runs is written at once, alone: no added wait.
+- A check-in arriving while no batch is being written starts one (in a task of its own,
+  which runs after what the event loop already had ready: check-ins sent at the same
+  moment share it); one arriving while a batch is written waits for the next.
 - A batch holds at most one check-in per member (a second one waits for the next batch,
   so it sees the first); a milestone tick is written in its batch's transaction too.
 - A refused check-in (paused roadmap, the day's limit, an unknown milestone) fails alone,
   before anything of it is written. If the writes themselves fail, the batch is rolled
   back and each check-in is written again alone, so only the culprit sees the error.
 - Each caller gets its result once the transaction holding it is committed.
-- Only where one writer serialises every write (SQLite: `Database.max_writers` is 1). On
-  PostgreSQL each check-in is a transaction of its own, on its own connection, as many at
-  once as the pool has connections (grouping them measured slower: 954 against 1,273
-  check-ins/s with ten at once; the server groups concurrent commits' fsyncs itself).
+- As many batches at once as the engine has writers (`Database.max_writers`: SQLite's one
+  writer; PostgreSQL's pool, where the members' advisory locks, taken in one order, keep
+  two batches with the same member one after the other).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 from bot.db import Database, Row, Transaction
 from bot.errors import DomainError, NotFound
 from bot.services.roadmap.content import Milestone, Roadmap
-from bot.services.roadmap.counters import bump_statement
+from bot.services.roadmap.counters import bump_rows, bump_sql
 from bot.services.roadmap.dates import parse_date, week_key
 from bot.services.roadmap.member_state import (
     NOT_ENROLLED,
@@ -51,6 +53,7 @@ MAX_BATCH = 64
 COUNT_COLUMNS = ("count_before", "count_same", "count_after")
 # The member, today's check-in counts for the three local dates `now` can be (time zones
 # span UTC-12 to UTC+14), and the member's pauses (one row each, or one row of NULLs).
+# A batch reads all its members with these joined by UNION ALL.
 READ_SQL = (
     "SELECT m.*, COALESCE(g.timezone, 'UTC') AS server_timezone, "
     "(SELECT count(*) FROM roadmap_checkins c WHERE c.guild_id = m.guild_id "
@@ -66,16 +69,58 @@ READ_SQL = (
 )
 INSERT_SQL = (
     "INSERT INTO roadmap_checkins (guild_id, user_id, created_at, local_date, weekly_goal, "
-    "minutes, did, blockers, next_step, milestone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "RETURNING id"
+    "minutes, did, blockers, next_step, milestone) VALUES {rows} RETURNING id, guild_id, user_id"
 )
+INSERT_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# Each member's new values, as a row of the UPDATE's FROM (typed, so PostgreSQL knows them).
+MEMBER_VALUES = (
+    ("guild_id", "BIGINT"),
+    ("user_id", "BIGINT"),
+    ("current_streak", "BIGINT"),
+    ("best_streak", "BIGINT"),
+    ("freezes", "BIGINT"),
+    ("last_date", "TEXT"),
+    ("last_at", "TEXT"),
+    ("run_start", "TEXT"),
+    ("week_days", "BIGINT"),
+    ("alive_until", "TEXT"),
+    ("phase", "BIGINT"),
+    ("nudge_due_at", "TEXT"),
+    ("roles_dirty", "BIGINT"),
+    ("new_day", "BIGINT"),
+    ("minutes", "BIGINT"),
+    ("milestones", "BIGINT"),
+)
+MEMBER_ROW = "SELECT " + ", ".join(f"CAST(? AS {kind}) AS {name}" for name, kind in MEMBER_VALUES)
 MEMBER_UPDATE_SQL = (
-    "UPDATE roadmap_members SET current_streak = ?, best_streak = ?, freezes = ?, "
-    "last_date = ?, last_at = ?, run_start = ?, week_days = ?, alive_until = ?, phase = ?, "
-    "nudge_due_at = ?, roles_dirty = ?, checkins_total = checkins_total + 1, "
-    "checkin_days = checkin_days + ?, minutes_total = minutes_total + ?, "
-    "milestones_done = milestones_done + ? WHERE guild_id = ? AND user_id = ?"
+    "UPDATE roadmap_members SET current_streak = v.current_streak, "
+    "best_streak = v.best_streak, freezes = v.freezes, last_date = v.last_date, "
+    "last_at = v.last_at, run_start = v.run_start, week_days = v.week_days, "
+    "alive_until = v.alive_until, phase = v.phase, nudge_due_at = v.nudge_due_at, "
+    "roles_dirty = v.roles_dirty, checkins_total = checkins_total + 1, "
+    "checkin_days = checkin_days + v.new_day, minutes_total = minutes_total + v.minutes, "
+    "milestones_done = milestones_done + v.milestones FROM ({rows}) AS v "
+    "WHERE roadmap_members.guild_id = v.guild_id AND roadmap_members.user_id = v.user_id"
 )
+
+
+def batch_writes(plans: list[Planned]) -> list[tuple[str, list[Any]]]:
+    """The three statements that write every planned check-in of a batch."""
+    rows = len(plans)
+    return [
+        (
+            INSERT_SQL.format(rows=", ".join([INSERT_ROW] * rows)),
+            [value for plan in plans for value in plan.checkin],
+        ),
+        (
+            MEMBER_UPDATE_SQL.format(rows=" UNION ALL ".join([MEMBER_ROW] * rows)),
+            [value for plan in plans for value in plan.member],
+        ),
+        (
+            bump_sql(3 * rows, "guild_id, user_id, period, days"),
+            [value for plan in plans for value in plan.counters],
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -102,8 +147,19 @@ class CheckinRequest:
         return (today - timedelta(days=1), today, today + timedelta(days=1))
 
 
-# What one planned check-in becomes once its writes ran: a function of their results.
-Finish = Callable[[list[list[Row]]], CheckinResult]
+# What one planned check-in becomes once written: a function of its id and its week's days.
+Finish = Callable[[int, dict[str, int]], CheckinResult]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One check-in the rules accepted: the values its batch writes, and its result."""
+
+    key: tuple[int, int]
+    checkin: tuple[Any, ...]
+    member: tuple[Any, ...]
+    counters: list[object]
+    finish: Finish
 
 
 class CheckinWriter:
@@ -135,10 +191,9 @@ class CheckinWriter:
             self._running -= 1
 
     def _next_batch(self) -> list[tuple[CheckinRequest, asyncio.Future[CheckinResult]]]:
-        size = MAX_BATCH if self.db.max_writers == 1 else 1
         batch, members, rest = [], set(), []
         for item in self._queue:
-            if len(batch) < size and item[0].member not in members:
+            if len(batch) < MAX_BATCH and item[0].member not in members:
                 members.add(item[0].member)
                 batch.append(item)
             else:
@@ -165,31 +220,34 @@ class CheckinWriter:
                 future.set_result(outcome)
 
     async def _write(self, requests: list[CheckinRequest]) -> list[CheckinResult | Exception]:
-        finishes: list[Finish | Exception] = []
-        statements: list[tuple[str, Any]] = []
+        planned: list[Planned | Exception] = []
         async with self.db.transaction() as tx:
-            for request in sorted(requests, key=lambda r: r.member):
-                await tx.lock("roadmap-member", *request.member)
-            reads = await tx.pipeline(
-                *((READ_SQL, (*r.candidate_days, *r.member)) for r in requests)
+            await tx.lock_all(("roadmap-member", *r.member) for r in sorted(requests, key=_member))
+            read = await tx.fetch_all(
+                " UNION ALL ".join([READ_SQL] * len(requests)),
+                [value for r in requests for value in (*r.candidate_days, *r.member)],
             )
-            for request, rows in zip(requests, reads, strict=True):
+            rows: dict[tuple[int, int], list[Row]] = {}
+            for row in read:
+                rows.setdefault((row["guild_id"], row["user_id"]), []).append(row)
+            for request in requests:
                 try:
-                    writes, finish = await self._plan(tx, request, rows)
+                    planned.append(await self._plan(tx, request, rows.get(request.member, [])))
                 except DomainError as refused:
-                    finishes.append(refused)
-                    continue
-                first = len(statements)
-                statements += writes
-                finishes.append(lambda results, f=finish, n=first: f(results[n : n + 3]))
-            results = await tx.pipeline(*statements) if statements else []
+                    planned.append(refused)
+            accepted = [p for p in planned if isinstance(p, Planned)]
+            results = await tx.pipeline(*batch_writes(accepted)) if accepted else [[], [], []]
         self.batches += 1
-        return [f if isinstance(f, Exception) else f(results) for f in finishes]
+        ids = {(row[1], row[2]): row[0] for row in results[0]}
+        days: dict[tuple[int, int], dict[str, int]] = {}
+        for row in results[2]:
+            days.setdefault((row[0], row[1]), {})[row[2]] = row[3]
+        return [
+            p if isinstance(p, Exception) else p.finish(ids[p.key], days[p.key]) for p in planned
+        ]
 
-    async def _plan(
-        self, tx: Transaction, r: CheckinRequest, rows: list[Row]
-    ) -> tuple[list[tuple[str, Any]], Finish]:
-        """Apply the rules to one member's row: the three writes, and how to read them."""
+    async def _plan(self, tx: Transaction, r: CheckinRequest, rows: list[Row]) -> Planned:
+        """Apply the rules to one member's rows: the values to write, and the result."""
         if not rows:
             raise NotFound(NOT_ENROLLED)
         member = member_from_row(rows[0])
@@ -220,49 +278,40 @@ class CheckinWriter:
         new_day = int(today_count == 0)
         role_map = await self.roles.get(tx, r.guild_id)
         counted = state.current if step.counted else 0
-        writes = [
-            (
-                INSERT_SQL,
-                (
-                    *r.member,
-                    r.now,
-                    day,
-                    member.weekly_goal,
-                    r.minutes,
-                    r.did,
-                    r.blockers,
-                    r.next_step,
-                    ticked.key if ticked else None,
-                ),
-            ),
-            (
-                MEMBER_UPDATE_SQL,
-                (
-                    state.current,
-                    state.best,
-                    state.freezes,
-                    state.last_date,
-                    state.last_at,
-                    state.run_start,
-                    state.week_days,
-                    alive_until(member, state, pauses),
-                    phase,
-                    nudge_due(member, state, pauses),
-                    roles_dirty(member, role_map, phase, state.current),
-                    new_day,
-                    r.minutes,
-                    delta,
-                    *r.member,
-                ),
-            ),
-            bump_statement(*r.member, day, 1, new_day, r.minutes, 0, counted),
-        ]
+        checkin = (
+            *r.member,
+            r.now,
+            day,
+            member.weekly_goal,
+            r.minutes,
+            r.did,
+            r.blockers,
+            r.next_step,
+            ticked.key if ticked else None,
+        )
+        member_values = (
+            *r.member,
+            state.current,
+            state.best,
+            state.freezes,
+            state.last_date,
+            state.last_at,
+            state.run_start,
+            state.week_days,
+            alive_until(member, state, pauses),
+            phase,
+            nudge_due(member, state, pauses),
+            roles_dirty(member, role_map, phase, state.current),
+            new_day,
+            r.minutes,
+            delta,
+        )
+        counters = bump_rows(*r.member, day, 1, new_day, r.minutes, 0, counted)
 
-        def finish(results: list[list[Row]]) -> CheckinResult:
-            inserted, _, periods = results
+        def finish(checkin_id: int, period_days: dict[str, int]) -> CheckinResult:
             # Just checked in: nothing is missed, so the streak stands as the step left it.
             return CheckinResult(
-                checkin_id=inserted[0][0],
+                checkin_id=checkin_id,
                 day=day,
                 outcome=step.outcome,
                 streak=StreakSummary(
@@ -270,7 +319,7 @@ class CheckinWriter:
                     best=state.best,
                     freezes=state.freezes,
                     weekly_goal=member.weekly_goal,
-                    week_days={row[0]: row[1] for row in periods}[week_key(day)],
+                    week_days=period_days[week_key(day)],
                 ),
                 missed=step.missed,
                 freezes_spent=step.freezes_spent,
@@ -281,4 +330,8 @@ class CheckinWriter:
                 has_blockers=r.blockers is not None,
             )
 
-        return writes, finish
+        return Planned(r.member, checkin, member_values, counters, finish)
+
+
+def _member(request: CheckinRequest) -> tuple[int, int]:
+    return request.member

@@ -8,19 +8,25 @@ from bot.db import Transaction
 from bot.services.roadmap.dates import period_keys
 
 ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
-BUMP_SQL = (
-    "INSERT INTO roadmap_period_stats AS s (guild_id, user_id, period, checkins, days, minutes, "
-    f"milestones, streak_max) VALUES {ROW}, {ROW}, {ROW} "
-    "ON CONFLICT (guild_id, user_id, period) DO UPDATE SET "
-    "checkins = s.checkins + excluded.checkins, days = s.days + excluded.days, "
-    "minutes = s.minutes + excluded.minutes, milestones = s.milestones + excluded.milestones, "
-    "streak_max = CASE WHEN excluded.streak_max > s.streak_max THEN excluded.streak_max "
-    "ELSE s.streak_max END "
-    "RETURNING period, days"
-)
 
 
-def bump_statement(
+def bump_sql(rows: int, returning: str = "period, days") -> str:
+    """The upsert of `rows` counter rows (at most one per member and period)."""
+    return (
+        "INSERT INTO roadmap_period_stats AS s (guild_id, user_id, period, checkins, days, "
+        f"minutes, milestones, streak_max) VALUES {', '.join([ROW] * rows)} "
+        "ON CONFLICT (guild_id, user_id, period) DO UPDATE SET "
+        "checkins = s.checkins + excluded.checkins, days = s.days + excluded.days, "
+        "minutes = s.minutes + excluded.minutes, milestones = s.milestones + excluded.milestones, "
+        "streak_max = CASE WHEN excluded.streak_max > s.streak_max THEN excluded.streak_max "
+        f"ELSE s.streak_max END RETURNING {returning}"
+    )
+
+
+BUMP_SQL = bump_sql(3)
+
+
+def bump_rows(
     guild_id: int,
     user_id: int,
     day: date,
@@ -29,12 +35,12 @@ def bump_statement(
     minutes: int,
     milestones: int,
     streak: int,
-) -> tuple[str, list[object]]:
-    """The upsert of `day`'s week, month and all-time counters, returning (period, days)."""
+) -> list[object]:
+    """The parameters of `day`'s three counter rows (week, month, all time)."""
     params: list[object] = []
     for period in period_keys(day):
         params += [guild_id, user_id, period, checkins, days, minutes, milestones, streak]
-    return BUMP_SQL, params
+    return params
 
 
 async def bump_periods(
@@ -50,8 +56,6 @@ async def bump_periods(
     streak: int = 0,
 ) -> dict[str, int]:
     """Add to the week, month and all-time counters of `day`; returns each period's days."""
-    sql, params = bump_statement(
-        guild_id, user_id, day, checkins, days, minutes, milestones, streak
-    )
-    rows = await tx.fetch_all(sql, params)
+    params = bump_rows(guild_id, user_id, day, checkins, days, minutes, milestones, streak)
+    rows = await tx.fetch_all(BUMP_SQL, params)
     return {row[0]: row[1] for row in rows}

@@ -40,7 +40,9 @@ class RoadmapService:
         self.settings = settings
         rules = StreakRules(settings.roadmap_freeze_every_days, settings.roadmap_max_freezes)
         self.rules = rules
-        self.catalog = RoadmapCatalog(db, clock, settings.roadmap_import_max_bytes)
+        self.catalog = RoadmapCatalog(
+            db, clock, settings.roadmap_import_max_bytes, shards=settings.shard_scope
+        )
         self.role_maps = RoleMaps()
         self.members = MemberService(db, clock, self.catalog, rules, self.role_maps)
         self.checkins = CheckinService(
