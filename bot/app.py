@@ -14,6 +14,7 @@ from discord.ext import commands
 
 import cogs
 from bot.delivery import Delivery
+from bot.identify import IdentifyPacer, no_cluster
 from bot.parts import Parts, Shared
 from bot.services.command_sync import payload_hash
 from bot.shards import ShardState, describe_shard_ids
@@ -78,6 +79,10 @@ class MentorBot(commands.AutoShardedBot):
         self.start_scheduler = start_scheduler
         self.sync_commands = sync_commands
         self._freeze_gc = freeze_gc  # the long-running process only: see on_ready
+        alone = services.settings.shard_scope.everything
+        self.identify_pacer = IdentifyPacer(
+            self._max_concurrency, no_cluster if alone else services.db.exclusively
+        )
         # False once shutdown begins: the tree and views then refuse new work politely.
         self.accepting_interactions = True
         self._ready_shards: set[int] = set()
@@ -164,8 +169,17 @@ class MentorBot(commands.AutoShardedBot):
         log.info("Registered %d slash commands (%s)", len(payload), scope)
         return True
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Identify at Discord's pace per max_concurrency bucket, across the cluster (see
+        bot/identify.py), not discord.py's 5 s before every shard after the first."""
+        await self.identify_pacer.wait_turn(shard_id or 0)
+
+    async def _max_concurrency(self) -> int:
+        return (await self.fetch_session_start_limits()).max_concurrency
+
     async def close(self) -> None:
         self.accepting_interactions = False
+        await self.identify_pacer.close()
         await self.services.scheduler.stop(self.services.settings.shutdown_grace_seconds)
         if not self._logged_in:
             # Refused before it logged in (a cluster conflict): discord.py's sharded close

@@ -95,6 +95,43 @@ async def test_due_follows_the_server_time_zone(services: Services, clock: Fixed
     assert due.day == "2026-03-02" and due.channel_id == CHANNEL
 
 
+async def test_due_finds_many_servers_in_a_fixed_number_of_queries(
+    services: Services, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick must not query once per server: with thousands per process that held the
+    event loop for 100 ms a tick. Each server is still judged by its own local day."""
+    utc, auckland = range(100, 120), range(200, 220)
+    for guild in utc:
+        await configure(services, guild)
+    for guild in auckland:
+        await configure(services, guild, tz="Pacific/Auckland")
+    clock.set(clock.now().replace(hour=22))  # 22:00 UTC; 11:00 tomorrow in Auckland (NZDT)
+    done = {(100, "2026-03-02"), (200, "2026-03-02"), (201, "2026-03-03")}
+    for guild, day in done:
+        assert await services.scheduled_posts.claim(guild, DAILY_KIND, day)
+        await services.scheduled_posts.mark_sent(guild, DAILY_KIND, day)
+    statements = []
+    for method in ("fetch_all", "fetch_one", "fetch_value"):
+        original = getattr(services.db, method)
+
+        async def counted(sql, *args, _original=original, **kwargs):
+            statements.append(sql)
+            return await _original(sql, *args, **kwargs)
+
+        monkeypatch.setattr(services.db, method, counted)
+    due = await services.challenges.daily.due(clock.now())
+    assert len(statements) <= 2
+    assert {(d.guild_id, d.day) for d in due} == {
+        *((g, "2026-03-02") for g in utc if g != 100),
+        *((g, "2026-03-03") for g in auckland if g != 201),
+    }
+    statements.clear()
+    clock.set(clock.now().replace(month=4, day=1))
+    assert len(await services.challenges.due_month_tops(clock.now())) == 40
+    # One look at the posts for all servers; then each server due has its standings read.
+    assert sum("scheduled_posts" in sql for sql in statements) == 1
+
+
 async def test_no_channel_nothing_due_and_after_an_outage_one_post(
     services: Services, clock: FixedClock
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 from enum import StrEnum
@@ -76,6 +77,19 @@ COLUMNS = (
 )
 
 
+def zone_table(
+    name: str, columns: Sequence[str], rows: Sequence[tuple[str, ...]]
+) -> tuple[str, tuple[str, ...]]:
+    """`WITH name(columns) AS (VALUES ...)` and its parameters: values worked out in Python
+    once per time zone (its local day, time, month...), for a query to join the servers with.
+
+    `name` and `columns` are the caller's constants; every value is a text parameter.
+    """
+    row = "(" + ", ".join(["CAST(? AS TEXT)"] * len(columns)) + ")"
+    sql = f"WITH {name}({', '.join(columns)}) AS (VALUES {', '.join([row] * len(rows))}) "
+    return sql, tuple(value for values in rows for value in values)
+
+
 class GuildSettingsService:
     def __init__(self, db: Database, clock: Clock, *, shards: ShardScope = EVERY_SHARD) -> None:
         self.db = db
@@ -89,13 +103,14 @@ class GuildSettingsService:
         )
         return GuildSettings(guild_id=guild_id) if row is None else from_row(GuildSettings, row)
 
-    async def all_configured(self) -> list[GuildSettings]:
-        """The settings of every configured server of this process's shards (the servers
-        whose scheduled posts are this process's to send)."""
+    async def zones(self) -> list[str]:
+        """The time zones of this process's configured servers: a handful, however many
+        servers there are, so a scheduled job works out each zone's local day once."""
         rows = await self.db.fetch_all(
-            f"SELECT guild_id, {COLUMNS} FROM guild_settings WHERE {self.shards.sql('guild_id')}"
+            "SELECT DISTINCT timezone FROM guild_settings "
+            f"WHERE {self.shards.sql('guild_id')} ORDER BY timezone"
         )
-        return [from_row(GuildSettings, row) for row in rows]
+        return [row[0] for row in rows]
 
     async def set_channel(
         self, guild_id: int, kind: ChannelKind, channel_id: int | None

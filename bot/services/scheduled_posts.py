@@ -191,6 +191,16 @@ class ScheduledPosts:
         )
         return held is None
 
+    def unheld_sql(self, guild: str, kind: str, period: str) -> tuple[str, tuple[str, ...]]:
+        """`is_open` as a condition for a query over many servers at once, and its parameters:
+        `guild` and `period` are the query's own SQL expressions, `kind` a parameter."""
+        return (
+            "NOT EXISTS (SELECT 1 FROM scheduled_posts held WHERE held.guild_id = "
+            f"{guild} AND held.kind = ? AND held.period = {period} "
+            "AND (held.status = 'sent' OR held.retry_at > ?))",
+            (kind, to_db_time(self.clock.now())),
+        )
+
     async def was_sent(self, guild_id: int, kind: str, period: str) -> bool:
         """Done: sent, or skipped for good."""
         status = await self.db.fetch_value(

@@ -8,6 +8,7 @@ import json
 import random
 from collections import Counter
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, to_db_time
 from bot.config import Settings
@@ -25,8 +26,9 @@ from bot.services.challenges.model import (
     PracticeResult,
 )
 from bot.services.challenges.timeutil import format_local
-from bot.services.guild_settings import GuildSettingsService, TimeKind
+from bot.services.guild_settings import GuildSettingsService, zone_table
 from bot.services.scheduled_posts import ScheduledPosts
+from bot.timezones import format_time_of_day
 
 DAILY_KIND = "challenge:daily"
 # A week of posts: mostly easy and medium, one hard.
@@ -92,18 +94,30 @@ class DailyService:
     # --- Scheduling -------------------------------------------------------------
 
     async def due(self, now: datetime) -> list[DueDaily]:
-        """Servers whose local posting time has come today and whose post isn't claimed."""
-        due = []
-        for gs in await self.guild_settings.all_configured():
-            if gs.challenge_channel_id is None:
-                continue
-            local = now.astimezone(gs.zone)
-            if local.time() < gs.time_of(TimeKind.DAILY_CHALLENGE):
-                continue
-            day = local.date().isoformat()
-            if await self.scheduled_posts.is_open(gs.guild_id, DAILY_KIND, day):
-                due.append(DueDaily(gs.guild_id, gs.challenge_channel_id, day))
-        return due
+        """Servers whose local posting time has come today and whose post isn't claimed.
+
+        Two queries however many servers: the zones in use, then the servers due, found in
+        SQL from each zone's local day and time (a tick must not walk every server).
+        """
+        zones = await self.guild_settings.zones()
+        if not zones:
+            return []
+        local = [(zone, now.astimezone(ZoneInfo(zone))) for zone in zones]
+        table, values = zone_table(
+            "local",
+            ("timezone", "day", "at"),
+            [(zone, at.date().isoformat(), format_time_of_day(at.time())) for zone, at in local],
+        )
+        unheld, held_values = self.scheduled_posts.unheld_sql("g.guild_id", DAILY_KIND, "local.day")
+        rows = await self.db.fetch_all(
+            f"{table}SELECT g.guild_id, g.challenge_channel_id, local.day FROM guild_settings g"
+            " JOIN local ON local.timezone = g.timezone"
+            " WHERE g.challenge_channel_id IS NOT NULL AND g.daily_challenge_time <= local.at"
+            f" AND {self.guild_settings.shards.sql('g.guild_id')} AND {unheld}"
+            " ORDER BY g.guild_id",
+            (*values, *held_values),
+        )
+        return [DueDaily(row[0], row[1], row[2]) for row in rows]
 
     async def prepare(self, guild_id: int, day: str) -> DailyPost:
         """The challenge for (server, day): chosen once, the same on every retry."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -18,7 +19,7 @@ from bot.services.challenges.submissions import SubmissionService
 from bot.services.challenges.timeutil import previous_month
 from bot.services.challenges.weekly import WeeklyService
 from bot.services.contracts import MemberContextSource, OpenChallenge
-from bot.services.guild_settings import GuildSettingsService
+from bot.services.guild_settings import GuildSettingsService, zone_table
 from bot.services.scheduled_posts import ScheduledPosts
 
 MONTH_TOP_KIND = "challenge:month-top"
@@ -122,18 +123,33 @@ class ChallengeService:
         return found
 
     async def due_month_tops(self, now: datetime) -> list[MonthTop]:
-        """Servers whose previous month's top members have not been posted yet."""
+        """Servers whose previous month's top members have not been posted yet.
+
+        Found in one query from each time zone's previous month (see DailyService.due);
+        only the servers due have their standings read.
+        """
+        zones = await self.guild_settings.zones()
+        if not zones:
+            return []
+        table, values = zone_table(
+            "local", ("timezone", "month"), [(z, previous_month(now, ZoneInfo(z))) for z in zones]
+        )
+        unheld, held_values = self.scheduled_posts.unheld_sql(
+            "g.guild_id", MONTH_TOP_KIND, "local.month"
+        )
+        rows = await self.db.fetch_all(
+            f"{table}SELECT g.guild_id, g.challenge_channel_id, local.month FROM guild_settings g"
+            " JOIN local ON local.timezone = g.timezone WHERE g.challenge_channel_id IS NOT NULL"
+            f" AND {self.guild_settings.shards.sql('g.guild_id')} AND {unheld}"
+            " ORDER BY g.guild_id",
+            (*values, *held_values),
+        )
         due = []
-        for gs in await self.guild_settings.all_configured():
-            if gs.challenge_channel_id is None:
-                continue
-            month = previous_month(now, gs.zone)
-            if not await self.scheduled_posts.is_open(gs.guild_id, MONTH_TOP_KIND, month):
-                continue
+        for guild_id, channel_id, month in rows:
             standings = await self.points.month_standings(
-                gs.guild_id, month, self.settings.challenge_month_top
+                guild_id, month, self.settings.challenge_month_top
             )
-            due.append(MonthTop(gs.guild_id, gs.challenge_channel_id, month, tuple(standings)))
+            due.append(MonthTop(guild_id, channel_id, month, tuple(standings)))
         return due
 
     # --- Personal data (MemberDataSource) -----------------------------------------

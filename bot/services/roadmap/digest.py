@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock, from_db_time
+from bot.clock import Clock, to_db_time
 from bot.db import Database
+from bot.services.guild_settings import zone_table
 from bot.services.roadmap.catalog import RoadmapCatalog
-from bot.services.roadmap.dates import at_local, local_date, monday, week_key
+from bot.services.roadmap.dates import monday, week_key
 from bot.services.scheduled_posts import ScheduledPosts
 from bot.shards import EVERY_SHARD, ShardScope
-from bot.timezones import local_midnight, parse_time_of_day
+from bot.timezones import format_time_of_day, local_midnight
 
 DIGEST_KIND = "roadmap:digest"
 TOP_STREAKS = 5
@@ -71,26 +72,45 @@ class DigestService:
         self.posts = posts
 
     async def due(self, now: datetime) -> list[DigestDue]:
-        rows = await self.db.fetch_all(
-            "SELECT g.guild_id, g.checkin_channel_id, g.timezone, g.digest_time, "
-            "(SELECT min(m.enrolled_at) FROM roadmap_members m WHERE m.guild_id = g.guild_id) "
-            "AS first_enrolled FROM guild_settings g WHERE g.checkin_channel_id IS NOT NULL "
-            f"AND {self.shards.sql('g.guild_id')}"
+        """Servers due last week's digest, found in SQL from each time zone's week (two
+        queries however many servers: a tick must not walk every server)."""
+        zones = await self.db.fetch_all(
+            "SELECT DISTINCT timezone FROM guild_settings WHERE checkin_channel_id IS NOT NULL "
+            f"AND {self.shards.sql('guild_id')} ORDER BY timezone"
         )
-        due = []
-        for row in rows:
-            if row["first_enrolled"] is None:
-                continue
-            zone = ZoneInfo(row["timezone"])
-            this_monday = monday(local_date(now, zone))
-            if now < at_local(this_monday, parse_time_of_day(row["digest_time"]), zone):
-                continue
-            if from_db_time(row["first_enrolled"]) >= local_midnight(this_monday, zone):
-                continue  # nobody was on the roadmap during the week it would summarise
-            item = DigestDue(row["guild_id"], row["checkin_channel_id"], this_monday - timedelta(7))
-            if await self.posts.is_open(item.guild_id, DIGEST_KIND, item.period):
-                due.append(item)
-        return due
+        if not zones:
+            return []
+        weeks = []
+        for (name,) in zones:
+            zone = ZoneInfo(name)
+            local = now.astimezone(zone)
+            this_monday = monday(local.date())
+            weeks.append(
+                (
+                    name,
+                    "1" if local.date() > this_monday else "0",  # past Monday: any time is
+                    format_time_of_day(local.time()),
+                    to_db_time(local_midnight(this_monday, zone)),
+                    (this_monday - timedelta(7)).isoformat(),
+                    week_key(this_monday - timedelta(7)),
+                )
+            )
+        table, values = zone_table(
+            "week", ("timezone", "past_monday", "at", "began", "last_start", "last_key"), weeks
+        )
+        unheld, held_values = self.posts.unheld_sql("g.guild_id", DIGEST_KIND, "week.last_key")
+        rows = await self.db.fetch_all(
+            f"{table}SELECT g.guild_id, g.checkin_channel_id, week.last_start"
+            " FROM guild_settings g JOIN week ON week.timezone = g.timezone"
+            " WHERE g.checkin_channel_id IS NOT NULL"
+            " AND (week.past_monday = '1' OR g.digest_time <= week.at)"
+            # Somebody was on the roadmap during the week the digest would summarise.
+            " AND EXISTS (SELECT 1 FROM roadmap_members m WHERE m.guild_id = g.guild_id"
+            " AND m.enrolled_at < week.began)"
+            f" AND {self.shards.sql('g.guild_id')} AND {unheld} ORDER BY g.guild_id",
+            (*values, *held_values),
+        )
+        return [DigestDue(row[0], row[1], date.fromisoformat(row[2])) for row in rows]
 
     async def build(self, guild_id: int, week_start: date) -> Digest:
         roadmap = await self.catalog.get(guild_id)
