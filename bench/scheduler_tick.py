@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.engine import postgres_server
 from bench.storage import fresh_database
 from bot.clock import FixedClock, to_db_time
 from bot.config import Settings
@@ -39,7 +40,6 @@ from bot.services.roadmap.digest import DIGEST_KIND
 from simulator import Simulator
 from simulator import harness as harness_module
 from simulator.harness import SimHarness
-from tests.pgcluster import Cluster, find_binaries
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday, after 09:00 everywhere below
 ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata")
@@ -137,16 +137,10 @@ async def main(args: argparse.Namespace) -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as folder:
         if args.postgres:
-            binaries = find_binaries()
-            if binaries is None:
-                raise SystemExit("error: no PostgreSQL binaries")
-            cluster = Cluster(binaries, durable=True)
-            try:
-                url = await fresh_database(cluster.start(), "mentor_tick")
+            with postgres_server(None) as admin_url:
+                url = await fresh_database(admin_url, "mentor_tick")
                 settings = Settings(_env_file=None, database_url=url)
                 await measure(settings, args)
-            finally:
-                cluster.stop()
         else:
             settings = Settings(_env_file=None, database_path=Path(folder) / "mentor.db")
             await measure(settings, args)

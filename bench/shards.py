@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.engine import postgres_server
 from bench.interactions import ANSWER_TIMEOUT, Phase
 from bench.storage import fresh_database
 from bot.db import open_database
@@ -42,7 +43,6 @@ from bot.db.url import parse_database_url
 from simulator import SimGuild, Simulator, SimUser
 from simulator.invocations import parse_typed_command, typed_value
 from simulator.process import BotProcess
-from tests.pgcluster import Cluster, find_binaries
 
 SHARD_COUNT = 4
 RANGES = ("0-1", "2-3")
@@ -272,21 +272,10 @@ def parse_args() -> argparse.Namespace:
 
 def entry() -> int:
     args = parse_args()
-    cluster = None
-    admin_url = args.postgres
-    if admin_url is None:
-        binaries = find_binaries()
-        if binaries is None:
-            print("error: no PostgreSQL binaries: pass --postgres URL", file=sys.stderr)
-            return 2
-        cluster = Cluster(binaries, durable=True)
-        admin_url = cluster.start()
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    try:
+    with postgres_server(args.postgres) as admin_url:
+        load = os.getloadavg()[0]
+        print(f"load average before: {load:.2f} on {os.cpu_count()} cores", flush=True)
         return asyncio.run(main(args, admin_url))
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from tests.pgcluster import Cluster, find_binaries
+from bench.engine import postgres_server
 
 # (label, module arguments, [(figure, regular expression on the output)])
 BENCHMARKS: list[tuple[str, list[str], list[tuple[str, str]]]] = [
@@ -138,22 +138,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="postgresql://... of a database on the server")
     args = parser.parse_args()
-    cluster = None
-    admin_url = args.postgres
-    if admin_url is None:
-        binaries = find_binaries()
-        if binaries is None:
-            print("error: no PostgreSQL binaries: pass --postgres URL", file=sys.stderr)
-            return 2
-        cluster = Cluster(binaries, durable=True)
-        admin_url = cluster.start()
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    try:
+    with postgres_server(args.postgres) as admin_url:
+        print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         sqlite = measure("sqlite", None)
         postgres = measure("postgres", admin_url)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print("\n| Figure | SQLite | PostgreSQL (pool of 10) |\n| --- | --- | --- |")
     for label in sqlite:
         print(f"| {label} | {sqlite[label]} | {postgres[label]} |")

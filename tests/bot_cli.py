@@ -12,6 +12,9 @@ import pytest
 
 from bot.__main__ import main
 
+# The settings' prefixes a test must not inherit from the shell that runs it.
+BOT_SETTINGS = ("DISCORD_", "LLM_", "DATABASE_", "BACKUP_", "SHARD_", "CLUSTER_", "HEALTH_")
+
 
 @dataclass
 class Result:
@@ -25,15 +28,18 @@ def bot_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> Iterator[Callable[..., Result]]:
     """`bot_cli("check", SHARD_COUNT="2")`: the command's exit status and output, with
-    these settings in an environment cleared of the caller's bot settings."""
+    these settings in an environment cleared of the caller's bot settings, run in this
+    test's folder or in `cwd=`. In this process: a subprocess costs seconds of imports."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     for name in list(os.environ):
-        if name.startswith(("DISCORD_", "LLM_", "DATABASE_", "SHARD_", "CLUSTER_", "HEALTH_")):
+        if name.startswith(BOT_SETTINGS):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
-    def run(*args: str, **env: str) -> Result:
+    def run(*args: str, cwd: Path | None = None, **env: str) -> Result:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         capsys.readouterr()

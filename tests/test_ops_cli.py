@@ -3,51 +3,25 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
 from bot.runlock import RunLock
+from tests.bot_cli import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[Callable[..., Result]]:
-    """`python -m bot ARGS` in this process (a subprocess costs seconds of imports)."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    for name in list(os.environ):
-        if name.startswith(("DISCORD_", "LLM_", "DATABASE_", "BACKUP_", "HEALTH_")):
-            monkeypatch.delenv(name)
-
-    def run(*args: str, cwd: Path) -> Result:
-        monkeypatch.chdir(cwd)
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    yield run
-    root.handlers[:], level = saved
-    root.setLevel(level)
+def cli(bot_cli: Callable[..., Result]) -> Callable[..., Result]:
+    """`python -m bot ARGS` in this process, run in the folder `cwd=` names."""
+    return bot_cli
 
 
 def subprocess_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
