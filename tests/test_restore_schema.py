@@ -10,9 +10,9 @@ import pytest
 from bot.clock import FixedClock
 from bot.db import Database, load_migrations, open_database
 from bot.db.sqlite import SqliteDatabase
+from bot.db.sqlite_hardening import harden
 from bot.errors import StartupError
 from bot.services.backups import BackupError, backup_database, restore_database, verify_database
-from bot.sqlite_hardening import harden
 
 # The attack from the issue: every new question is copied into another server's rows.
 EXFILTRATING_TRIGGER = (

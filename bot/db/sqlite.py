@@ -30,10 +30,10 @@ import aiosqlite
 
 from bot.db.base import Database, DatabaseUnavailable, Params, Row, Transaction
 from bot.db.migrations import Migration
+from bot.db.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
+from bot.db.sqlite_hardening import harden
 from bot.db.values import params_to_db
 from bot.errors import StartupError
-from bot.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
-from bot.sqlite_hardening import harden
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ class SqliteDatabase(Database):
 
 
 class _HardenedConnection(sqlite3.Connection):
-    """A connection whose database file cannot run code of its own (bot.sqlite_hardening).
+    """A connection whose database file cannot run code of its own (bot.db.sqlite_hardening).
 
     Built by sqlite3.connect on the connection's own thread (aiosqlite passes `factory`
     through), so the hardening runs there like every other statement."""

@@ -23,12 +23,12 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import load_migrations
+from bot.db.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
 from bot.db.sqlite import SCHEMA_MIGRATIONS_TABLE
+from bot.db.sqlite_hardening import harden
 from bot.errors import StartupError
 from bot.metrics import Metrics
 from bot.private_files import create_new, publish
-from bot.schema_check import SCHEMA_SQL, expected_schema, schema_difference, schema_entries
-from bot.sqlite_hardening import harden
 
 log = logging.getLogger(__name__)
 

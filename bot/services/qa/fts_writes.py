@@ -8,7 +8,7 @@ right after rows are inserted, `unindex` right before rows are deleted or change
 
 Until migration 0014 triggers did this. SQLite lets a trigger write an FTS5 table only with
 a trusted schema, and every connection, the writer included, now runs with
-`trusted_schema = OFF` (bot/sqlite_hardening.py). PostgreSQL's index is a generated tsvector
+`trusted_schema = OFF` (bot/db/sqlite_hardening.py). PostgreSQL's index is a generated tsvector
 column of qa_chunks that keeps itself in step: its engine (tsvector.py) writes nothing.
 """
 

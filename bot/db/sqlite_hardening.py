@@ -8,7 +8,7 @@ forbids the statements that can corrupt a file on purpose (writable_schema and t
 Every connection is hardened, the writer included: no trigger or view of the file can
 use an unsafe function (load_extension, a function the application registered) or write a
 virtual table (the FTS5 index), even in a file whose schema was never checked (the bot also
-checks, at every start, that it is exactly what the migrations produce: bot.schema_check).
+checks, at every start, that it is exactly what the migrations produce: bot.db.schema_check).
 The knowledge base's FTS5 index is written by the service itself in the same transaction as
 its passages (bot/services/qa/fts_writes.py), not by triggers, which need a trusted schema.
 """
