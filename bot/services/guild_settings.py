@@ -90,6 +90,16 @@ def zone_table(
     return sql, tuple(value for values in rows for value in values)
 
 
+async def zones_in_use(db: Database, shards: ShardScope) -> list[str]:
+    """The time zones of the configured servers of `shards`: a handful, however many
+    servers there are, so a scheduled job works out each zone's local day once."""
+    rows = await db.fetch_all(
+        f"SELECT DISTINCT timezone FROM guild_settings WHERE {shards.sql('guild_id')} "
+        "ORDER BY timezone"
+    )
+    return [row[0] for row in rows]
+
+
 class GuildSettingsService:
     def __init__(self, db: Database, clock: Clock, *, shards: ShardScope = EVERY_SHARD) -> None:
         self.db = db
@@ -104,13 +114,7 @@ class GuildSettingsService:
         return GuildSettings(guild_id=guild_id) if row is None else from_row(GuildSettings, row)
 
     async def zones(self) -> list[str]:
-        """The time zones of this process's configured servers: a handful, however many
-        servers there are, so a scheduled job works out each zone's local day once."""
-        rows = await self.db.fetch_all(
-            "SELECT DISTINCT timezone FROM guild_settings "
-            f"WHERE {self.shards.sql('guild_id')} ORDER BY timezone"
-        )
-        return [row[0] for row in rows]
+        return await zones_in_use(self.db, self.shards)
 
     async def set_channel(
         self, guild_id: int, kind: ChannelKind, channel_id: int | None

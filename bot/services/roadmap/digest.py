@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, to_db_time
 from bot.db import Database
-from bot.services.guild_settings import zone_table
+from bot.services.guild_settings import zone_table, zones_in_use
 from bot.services.roadmap.catalog import RoadmapCatalog
 from bot.services.roadmap.dates import monday, week_key
 from bot.services.scheduled_posts import ScheduledPosts
@@ -74,14 +74,11 @@ class DigestService:
     async def due(self, now: datetime) -> list[DigestDue]:
         """Servers due last week's digest, found in SQL from each time zone's week (two
         queries however many servers: a tick must not walk every server)."""
-        zones = await self.db.fetch_all(
-            "SELECT DISTINCT timezone FROM guild_settings WHERE checkin_channel_id IS NOT NULL "
-            f"AND {self.shards.sql('guild_id')} ORDER BY timezone"
-        )
+        zones = await zones_in_use(self.db, self.shards)
         if not zones:
             return []
         weeks = []
-        for (name,) in zones:
+        for name in zones:
             zone = ZoneInfo(name)
             local = now.astimezone(zone)
             this_monday = monday(local.date())
